@@ -1,0 +1,3 @@
+"""Qualitative interview coding workbench: the engine (no UI imports)."""
+
+__version__ = "0.1.0"
