@@ -1,0 +1,117 @@
+"""Project page: open or build a project, its documents with attributes, the codebook tree."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import project_picker, report, sign_in_box, store
+from coding.codebook import code_tree, coding_counts
+from coding.demo import build_demo
+from coding.documents import document_summary, import_uploads, list_documents
+from coding.errors import CodingError
+from coding.projects import add_member, create_project, get_project, members
+
+st.title("Project")
+
+name = project_picker()
+if name is None:
+    st.markdown(
+        "No project yet. The **demo study** holds eight interview transcripts from a collaborative "
+        "inquiry project (two in Spanish), the CIC codebook and a double-coded sample by two coders."
+    )
+    if st.button("Build the demo study", type="primary", key="project_build_demo"):
+        with store().session() as s:
+            build_demo(s)
+        st.session_state["project"] = "demo"
+        st.rerun()
+    with st.form("project_new"):
+        new_name = st.text_input("Or create an empty project", key="project_new_name")
+        lead = st.text_input("Your name (you become its lead)", key="project_new_lead")
+        if st.form_submit_button("Create project"):
+            try:
+                with store().session() as s:
+                    p = create_project(s, new_name)
+                    add_member(s, p, lead, "lead")
+                st.session_state["project"] = p.name
+                st.rerun()
+            except CodingError as exc:
+                report(exc)
+    st.stop()
+
+member = sign_in_box(name)
+
+with store().session() as s:
+    project = get_project(s, name)
+    docs = [document_summary(d) for d in list_documents(s, project)]
+    tree = code_tree(s, project)
+    counts = coding_counts(s, project)
+    people = [(c.name, c.role) for c in members(s, project)]
+    title = project.codebook_title
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Documents", len(docs))
+c2.metric("Words", f"{sum(d['words'] for d in docs):,}")
+c3.metric("Codes", sum(1 for i in tree.infos if i.codable))
+c4.metric("Codings", f"{sum(counts.values()):,}")
+
+st.subheader("Documents")
+if docs:
+    attr_names = sorted({k for d in docs for k in d["attributes"]})
+    table = pd.DataFrame([
+        {"document": d["name"], **{a: d["attributes"].get(a, "") for a in attr_names},
+         "language": d["language"], "words": d["words"], "characters": d["characters"],
+         "speakers": ", ".join(f"{sp['speaker']} ({sp['turns']})" for sp in d["speakers"]),
+         "format": d["source"]["format"], "encoding": d["source"]["encoding"]}
+        for d in docs
+    ])
+    st.dataframe(table, hide_index=True, width="stretch", key="project_docs")
+else:
+    st.info("No documents yet: import transcripts below.")
+
+st.subheader(f"Codebook{': ' + title if title else ''}")
+if tree.infos:
+    for info in tree.infos:
+        label = f"{'  ' * info.depth}{info.name}" + ("" if info.codable else "  (folder)")
+        n = counts.get(info.id, 0)
+        with st.expander(f"{label} — {n} codings" if info.codable else label, expanded=False):
+            st.caption(info.path)
+            for field in ("definition", "inclusion", "exclusion", "example"):
+                value = getattr(info, field)
+                if value:
+                    st.markdown(f"**{field.capitalize()}**")
+                    st.text(value)
+else:
+    st.info("The codebook is empty: import a YAML codebook with `python -m coding codebook import`.")
+
+if member is not None and member.is_lead:
+    st.subheader("Import transcripts")
+    with st.form("project_import", clear_on_submit=True):
+        files = st.file_uploader("Transcripts (.txt .md .docx .vtt .srt)", accept_multiple_files=True,
+                                 type=["txt", "md", "docx", "vtt", "srt"], key="project_files")
+        language = st.text_input("Language (ISO code)", value="en", key="project_lang")
+        pattern = st.text_input("Speaker pattern (optional regex with (?P<speaker>...))", key="project_pattern")
+        if st.form_submit_button("Import"):
+            try:
+                with store().session() as s:
+                    rep = import_uploads(s, get_project(s, name), [(f.name, f.getvalue()) for f in files or []],
+                                         language=language, speaker_pattern=pattern or None, actor=member.name)
+                for doc in rep.imported:
+                    st.success(f"Imported {doc} ({rep.encodings[doc]})")
+                for msg in rep.failed:
+                    st.error(msg)
+            except CodingError as exc:
+                report(exc)
+    st.subheader("Members")
+    st.dataframe(pd.DataFrame(people, columns=["name", "role"]), hide_index=True, key="project_members")
+    with st.form("project_add_member", clear_on_submit=True):
+        n = st.text_input("Name", key="project_member_name")
+        r = st.selectbox("Role", ["coder", "lead"], key="project_member_role")
+        pw = st.text_input("Password (optional in local mode)", type="password", key="project_member_pw")
+        if st.form_submit_button("Add member"):
+            try:
+                with store().session() as s:
+                    add_member(s, get_project(s, name), n, r, password=pw or None, actor=member.name)
+                st.rerun()
+            except CodingError as exc:
+                report(exc)

@@ -1,0 +1,304 @@
+"""Codebooks: the tree, computed paths, and the plain-text YAML format.
+
+YAML format (see README, "Codebook format")::
+
+    codebook: Title
+    description: Free text
+    codes:
+      - name: Parent            # no "/" in names; unique among siblings
+        id: 0b0e...             # optional UUID, written on export so identity round-trips
+        codable: false          # folder-only parent
+        colour: "#1b6ca8"
+        definition: ...
+        inclusion: ...
+        exclusion: ...
+        example: ...
+        children: [...]
+
+A code's path is its ancestors' names joined by "/", computed from ``parent_id``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .errors import CodebookError, NotFoundError
+from .events import log_event
+from .store.models import Code, Coding, Project
+
+SEP = "/"
+TEXT_FIELDS = ("definition", "inclusion", "exclusion", "example")
+NODE_KEYS = {"name", "id", "codable", "colour", "color", "children", *TEXT_FIELDS}
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_COLOUR = "#888888"
+
+
+@dataclass
+class CodeNode:
+    """One node of a codebook read from a file (not yet stored)."""
+
+    name: str
+    codable: bool = True
+    colour: str = DEFAULT_COLOUR
+    definition: str = ""
+    inclusion: str = ""
+    exclusion: str = ""
+    example: str = ""
+    id: str | None = None
+    children: list[CodeNode] = field(default_factory=list)
+
+
+@dataclass
+class CodebookFile:
+    title: str
+    description: str
+    codes: list[CodeNode]
+
+
+# --- validation -----------------------------------------------------------------
+
+def check_code_name(name: Any, where: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise CodebookError(f"{where}: field 'name' is missing or empty; give every code a name")
+    name = name.strip()
+    if SEP in name:
+        raise CodebookError(f"{where}: name {name!r} contains '/', which separates path levels; rename it")
+    if len(name) > 200:
+        raise CodebookError(f"{where}: name is over 200 characters; shorten it")
+    return name
+
+
+def check_colour(colour: Any, where: str) -> str:
+    if not isinstance(colour, str) or not COLOUR_RE.match(colour):
+        raise CodebookError(f"{where}: field 'colour' is {colour!r}; write it as \"#rrggbb\" (e.g. \"#1b6ca8\")")
+    return colour.lower()
+
+
+def _parse_node(raw: Any, parent_path: str, index: int, source: str) -> CodeNode:
+    where0 = f"{source}: code #{index + 1} under {parent_path or 'the top level'}"
+    if not isinstance(raw, dict):
+        raise CodebookError(f"{where0}: expected a mapping with 'name', got {type(raw).__name__}")
+    name = check_code_name(raw.get("name"), where0)
+    path = f"{parent_path}{SEP}{name}" if parent_path else name
+    where = f"{source}: code '{path}'"
+    unknown = set(raw) - NODE_KEYS
+    if unknown:
+        raise CodebookError(
+            f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"allowed: {', '.join(sorted(NODE_KEYS - {'color'}))}"
+        )
+    node = CodeNode(name=name)
+    codable = raw.get("codable", True)
+    if not isinstance(codable, bool):
+        raise CodebookError(f"{where}: field 'codable' is {codable!r}; write true or false")
+    node.codable = codable
+    colour = raw.get("colour", raw.get("color", DEFAULT_COLOUR))
+    node.colour = check_colour(colour, where)
+    for f in TEXT_FIELDS:
+        value = raw.get(f) or ""
+        if not isinstance(value, str):
+            raise CodebookError(f"{where}: field '{f}' must be text, got {type(value).__name__}")
+        setattr(node, f, value.strip())
+    if raw.get("id") is not None:
+        try:
+            node.id = str(uuid.UUID(str(raw["id"])))
+        except ValueError:
+            raise CodebookError(f"{where}: field 'id' {raw['id']!r} is not a UUID; remove it or fix it") from None
+    children = raw.get("children") or []
+    if not isinstance(children, list):
+        raise CodebookError(f"{where}: field 'children' must be a list of codes")
+    node.children = _parse_nodes(children, path, source)
+    return node
+
+
+def _parse_nodes(raws: list, parent_path: str, source: str) -> list[CodeNode]:
+    nodes = [_parse_node(r, parent_path, i, source) for i, r in enumerate(raws)]
+    seen: set[str] = set()
+    for n in nodes:
+        if n.name.casefold() in seen:
+            where = f"{parent_path}{SEP}{n.name}" if parent_path else n.name
+            raise CodebookError(f"{source}: code '{where}' appears twice among its siblings; merge or rename one")
+        seen.add(n.name.casefold())
+    return nodes
+
+
+def parse_codebook(text: str, source: str = "codebook") -> CodebookFile:
+    """Validate a YAML codebook; errors name the file, the code path and the field."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise CodebookError(f"{source}:{line} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("codes"), list):
+        raise CodebookError(f"{source}: expected a mapping with a 'codes' list at the top level (see README, Codebook format)")
+    nodes = _parse_nodes(raw["codes"], "", source)
+    ids = [n.id for n in walk_nodes(nodes) if n.id]
+    if len(ids) != len(set(ids)):
+        raise CodebookError(f"{source}: the same 'id' is used by two codes; each code needs its own")
+    return CodebookFile(str(raw.get("codebook") or ""), str(raw.get("description") or "").strip(), nodes)
+
+
+def load_codebook_file(path: str | Path) -> CodebookFile:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CodebookError(f"{path}: no such file; check the path") from None
+    except UnicodeDecodeError:
+        raise CodebookError(f"{path}: is not UTF-8 text; save the codebook as UTF-8") from None
+    return parse_codebook(text, str(path))
+
+
+def walk_nodes(nodes: Iterable[CodeNode]) -> Iterable[CodeNode]:
+    for n in nodes:
+        yield n
+        yield from walk_nodes(n.children)
+
+
+# --- the stored tree --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """A stored code with its computed path and depth (for listing and lookups)."""
+
+    id: str
+    parent_id: str | None
+    name: str
+    path: str
+    depth: int
+    codable: bool
+    colour: str
+    definition: str
+    inclusion: str
+    exclusion: str
+    example: str
+
+
+class CodeTree:
+    """A project's codebook as an in-memory tree, ordered depth-first."""
+
+    def __init__(self, codes: Iterable[Code]):
+        codes = list(codes)
+        self.by_id = {c.id: c for c in codes}
+        self.children: dict[str | None, list[Code]] = {}
+        for c in sorted(codes, key=lambda c: (c.position, c.name.casefold())):
+            self.children.setdefault(c.parent_id, []).append(c)
+        self.infos: list[CodeInfo] = []
+        self._walk(None, "", 0)
+        self.by_path = {i.path: i for i in self.infos}
+        self.info = {i.id: i for i in self.infos}
+
+    def _walk(self, parent_id: str | None, prefix: str, depth: int) -> None:
+        for c in self.children.get(parent_id, []):
+            path = f"{prefix}{SEP}{c.name}" if prefix else c.name
+            self.infos.append(CodeInfo(c.id, c.parent_id, c.name, path, depth, c.codable, c.colour,
+                                       c.definition, c.inclusion, c.exclusion, c.example))
+            self._walk(c.id, path, depth + 1)
+
+    def descendants(self, code_id: str) -> list[str]:
+        out: list[str] = []
+        stack = [code_id]
+        while stack:
+            for ch in self.children.get(stack.pop(), []):
+                out.append(ch.id)
+                stack.append(ch.id)
+        return out
+
+    def resolve(self, path: str) -> CodeInfo:
+        """The code at an exact path (segments compared whole, never by prefix)."""
+        key = SEP.join(part.strip() for part in path.strip().strip(SEP).split(SEP))
+        if key in self.by_path:
+            return self.by_path[key]
+        folded = {p.casefold(): i for p, i in self.by_path.items()}
+        if key.casefold() in folded:
+            return folded[key.casefold()]
+        raise NotFoundError(
+            f"no code at path {path!r}; list the paths with `python -m coding codes NAME`"
+        )
+
+
+def code_tree(s: Session, project: Project) -> CodeTree:
+    return CodeTree(s.scalars(select(Code).where(Code.project_id == project.id)))
+
+
+def bump_version(project: Project) -> None:
+    project.codebook_version = (project.codebook_version or 1) + 1
+
+
+def import_codebook(s: Session, project: Project, book: CodebookFile, *, actor: str = "system") -> dict[str, int]:
+    """Merge a codebook into the project: a code matching by id, else by path, is
+    updated; others are created. Idempotent. Returns counts of created/updated."""
+    tree = code_tree(s, project)
+    counts = {"created": 0, "updated": 0}
+    if book.title:
+        project.codebook_title = book.title
+    if book.description:
+        project.codebook_description = book.description
+
+    def place(nodes: list[CodeNode], parent: Code | None, parent_path: str) -> None:
+        for pos, n in enumerate(nodes):
+            path = f"{parent_path}{SEP}{n.name}" if parent_path else n.name
+            existing = tree.by_id.get(n.id) if n.id else None
+            if existing is None and path in tree.by_path:
+                existing = tree.by_id[tree.by_path[path].id]
+            if existing is None:
+                existing = Code(project_id=project.id, **({"id": n.id} if n.id else {}))
+                s.add(existing)
+                counts["created"] += 1
+            else:
+                counts["updated"] += 1
+            existing.parent_id = parent.id if parent else None
+            existing.position = pos
+            existing.name = n.name
+            existing.codable = n.codable
+            existing.colour = n.colour
+            for f in TEXT_FIELDS:
+                setattr(existing, f, getattr(n, f))
+            s.flush()
+            place(n.children, existing, path)
+
+    place(book.codes, None, "")
+    bump_version(project)
+    log_event(s, project.id, actor, "codebook.import", "project", project.id, **counts)
+    return counts
+
+
+def export_codebook(s: Session, project: Project) -> str:
+    """The project's codebook as YAML (ids included so re-import keeps identity)."""
+    tree = code_tree(s, project)
+
+    def node(c: Code) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": c.name, "id": c.id, "codable": c.codable, "colour": c.colour}
+        for f in TEXT_FIELDS:
+            if getattr(c, f):
+                d[f] = getattr(c, f)
+        kids = tree.children.get(c.id, [])
+        if kids:
+            d["children"] = [node(k) for k in kids]
+        return d
+
+    doc = {
+        "codebook": project.codebook_title or project.name,
+        "description": project.codebook_description,
+        "codes": [node(c) for c in tree.children.get(None, [])],
+    }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def coding_counts(s: Session, project: Project) -> dict[str, int]:
+    """Number of coder-layer codings per code id."""
+    rows = s.execute(
+        select(Coding.code_id, func.count()).where(Coding.project_id == project.id)
+        .group_by(Coding.code_id)
+    )
+    return dict(rows.all())

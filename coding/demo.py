@@ -1,0 +1,94 @@
+"""The demo study: a project built from ``corpora/cic-demo`` and ``codebooks/``.
+
+Codings in the double-coded sample are anchored by quotation (the exact text and
+which occurrence), so the sample stays readable and survives re-typing offsets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .codebook import code_tree, import_codebook, load_codebook_file
+from .codings import apply_codes
+from .documents import get_document, import_attributes, store_document
+from .errors import CodingError
+from .projects import Member, add_member, create_project, get_member
+from .rounds import assign, open_round, reveal
+from .store.db import REPO_ROOT
+from .store.models import Assignment, Project
+
+DEMO_DIR = REPO_ROOT / "corpora" / "cic-demo"
+
+
+def find_quote(text: str, quote: str, occurrence: int = 1, *, where: str) -> tuple[int, int]:
+    """Offsets of the ``occurrence``-th exact match of ``quote`` in ``text``."""
+    pos = -1
+    for _ in range(occurrence):
+        pos = text.find(quote, pos + 1)
+        if pos < 0:
+            raise CodingError(f"{where}: quote {quote[:60]!r} (occurrence {occurrence}) is not in the document; "
+                              "copy the exact text of the transcript")
+    return pos, pos + len(quote)
+
+
+def load_quoted_codings(s: Session, project: Project, path: Path, *, layer_members: dict[str, Member]) -> int:
+    """Store codings of a YAML file whose entries give document, coder, code path, quote."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tree = code_tree(s, project)
+    docs: dict = {}
+    n = 0
+    for i, row in enumerate(data.get("codings") or [], start=1):
+        where = f"{path.name}: entry {i}"
+        missing = [k for k in ("document", "coder", "code", "quote") if not row.get(k)]
+        if missing:
+            raise CodingError(f"{where}: field(s) {', '.join(missing)} missing; each entry needs document, coder, code, quote")
+        name = row["document"]
+        doc = docs.get(name) or docs.setdefault(name, get_document(s, project, name))
+        member = layer_members.get(row["coder"])
+        if member is None:
+            raise CodingError(f"{where}: coder {row['coder']!r} is not in study.yaml's members")
+        code = tree.resolve(row["code"])
+        start, end = find_quote(doc.text, row["quote"], int(row.get("occurrence", 1)), where=where)
+        n += len(apply_codes(s, project, member, doc, [code.id], start, end, memo=row.get("memo") or ""))
+    return n
+
+
+def build_demo(s: Session, folder: Path = DEMO_DIR) -> tuple[Project, bool]:
+    """Build the demo project if absent. Returns (project, created)."""
+    spec = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
+    existing = s.scalar(select(Project).where(Project.name == spec["project"]))
+    if existing is not None:
+        return existing, False
+    project = create_project(s, spec["project"])
+    import_codebook(s, project, load_codebook_file((folder / spec["codebook"]).resolve()))
+    languages = spec.get("languages") or {}
+    for f in sorted(folder.glob("*.txt")):
+        store_document(s, project, f.stem, f.name, f.read_bytes(),
+                       language=languages.get(f.stem, spec.get("language", "en")))
+    csv_path = folder / spec["attributes"]
+    import_attributes(s, project, csv_path.name, csv_path.read_bytes())
+    by_name: dict[str, Member] = {}
+    for m in spec["members"]:
+        by_name[m["name"]] = Member.of(add_member(s, project, m["name"], m["role"]))
+    lead = next(m for m in by_name.values() if m.is_lead)
+    total = 0
+    sample_docs: list[str] = []
+    for fname in spec.get("double_coding") or []:
+        path = folder / fname
+        total += load_quoted_codings(s, project, path, layer_members=by_name)
+        sample_docs += [r["document"] for r in yaml.safe_load(path.read_text(encoding="utf-8"))["codings"]]
+    r = spec.get("round")
+    if r:
+        rnd = open_round(s, project, lead, r["name"], blind=r.get("blind", True))
+        coders = [get_member(s, project, n) for n in r["coders"]]
+        docs = [get_document(s, project, n) for n in dict.fromkeys(sample_docs)]
+        assign(s, project, lead, rnd, docs, coders)
+        for a in s.scalars(select(Assignment).where(Assignment.round_id == rnd.id)):
+            a.status = "done"
+        if r.get("revealed"):
+            reveal(s, project, lead, rnd)
+    return project, True

@@ -1,0 +1,117 @@
+"""Coding rounds, assignments and the blind rule.
+
+While a round is open and blind, a coder sees only their own codings; the lead
+sees everyone's. Revealing the round lifts the rule for its documents.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import ConflictError, NotFoundError, PermissionDeniedError
+from .events import log_event
+from .projects import Member
+from .store.models import Assignment, Coder, Document, Project, Round
+
+STATUSES = ("not started", "in progress", "done")
+
+
+def require_lead(member: Member, what: str) -> None:
+    if not member.is_lead:
+        raise PermissionDeniedError(f"only a lead can {what}; {member.name!r} is a coder")
+
+
+def open_round(s: Session, project: Project, member: Member, name: str, *, blind: bool = True) -> Round:
+    require_lead(member, "open a round")
+    if s.scalar(select(Round.id).where(Round.project_id == project.id, Round.name == name)):
+        raise ConflictError(f"a round named {name!r} already exists; pick another name")
+    r = Round(project_id=project.id, name=name, blind=blind, codebook_version=project.codebook_version)
+    s.add(r)
+    s.flush()
+    log_event(s, project.id, member.name, "round.open", "round", r.id, name=name, blind=blind)
+    return r
+
+
+def get_round(s: Session, project: Project, name: str) -> Round:
+    r = s.scalar(select(Round).where(Round.project_id == project.id, Round.name == name))
+    if r is None:
+        raise NotFoundError(f"no round named {name!r} in {project.name!r}")
+    return r
+
+
+def list_rounds(s: Session, project: Project) -> list[Round]:
+    return list(s.scalars(select(Round).where(Round.project_id == project.id).order_by(Round.opened_at)))
+
+
+def assign(s: Session, project: Project, member: Member, rnd: Round, documents: list[Document],
+           coders: list[Coder]) -> int:
+    """Assign each document to each coder in the round; existing pairs are kept."""
+    require_lead(member, "assign documents")
+    existing = set(s.execute(select(Assignment.document_id, Assignment.coder_id)
+                             .where(Assignment.round_id == rnd.id)).all())
+    added = 0
+    for d in documents:
+        for c in coders:
+            if (d.id, c.id) not in existing:
+                s.add(Assignment(round_id=rnd.id, document_id=d.id, coder_id=c.id))
+                added += 1
+    s.flush()
+    log_event(s, project.id, member.name, "round.assign", "round", rnd.id,
+              documents=[d.name for d in documents], coders=[c.name for c in coders])
+    return added
+
+
+def reveal(s: Session, project: Project, member: Member, rnd: Round) -> None:
+    require_lead(member, "reveal a round")
+    rnd.status = "revealed"
+    rnd.revealed_at = datetime.now(UTC)
+    log_event(s, project.id, member.name, "round.reveal", "round", rnd.id, name=rnd.name)
+
+
+def set_status(s: Session, project: Project, member: Member, document: Document, status: str) -> None:
+    """A coder marks their own progress on a document in the open rounds."""
+    if status not in STATUSES:
+        raise ConflictError(f"status {status!r} is unknown: use one of {', '.join(STATUSES)}")
+    rows = s.scalars(
+        select(Assignment).join(Round, Round.id == Assignment.round_id)
+        .where(Round.project_id == project.id, Round.status == "open",
+               Assignment.document_id == document.id, Assignment.coder_id == member.id)
+    ).all()
+    for a in rows:
+        a.status = status
+    if rows:
+        log_event(s, project.id, member.name, "assignment.status", "document", document.id, status=status)
+
+
+def touch_progress(s: Session, member: Member, document_id: str) -> None:
+    """Coding a document moves its 'not started' assignments to 'in progress'."""
+    for a in s.scalars(
+        select(Assignment).join(Round, Round.id == Assignment.round_id)
+        .where(Round.status == "open", Assignment.document_id == document_id,
+               Assignment.coder_id == member.id, Assignment.status == "not started")
+    ):
+        a.status = "in progress"
+
+
+def blind_document_ids(s: Session, project: Project) -> set[str]:
+    """Documents that are in an open, blind round."""
+    return set(s.scalars(
+        select(Assignment.document_id).join(Round, Round.id == Assignment.round_id)
+        .where(Round.project_id == project.id, Round.status == "open", Round.blind.is_(True))
+    ))
+
+
+def progress(s: Session, project: Project) -> list[dict]:
+    """Every assignment of the project's rounds: round, document, coder, status."""
+    rows = s.execute(
+        select(Round.name, Document.name, Coder.name, Assignment.status)
+        .join(Assignment, Assignment.round_id == Round.id)
+        .join(Document, Document.id == Assignment.document_id)
+        .join(Coder, Coder.id == Assignment.coder_id)
+        .where(Round.project_id == project.id)
+        .order_by(Round.opened_at, Document.name, Coder.name)
+    )
+    return [{"round": r, "document": d, "coder": c, "status": st} for r, d, c, st in rows]

@@ -1,0 +1,38 @@
+"""Units a span can be widened to or measured in: speaker turns and stored sentences."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .store.models import Document, Sentence
+
+
+def turn_spans(doc: Document, *, speech_only: bool = True) -> list[tuple[int, int]]:
+    """Each turn's span; by default from where the words begin (label excluded)."""
+    return [((t.speech_start if speech_only else t.start), t.end) for t in doc.turns
+            if (t.speech_start if speech_only else t.start) < t.end]
+
+
+def ensure_sentences(s: Session, doc: Document) -> list[tuple[int, int]]:
+    """Sentence spans of a document: segmented once with spaCy and stored."""
+    if doc.sentence_model is None:
+        from .nlp import pipeline_name, sentence_spans  # spaCy loads only when needed
+
+        spans = sentence_spans(doc.text, doc.language)
+        s.execute(delete(Sentence).where(Sentence.document_id == doc.id))
+        s.add_all(Sentence(document_id=doc.id, position=i, start=a, end=b) for i, (a, b) in enumerate(spans))
+        doc.sentence_model = pipeline_name(doc.language)
+        s.flush()
+        return spans
+    return [tuple(r) for r in s.execute(
+        select(Sentence.start, Sentence.end).where(Sentence.document_id == doc.id).order_by(Sentence.position)
+    ).all()]
+
+
+def enclosing(units: list[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """The smallest run of units covering ``[start, end)``; unchanged if none overlaps."""
+    hit = [(a, b) for a, b in units if a < end and start < b]
+    if not hit:
+        return start, end
+    return min(start, hit[0][0]), max(end, hit[-1][1])

@@ -1,0 +1,278 @@
+"""SQLAlchemy 2 models: the project's whole schema.
+
+Every project object carries a UUID primary key (DESIGN.md, Identity) so that
+REFI-QDA export and import round-trip. Offsets are code points of the stored text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+UUID = String(36)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    codebook_title: Mapped[str] = mapped_column(String(300), default="")
+    codebook_description: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every codebook change; agreement snapshots record it.
+    codebook_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Local mode: members sign in by picking a name, no password (lone researcher).
+    local_mode: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Coder(Base):
+    __tablename__ = "coders"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        CheckConstraint("role IN ('lead', 'coder')", name="coder_role"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(10), default="coder")
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    source_filename: Mapped[str] = mapped_column(String(500), default="")
+    source_format: Mapped[str] = mapped_column(String(10), default="txt")
+    source_encoding: Mapped[str] = mapped_column(String(20), default="utf-8")
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when sentence units were segmented and stored (name of the pipeline).
+    sentence_model: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    turns: Mapped[list[SpeakerTurn]] = relationship(
+        order_by="SpeakerTurn.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+    attributes: Mapped[list[Attribute]] = relationship(
+        order_by="Attribute.name", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class SpeakerTurn(Base):
+    __tablename__ = "speaker_turns"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(120))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    speech_start: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class Sentence(Base):
+    """Sentence units, segmented once per document with spaCy and stored."""
+
+    __tablename__ = "sentences"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+
+
+class Attribute(Base):
+    """A participant attribute of a document (role, school, group, any CSV column)."""
+
+    __tablename__ = "attributes"
+    __table_args__ = (UniqueConstraint("document_id", "name"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class Code(Base):
+    """A codebook node. The tree is ``parent_id``; paths are computed, never prefix-matched."""
+
+    __tablename__ = "codes"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("codes.id", ondelete="CASCADE"), nullable=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    inclusion: Mapped[str] = mapped_column(Text, default="")
+    exclusion: Mapped[str] = mapped_column(Text, default="")
+    example: Mapped[str] = mapped_column(Text, default="")
+    colour: Mapped[str] = mapped_column(String(7), default="#888888")
+    codable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Round(Base):
+    """A coding round: the lead assigns documents; while blind, coders see only their own work."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (CheckConstraint("status IN ('open', 'revealed')", name="round_status"),)
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    codebook_version: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("round_id", "document_id", "coder_id"),
+        CheckConstraint("status IN ('not started', 'in progress', 'done')", name="assignment_status"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    coder_id: Mapped[str] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="not started")
+
+
+class Coding(Base):
+    """One coder's application of one code to one span of one document.
+
+    ``layer`` is ``coder`` for a coder's own work and ``consensus`` for the
+    adjudicated version (its ``coder_id`` is the lead who decided).
+    """
+
+    __tablename__ = "codings"
+    __table_args__ = (
+        CheckConstraint('start >= 0 AND "end" > start', name="coding_span"),
+        CheckConstraint("layer IN ('coder', 'consensus')", name="coding_layer"),
+        CheckConstraint(
+            "provenance IN ('typed', 'suggestion', 'adjudicated', 'imported')",
+            name="coding_provenance",
+        ),
+        Index("ix_codings_doc_coder", "document_id", "coder_id"),
+        Index("ix_codings_code", "code_id"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    code_id: Mapped[str] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"))
+    coder_id: Mapped[str] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    provenance: Mapped[str] = mapped_column(String(12), default="typed")
+    layer: Mapped[str] = mapped_column(String(10), default="coder")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Memo(Base):
+    """A document memo or an entry of the project journal (``document_id`` NULL)."""
+
+    __tablename__ = "memos"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=True
+    )
+    author_id: Mapped[str | None] = mapped_column(
+        ForeignKey("coders.id", ondelete="SET NULL"), nullable=True
+    )
+    title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Event(Base):
+    """Append-only audit log: who did what, when. ``undone_by`` marks undone events."""
+
+    __tablename__ = "events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(UUID, unique=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class AgreementSnapshot(Base):
+    """A saved agreement computation, with the codebook version it was made under."""
+
+    __tablename__ = "agreement_snapshots"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    round_id: Mapped[str | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="SET NULL"), nullable=True
+    )
+    label: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str] = mapped_column(String(12))
+    coders: Mapped[str] = mapped_column(Text)  # JSON list of names
+    codebook_version: Mapped[int] = mapped_column(Integer)
+    results: Mapped[str] = mapped_column(Text)  # JSON rows
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Adjudication(Base):
+    """The lead's decision on one disagreement: which version became consensus, and why."""
+
+    __tablename__ = "adjudications"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    code_id: Mapped[str] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10))  # a, b, both, neither, edit
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
