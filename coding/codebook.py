@@ -252,7 +252,10 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *, actor: 
             if existing is None and path in tree.by_path:
                 existing = tree.by_id[tree.by_path[path].id]
             if existing is None:
-                existing = Code(project_id=project.id, **({"id": n.id} if n.id else {}))
+                # A UUID already used in another project (the same file imported twice)
+                # gets a fresh one: primary keys are global.
+                reuse = n.id and s.get(Code, n.id) is None
+                existing = Code(project_id=project.id, **({"id": n.id} if reuse else {}))
                 s.add(existing)
                 counts["created"] += 1
             else:

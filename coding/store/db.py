@@ -76,7 +76,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     except OperationalError as exc:
         raise StoreError(
             f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}. Check the URL, that the server runs, and the file permissions"
+            f"{' '.join(str(exc.orig).split()).rstrip('.')}. Check the URL, that the server runs, and the file permissions"
         ) from exc
 
 

@@ -1,0 +1,61 @@
+"""A tiny Streamlit app that mounts the transcript component for the browser tests.
+
+It prints what the component reports as ``st.code`` lines the tests parse:
+``SELECTION {json}``, ``CLICKED {json}``, ``SHORTCUT {json}`` (ASCII-escaped JSON).
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from app_pages.transcript_component import transcript_view
+from coding.offsets import Utf16Map
+
+BLOCKS = [
+    ("t1", "Teacher", "Teacher: We started the project in March with two schools."),
+    ("t2", "Interviewer", "Interviewer: ¿Qué opinó la señora Núñez?"),
+    ("t3", "Teacher", "Teacher: It was a great class 👏 indeed, the children loved it."),
+    ("t4", "Student",
+     'Student: <b>bold</b><script>window.__x=1</script><img src=x onerror="window.__y=1">'),
+]
+FULL_TEXT = "\n\n".join(text for _, _, text in BLOCKS)
+
+
+def _blocks(umap: Utf16Map) -> list[dict]:
+    out, cp = [], 0
+    for block_id, speaker, text in BLOCKS:
+        out.append({"id": block_id, "speaker": speaker, "text": text, "base": umap.to_utf16(cp)})
+        cp += len(text) + 2
+    return out
+
+
+def _highlight(umap: Utf16Map, hid: str, phrase: str, colour: str, label: str) -> dict:
+    cp = FULL_TEXT.index(phrase)
+    start, end = umap.span_to_utf16(cp, cp + len(phrase))
+    return {"id": hid, "start": start, "end": end, "colour": colour, "label": label,
+            "title": f"{label}: {phrase}"}
+
+
+def main() -> None:
+    umap = Utf16Map(FULL_TEXT)
+    highlights = [
+        _highlight(umap, "h-schools", "two schools", "#ff0000", "Collaboration between schools"),
+        _highlight(umap, "h-great", "great class 👏 indeed", "#00aa00", "Results in students"),
+        _highlight(umap, "h-class", "class 👏 indeed, the children", "#0000ff", "Support"),
+    ]
+    st.title("Transcript component demo")
+    result = transcript_view(key="demo", blocks=_blocks(umap), highlights=highlights,
+                             focus=st.session_state.get("focus"), shortcuts=["Code A", "Code B"])
+    if result.clicked:
+        st.session_state["last_clicked"] = result.clicked
+    if result.shortcut:
+        st.session_state["last_shortcut"] = result.shortcut
+    st.code("SELECTION " + json.dumps(result.selection))
+    st.code("CLICKED " + json.dumps(st.session_state.get("last_clicked")))
+    st.code("SHORTCUT " + json.dumps(st.session_state.get("last_shortcut")))
+
+
+if __name__ == "__main__":  # `streamlit run` runs the file as __main__
+    main()

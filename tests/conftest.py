@@ -1,0 +1,77 @@
+"""Fixtures: a fresh, migrated database per test, on SQLite or on the PostgreSQL
+server named by ``CODING_TEST_DB`` (scripts/test.sh starts one and sets it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from coding.store import Store
+from coding.store.db import make_engine, migrate
+
+PG_URL = os.environ.get("CODING_TEST_DB")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary files)'}"
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory):
+    """A migrated empty database that each test clones (migrating once is faster)."""
+    if PG_URL:
+        name = f"coding_tmpl_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        eng = make_engine(PG_URL.rsplit("/", 1)[0] + "/" + name)
+        migrate(eng)
+        eng.dispose()
+        yield ("pg", admin, name)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("tmpl") / "template.db"
+        eng = make_engine(f"sqlite:///{path}")
+        migrate(eng)
+        eng.dispose()
+        yield ("sqlite", None, path)
+
+
+@pytest.fixture
+def db_url(_template, tmp_path) -> str:
+    kind, admin, tmpl = _template
+    if kind == "pg":
+        name = f"coding_t_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"'))
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(tmpl, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def store(db_url) -> Store:
+    st = Store(db_url, run_migrations=False)
+    yield st
+    st.dispose()
+
+
+@pytest.fixture
+def demo_store(store) -> Store:
+    from coding.demo import build_demo
+
+    with store.session() as s:
+        build_demo(s)
+    return store
