@@ -190,7 +190,7 @@ def undo_last(s: Session, project: Project, member: Member) -> str | None:
         if c is not None:
             c.start, c.end = p["before"]
     s.flush()
-    undo = log_event(s, project.id, member.name, "undo", ev.object_type, ev.object_id, undid=ev.id, action=ev.action)
+    undo = log_event(s, project.id, member.name, "undo", ev.object_type, ev.object_id, undid=ev.id, undid_action=ev.action)
     ev.undone_by = undo.id
     return ev.action
 

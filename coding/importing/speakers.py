@@ -54,7 +54,10 @@ ROLE_WORD = re.compile(
     r"""
     (?:interviewer|interviewee|researcher|participant|moderator|facilitator|respondent
       |entrevistador|entrevistadora|entrevistado|entrevistada|investigador|investigadora
-      |participante)
+      |participante
+      # school roles of the studies this tool serves
+      |principal|head\s*teacher|teacher|student|parent|special\s*educator|educator|coordinator
+      |utp\s*head|director|directora|docente|profesor|profesora|apoderado|apoderada|estudiante)
       (?:\s*[\dA-Z]{1,3})?
     |[PRI]\s*\d{1,3}
     |[IQA]

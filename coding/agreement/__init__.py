@@ -1,0 +1,1 @@
+"""Agreement between coders: spans to units (units.py), units to coefficients (coefficients.py)."""

@@ -1,0 +1,153 @@
+"""Coding rules live in the engine: ownership, the blind rule, codable codes, spans, undo."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from coding.auth import sign_in
+from coding.codebook import code_tree, import_codebook, load_codebook_file
+from coding.codings import (
+    apply_codes, code_turn, coding_views, recent_code_ids, remove_coding, set_memo, undo_last, visible_codings, widen,
+)
+from coding.documents import import_uploads, list_documents
+from coding.errors import ConflictError, OffsetError, PermissionDeniedError
+from coding.projects import Member, add_member, create_project
+from coding.rounds import assign, open_round, progress, reveal, set_status
+from coding.store.models import Event
+
+REPO = Path(__file__).resolve().parents[1]
+TEXT = ("Interviewer: How did planning go?\n\n"
+        "Teacher: We planned together every Tuesday. Then we observed José 👏 teach it. It was hard.\n\n"
+        "Interviewer: And feedback?\n")
+
+
+@pytest.fixture
+def env(store):
+    with store.session() as s:
+        p = create_project(s, "rules")
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
+        import_uploads(s, p, [("T1.txt", TEXT.encode())])
+        ana = Member.of(add_member(s, p, "ana", "coder"))
+        ben = Member.of(add_member(s, p, "ben", "coder", password="correct horse"))
+        lead = Member.of(add_member(s, p, "lead", "lead"))
+        tree = code_tree(s, p)
+        codes = {k: tree.resolve(v).id for k, v in {
+            "plan": "CIC Project/Collaboration between teachers/Joint planning",
+            "obs": "CIC Project/Collaboration between teachers/Peer observation",
+            "folder": "CIC Project"}.items()}
+    return store, p, ana, ben, lead, codes
+
+
+def _doc(s, p):
+    return list_documents(s, p)[0]
+
+
+def span_of(phrase):
+    i = TEXT.index(phrase)
+    return i, i + len(phrase)
+
+
+def test_apply_several_codes_and_see_them(env):
+    store, p, ana, ben, lead, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        made = apply_codes(s, p, ana, doc, [codes["plan"], codes["obs"]], *span_of("We planned together every Tuesday."))
+        assert len(made) == 2
+        again = apply_codes(s, p, ana, doc, [codes["plan"]], *span_of("We planned together every Tuesday."))
+        assert again == []  # the same code on the same span is not duplicated
+        views = coding_views(s, p, ana, doc)
+        assert {v.code_path.rsplit("/", 1)[1] for v in views} == {"Joint planning", "Peer observation"}
+        assert all(TEXT[v.start:v.end] == "We planned together every Tuesday." for v in views)
+        assert recent_code_ids(s, p, ana)[0] in {codes["plan"], codes["obs"]}
+
+
+def test_folders_and_bad_spans_are_refused(env):
+    store, p, ana, _, _, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        with pytest.raises(ConflictError, match="is a folder"):
+            apply_codes(s, p, ana, doc, [codes["folder"]], 0, 5)
+        with pytest.raises(OffsetError, match="does not fit"):
+            apply_codes(s, p, ana, doc, [codes["plan"]], 5, len(TEXT) + 1)
+
+
+def test_a_coder_cannot_touch_another_coders_codings(env):
+    store, p, ana, ben, lead, codes = env
+    with store.session() as s:
+        c = apply_codes(s, p, ana, _doc(s, p), [codes["plan"]], 0, 10)[0]
+    with store.session() as s:
+        for act in (lambda: remove_coding(s, p, ben, c.id), lambda: set_memo(s, p, ben, c.id, "x"),
+                    lambda: widen(s, p, ben, c.id, "turn")):
+            with pytest.raises(PermissionDeniedError, match="another coder"):
+                act()
+        with pytest.raises(PermissionDeniedError, match="only a lead"):
+            open_round(s, p, ana, "R1")
+        with pytest.raises(PermissionDeniedError, match="only a lead can write the consensus"):
+            apply_codes(s, p, ana, _doc(s, p), [codes["plan"]], 0, 10, layer="consensus")
+
+
+def test_blind_round_hides_other_coders_until_revealed(env):
+    store, p, ana, ben, lead, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        apply_codes(s, p, ana, doc, [codes["plan"]], *span_of("We planned together"))
+        apply_codes(s, p, ben, doc, [codes["plan"]], *span_of("planned together every Tuesday"))
+        # no round: everyone sees everything
+        assert len(visible_codings(s, p, ana, doc)) == 2
+        rnd = open_round(s, p, lead, "Round 1", blind=True)
+        from coding.projects import get_member
+        assign(s, p, lead, rnd, [doc], [get_member(s, p, "ana"), get_member(s, p, "ben")])
+        assert [c.coder_id for c in visible_codings(s, p, ana, doc)] == [ana.id]
+        assert [c.coder_id for c in visible_codings(s, p, ben, doc)] == [ben.id]
+        assert len(visible_codings(s, p, lead, doc)) == 2
+        assert {r["status"] for r in progress(s, p)} == {"not started"}
+        apply_codes(s, p, ana, doc, [codes["obs"]], *span_of("observed José"))
+        set_status(s, p, ben, doc, "done")
+        assert {(r["coder"], r["status"]) for r in progress(s, p)} == {("ana", "in progress"), ("ben", "done")}
+        with pytest.raises(PermissionDeniedError):
+            reveal(s, p, ana, rnd)
+        reveal(s, p, lead, rnd)
+        assert len(visible_codings(s, p, ana, doc)) == 3
+
+
+def test_widen_code_turn_and_undo(env):
+    store, p, ana, _, _, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        c = apply_codes(s, p, ana, doc, [codes["obs"]], *span_of("observed José"))[0]
+        widen(s, p, ana, c.id, "sentence")
+        assert TEXT[c.start:c.end] == "Then we observed José 👏 teach it."
+        widen(s, p, ana, c.id, "turn")
+        assert TEXT[c.start:c.end] == "We planned together every Tuesday. Then we observed José 👏 teach it. It was hard."
+        set_memo(s, p, ana, c.id, "whole turn is about observation")
+        turn = code_turn(s, p, ana, doc, 2, [codes["plan"]])
+        assert TEXT[turn[0].start:turn[0].end] == "And feedback?"
+        # undo walks back: code_turn, memo, widen(turn), widen(sentence), add
+        assert undo_last(s, p, ana) == "coding.add"
+        assert len(visible_codings(s, p, ana, doc)) == 1
+        assert undo_last(s, p, ana) == "coding.memo" and c.memo == ""
+        assert undo_last(s, p, ana) == "coding.widen"
+        assert TEXT[c.start:c.end] == "Then we observed José 👏 teach it."
+        remove_coding(s, p, ana, c.id)
+        assert visible_codings(s, p, ana, doc) == []
+        assert undo_last(s, p, ana) == "coding.remove"
+        assert [TEXT[x.start:x.end] for x in visible_codings(s, p, ana, doc)] == ["Then we observed José 👏 teach it."]
+        actions = [e.action for e in s.scalars(select(Event).where(Event.actor == "ana").order_by(Event.seq))]
+        assert actions.count("undo") == 4 and actions.count("coding.add") == 2
+
+
+def test_passwords_are_hashed_and_checked(env):
+    store, p, *_ = env
+    with store.session() as s:
+        from coding.projects import get_member
+        ben = get_member(s, p, "ben")
+        assert ben.password_hash.startswith("$argon2")
+        assert sign_in(s, p, "ben", "correct horse").name == "ben"
+        with pytest.raises(PermissionDeniedError, match="wrong password"):
+            sign_in(s, p, "ben", "wrong")
+        assert sign_in(s, p, "ana").role == "coder"  # local mode: no password needed
+        p2 = s.merge(p)
+        p2.local_mode = False
+        with pytest.raises(PermissionDeniedError, match="not in local mode"):
+            sign_in(s, p2, "ana")
