@@ -15,6 +15,7 @@ from .errors import CodingError
 from .store import Store
 
 COMMANDS: dict[str, Callable] = {}
+STORELESS = {"reliability"}  # commands that need no database
 
 
 def command(name: str):
@@ -127,6 +128,68 @@ def cmd_codes(store: Store, args) -> int:
     return 0
 
 
+@command("reliability")
+def cmd_reliability(store: Store | None, args) -> int:
+    import csv
+
+    from .agreement.coefficients import all_coefficients, reliability_matrix_from_rows
+    from .importing import decode_bytes
+
+    try:
+        raw = open(args.file, "rb").read()
+    except OSError as exc:
+        raise CodingError(f"{args.file}: cannot read ({exc.strerror}); check the path") from None
+    text, _ = decode_bytes(raw, args.file)
+    rows = [r for r in csv.reader(text.splitlines()) if r]
+    if len(rows) < 2:
+        raise CodingError(f"{args.file}: needs a header naming the coders and one row per unit")
+    header, body = rows[0], rows[1:]
+    data, labels = reliability_matrix_from_rows(body)
+    coeffs = all_coefficients(data, level=args.level, ci=args.ci, n_boot=args.n_boot)
+    if args.json:
+        _print_json({"coders": header, "units": len(body), "labels": labels, "level": args.level,
+                     "coefficients": [_coef_dict(c) for c in coeffs]})
+    else:
+        print(f"{len(body)} units, {len(header)} coders ({', '.join(header)})"
+              + (f"; categories: {', '.join(labels)}" if labels else ""))
+        for c in coeffs:
+            print("  " + c.describe())
+    return 0
+
+
+def _coef_dict(c) -> dict:
+    import math
+
+    def num(x):
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
+
+    return {"name": c.name, "level": c.level, "value": num(c.value), "n_units": c.n_units,
+            "n_coders": c.n_coders, "ci": [num(c.ci_low), num(c.ci_high)] if c.ci_low is not None else None,
+            "reason": c.reason}
+
+
+@command("agreement")
+def cmd_agreement(store: Store, args) -> int:
+    from .agreement.project import compute_agreement
+    from .agreement.tables import report_csv, report_markdown, report_text
+    from .projects import get_project
+
+    with store.session() as s:
+        report = compute_agreement(
+            s, get_project(s, args.name), args.coders, unit=args.unit, codes=args.code or None,
+            min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
+            layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot)
+    if args.json:
+        _print_json(report.as_dict())
+    elif args.csv:
+        sys.stdout.write(report_csv(report))
+    elif args.md:
+        sys.stdout.write(report_markdown(report))
+    else:
+        sys.stdout.write(report_text(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m coding",
@@ -165,19 +228,44 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", help="project name")
     sp.add_argument("--json", action="store_true", help="stable JSON output")
 
-    for extend in EXTENSIONS:
-        extend(sub)
+    sp = sub.add_parser("reliability", help="agreement calculator for any reliability data in a CSV",
+                        description="Rows are units, the header names the coders, an empty cell is missing. "
+                                    "Prints every coefficient that applies, with n.")
+    sp.add_argument("file", metavar="FILE.csv")
+    sp.add_argument("--level", default="nominal", choices=["nominal", "ordinal", "interval", "ratio"],
+                    help="level of measurement for Krippendorff's alpha (nominal alpha is always shown)")
+    sp.add_argument("--ci", action="store_true", help="add bootstrap 95%% intervals to kappa and alpha")
+    sp.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    sp.add_argument("--json", action="store_true", help="stable JSON output")
+
+    sp = sub.add_parser("agreement", help="inter-coder agreement per code, per document and overall",
+                        description="Units: character (as NVivo), sentence (spaCy, stored), speaker turn, "
+                                    "or matched segments (as MAXQDA). Documents: those every coder coded, "
+                                    "unless --document is given.")
+    sp.add_argument("name", help="project name")
+    sp.add_argument("--coders", nargs="+", required=True, metavar="CODER", help="two or more coders")
+    sp.add_argument("--unit", default="character", choices=["character", "sentence", "turn", "segment"])
+    sp.add_argument("--code", action="append", metavar="PATH", help="only this code path (repeatable)")
+    sp.add_argument("--document", action="append", metavar="NAME", help="only this document (repeatable)")
+    sp.add_argument("--min-share", type=float, default=0.0, metavar="X",
+                    help="sentence/turn units: share of the unit a coder's spans must cover (default: any overlap)")
+    sp.add_argument("--min-overlap", type=float, default=0.9, metavar="X",
+                    help="segment unit: overlap / union two segments need to match (default 0.9)")
+    sp.add_argument("--rollup", action="store_true", help="count codings of descendants for their parent too")
+    sp.add_argument("--no-ci", action="store_true", help="skip bootstrap intervals")
+    sp.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    fmt = sp.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="stable JSON output")
+    fmt.add_argument("--csv", action="store_true", help="CSV table per code")
+    fmt.add_argument("--md", action="store_true", help="Markdown table (for a methods section)")
+
     return p
-
-
-# Later modules (agreement, ...) add their sub-commands here.
-EXTENSIONS: list[Callable] = []
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        store = Store(args.db)
+        store = None if args.command in STORELESS else Store(args.db)
         return COMMANDS[args.command](store, args)
     except CodingError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -25,7 +25,9 @@ from .coefficients import (
     alpha_from_table, all_coefficients, kappa_from_table, percent_from_table,
 )
 from .unitizing import u_alpha
-from .units import char_table, match_segments, only_coded, roll_up, unit_matrix
+from .units import (
+    char_segments, char_table, match_segments, only_coded, roll_up, table_from_matrix, unit_matrix,
+)
 
 UNITS = ("character", "sentence", "turn", "segment")
 RELIABLE, TENTATIVE = 0.800, 0.667  # Krippendorff (2004, p. 241): rely on alpha >= .800, tentative >= .667
@@ -151,20 +153,40 @@ def _bootstrap_tables(tables: np.ndarray, fn, n_boot: int, seed: int) -> tuple[f
     return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
 
 
-def _char_row(name: str, code_id: str | None, tables: np.ndarray, lengths_total: int, u: float | None,
-              ci: bool, n_boot: int, seed: int) -> Row:
-    a, b, c, d = (int(x) for x in tables.sum(axis=0)) if len(tables) else (0, 0, 0, lengths_total)
+def _bootstrap_units(table: tuple[int, int, int, int], fn, n_boot: int, seed: int) -> tuple[float, float] | None:
+    """Percentile CI by resampling units (sentences, turns) with replacement: a
+    multinomial draw of the four cells, so no per-unit loop is needed."""
+    n = sum(table)
+    if n < 2:
+        return None
+    draws = np.random.default_rng(seed).multinomial(n, np.array(table, dtype=float) / n, size=n_boot)
+    vals = np.array([fn(*t) for t in draws])
+    vals = vals[~np.isnan(vals)]
+    if len(vals) < n_boot // 2:
+        return None
+    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+
+
+def _table_row(name: str, code_id: str | None, unit: str, tables: np.ndarray, u: float | None,
+               ci: bool, n_boot: int, seed: int, extra: dict | None = None) -> Row:
+    """Two coders: every figure from the pooled 2x2 table. CIs resample documents
+    for characters (characters of a passage are not independent) and units otherwise."""
+    a, b, c, d = (int(x) for x in tables.sum(axis=0))
     coded = a + b + c
     kappa = kappa_from_table(a, b, c, d)
     alpha = alpha_from_table(a, b, c, d)
     note = "" if coded else "nobody coded this code in these documents"
+    if unit == "character":
+        boot = lambda fn: _bootstrap_tables(tables, fn, n_boot, seed)  # noqa: E731
+    else:
+        boot = lambda fn: _bootstrap_units((a, b, c, d), fn, n_boot, seed)  # noqa: E731
     return Row(
-        code=name, code_id=code_id, unit="character", n_units=a + b + c + d, n_coded=coded,
+        code=name, code_id=code_id, unit=unit, n_units=a + b + c + d, n_coded=coded,
         percent=percent_from_table(a, b, c, d), percent_coded=percent_from_table(a, b, c, 0) if coded else math.nan,
-        kappa=kappa, kappa_ci=_bootstrap_tables(tables, kappa_from_table, n_boot, seed) if ci else None,
-        alpha=alpha, alpha_ci=_bootstrap_tables(tables, alpha_from_table, n_boot, seed) if ci else None,
+        kappa=kappa, kappa_ci=boot(kappa_from_table) if ci and coded else None,
+        alpha=alpha, alpha_ci=boot(alpha_from_table) if ci and coded else None,
         alpha_coded=alpha_from_table(a, b, c, 0) if coded else math.nan, u_alpha=u,
-        verdict=verdict(alpha), note=note, extra={"table": [a, b, c, d]},
+        verdict=verdict(alpha), note=note, extra={"table": [a, b, c, d], **(extra or {})},
     )
 
 
@@ -195,6 +217,16 @@ def _matrix_row(name: str, code_id: str | None, unit: str, matrix: np.ndarray, c
     )
 
 
+def _default_documents(s: Session, project: Project, coders: list[str], layer: str) -> list[str]:
+    """Documents every chosen coder has coded: uncoded documents would add only
+    'neither' units and inflate agreement."""
+    ids = [get_member(s, project, n).id for n in coders]
+    sets = [set(s.scalars(select(Coding.document_id).where(Coding.coder_id == i, Coding.layer == layer)))
+            for i in ids]
+    common = set.intersection(*sets) if sets else set()
+    return list(s.scalars(select(Document.name).where(Document.id.in_(common)))) if common else []
+
+
 def compute_agreement(
     s: Session, project: Project, coders: list[str], *, unit: str = "character", codes: list[str] | None = None,
     min_share: float = 0.0, min_overlap: float = 0.9, rollup: bool = False, layer: str = "coder",
@@ -202,87 +234,96 @@ def compute_agreement(
 ) -> Report:
     """Agreement per code, per document and overall, for the chosen unit.
 
-    ``character``: two coders use the 2x2 table by interval arithmetic (exact, no
-    per-character arrays); more coders use the same units through the coefficient
-    matrix. ``sentence``/``turn``: a unit counts as coded when the coder's spans
-    cover at least ``min_share`` of it (0: any overlap). ``segment``: MAXQDA-style
-    matching at ``min_overlap`` (two coders; percent agreement only).
+    Two coders: every figure comes from 2x2 tables (characters by interval
+    arithmetic, no per-character arrays). More coders: the units go through the
+    multi-coder coefficients (Fleiss' kappa, alpha). ``sentence``/``turn``: a unit
+    counts as coded when the coder's spans cover at least ``min_share`` of it
+    (0: any overlap). ``segment``: MAXQDA-style matching at ``min_overlap`` (two
+    coders; percent only). By default the documents are those every coder coded.
     """
     if unit not in UNITS:
         raise AgreementError(f"unit {unit!r} is unknown: use one of {', '.join(UNITS)}")
+    if unit == "segment" and len(coders) != 2:
+        raise AgreementError("segment matching compares exactly two coders; give two, or use --unit sentence")
+    if documents is None:
+        documents = _default_documents(s, project, coders, layer)
+        if not documents:
+            raise AgreementError(f"no document has codings by all of {', '.join(coders)}; "
+                                 "agreement needs documents each coder has coded")
     data = _gather(s, project, coders, codes, layer=layer, rollup=rollup, documents=documents)
     m = len(coders)
-    if unit in ("character", "segment") and m != 2:
-        if unit == "segment":
-            raise AgreementError("segment matching compares exactly two coders; give two, or use --unit sentence")
+    empty = [[] for _ in coders]
+    docs = data.docs
+    units_of = {d.id: _doc_units(s, d, unit) for d in docs} if unit in ("sentence", "turn") else {}
+    offsets = np.cumsum([0] + [d.length for d in docs])
+    total_len = int(offsets[-1])
     rows: list[Row] = []
     cells: list[dict] = []
-    total_len = sum(d.length for d in data.docs)
-    units_cache = {d.id: _doc_units(s, d, unit) for d in data.docs} if unit in ("sentence", "turn") else {}
-    all_tables, all_matrices, all_segments = [], [], []
-    offsets = np.cumsum([0] + [d.length for d in data.docs])
-    u_segments: list[list[tuple[int, int, str]]] = [[] for _ in coders]
+    pooled_tables, pooled_matrices, pooled_segments = [], [], []
+    u_all: list[list[tuple[int, int, str]]] = [[] for _ in coders]
 
     for code_id, per_doc in data.spans.items():
-        info = data.tree.info[code_id]
-        if unit == "character" and m == 2:
-            tables = np.array([char_table(d.length, *per_doc.get(d.id, [[], []])) for d in data.docs], dtype=np.int64)
-            segs = [[(offsets[i] + a, offsets[i] + b, "x") for i, d in enumerate(data.docs)
-                     for a, b in per_doc.get(d.id, [[], []])[k]] for k in range(2)]
-            for k in range(2):
-                u_segments[k] += [(a, b, code_id) for a, b, _ in segs[k]]
-            u = u_alpha(total_len, segs).value if any(segs) else math.nan
-            rows.append(_char_row(info.path, code_id, tables, total_len, u, ci, n_boot, seed))
-            all_tables.append(tables)
-            for d, t in zip(data.docs, tables):
-                cells.append({"document": d.name, "code": info.path, "percent": percent_from_table(*t),
-                              "kappa": kappa_from_table(*t), "coded": int(t[0] + t[1] + t[2])})
-        elif unit == "segment":
-            results = [match_segments(*per_doc.get(d.id, [[], []]), min_overlap=min_overlap) for d in data.docs]
+        path = data.tree.info[code_id].path
+        spans = [per_doc.get(d.id, empty) for d in docs]
+        if unit == "segment":
+            results = [match_segments(a, b, min_overlap=min_overlap) for a, b in spans]
             pooled = sum(results[1:], results[0])
-            all_segments.append(pooled)
-            rows.append(Row(code=info.path, code_id=code_id, unit="segment", n_units=pooled.total,
-                            n_coded=pooled.total, percent=pooled.percent, percent_coded=pooled.percent,
-                            kappa=math.nan, kappa_ci=None, alpha=math.nan, alpha_ci=None, alpha_coded=math.nan,
-                            verdict="", note="segments: percent of segments matched (no chance correction)",
-                            extra={"matched": pooled.matched_a + pooled.matched_b, "unmatched_a": pooled.unmatched_a,
-                                   "unmatched_b": pooled.unmatched_b}))
-            for d, r in zip(data.docs, results):
-                cells.append({"document": d.name, "code": info.path, "percent": r.percent, "kappa": math.nan,
-                              "coded": r.total})
-        else:
-            if unit == "character":  # more than two coders: elementary intervals expanded to characters
-                from .units import char_segments
-                parts = []
-                for d in data.docs:
-                    mat, w = char_segments(d.length, per_doc.get(d.id, [[] for _ in coders]))
-                    parts.append(np.repeat(mat, w, axis=1))
+            pooled_segments.append(pooled)
+            rows.append(_segment_row(path, code_id, pooled))
+            cells += [{"document": d.name, "code": path, "percent": r.percent, "kappa": math.nan, "coded": r.total}
+                      for d, r in zip(docs, results)]
+            continue
+        if unit == "character":
+            # the continuum for u-alpha: documents laid end to end
+            segs = [[(int(offsets[i]) + a, int(offsets[i]) + b, code_id) for i, sp in enumerate(spans)
+                     for a, b in sp[k]] for k in range(m)]
+            for k in range(m):
+                u_all[k] += segs[k]
+            u = u_alpha(total_len, segs).value if any(segs) else math.nan
+        if m == 2:
+            if unit == "character":
+                tables = np.array([char_table(d.length, *sp) for d, sp in zip(docs, spans)], dtype=np.int64)
             else:
-                parts = [unit_matrix(units_cache[d.id], per_doc.get(d.id, [[] for _ in coders]), min_share)
-                         for d in data.docs]
-            matrix = np.hstack(parts) if parts else np.zeros((m, 0))
-            all_matrices.append(matrix)
-            rows.append(_matrix_row(info.path, code_id, unit, matrix, ci, n_boot, seed))
-            for d, part in zip(data.docs, parts):
-                if part.shape[1]:
-                    agree = (part == part[0]).all(axis=0)
-                    cells.append({"document": d.name, "code": info.path, "percent": float(agree.mean()),
-                                  "kappa": math.nan, "coded": int(part.any(axis=0).sum())})
+                tables = np.array([table_from_matrix(unit_matrix(units_of[d.id], sp, min_share))
+                                   for d, sp in zip(docs, spans)], dtype=np.int64).reshape(-1, 4)
+            pooled_tables.append(tables)
+            rows.append(_table_row(path, code_id, unit, tables, u if unit == "character" else None, ci, n_boot, seed))
+            cells += [{"document": d.name, "code": path, "percent": percent_from_table(*tb),
+                       "kappa": kappa_from_table(*tb), "coded": int(tb[0] + tb[1] + tb[2])}
+                      for d, tb in zip(docs, tables)]
+        else:
+            if unit == "character":  # elementary intervals expanded to characters
+                parts = [np.repeat(*char_segments(d.length, sp), axis=1) for d, sp in zip(docs, spans)]
+            else:
+                parts = [unit_matrix(units_of[d.id], sp, min_share) for d, sp in zip(docs, spans)]
+            matrix = np.hstack(parts)
+            pooled_matrices.append(matrix)
+            row = _matrix_row(path, code_id, unit, matrix, ci, n_boot, seed)
+            row.u_alpha = u if unit == "character" else None
+            rows.append(row)
+            cells += [{"document": d.name, "code": path,
+                       "percent": float((part == part[0]).all(axis=0).mean()) if part.shape[1] else math.nan,
+                       "kappa": math.nan, "coded": int(part.any(axis=0).sum())} for d, part in zip(docs, parts)]
 
     # overall: every (code, unit) pair is one unit
-    if unit == "character" and m == 2 and all_tables:
-        stacked = np.stack(all_tables)  # codes x docs x 4
-        overall = _char_row("(all codes)", None, stacked.sum(axis=0), total_len * len(all_tables),
-                            u_alpha(total_len, u_segments).value if any(u_segments) else math.nan,
-                            ci, n_boot, seed)
-        rows.append(overall)
-    elif unit == "segment" and all_segments:
-        pooled = sum(all_segments[1:], all_segments[0])
-        rows.append(Row(code="(all codes)", code_id=None, unit="segment", n_units=pooled.total, n_coded=pooled.total,
-                        percent=pooled.percent, percent_coded=pooled.percent, kappa=math.nan, kappa_ci=None,
-                        alpha=math.nan, alpha_ci=None, alpha_coded=math.nan))
-    elif all_matrices:
-        rows.append(_matrix_row("(all codes)", None, unit, np.hstack(all_matrices), ci, n_boot, seed))
+    if pooled_tables:
+        u = u_alpha(total_len, u_all).value if unit == "character" and any(u_all) else None
+        rows.append(_table_row("(all codes)", None, unit, np.concatenate(pooled_tables), u, ci, n_boot, seed))
+    elif pooled_segments:
+        rows.append(_segment_row("(all codes)", None, sum(pooled_segments[1:], pooled_segments[0])))
+    elif pooled_matrices:
+        rows.append(_matrix_row("(all codes)", None, unit, np.hstack(pooled_matrices), ci, n_boot, seed))
     options = {"min_share": min_share, "min_overlap": min_overlap, "rollup": rollup, "layer": layer,
-               "documents": [d.name for d in data.docs], "bootstrap": {"n": n_boot, "seed": seed} if ci else None}
+               "documents": [d.name for d in docs],
+               "ci": ({"method": "bootstrap over documents" if unit == "character" else "bootstrap over units",
+                       "n": n_boot, "seed": seed} if ci else None)}
     return Report(unit, coders, project.codebook_version, rows, cells, options)
+
+
+def _segment_row(path: str, code_id: str | None, r) -> Row:
+    return Row(code=path, code_id=code_id, unit="segment", n_units=r.total, n_coded=r.total,
+               percent=r.percent, percent_coded=r.percent, kappa=math.nan, kappa_ci=None, alpha=math.nan,
+               alpha_ci=None, alpha_coded=math.nan,
+               note="share of segments with a match; no chance correction",
+               extra={"matched": r.matched_a + r.matched_b, "unmatched_a": r.unmatched_a,
+                      "unmatched_b": r.unmatched_b})

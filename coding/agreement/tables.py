@@ -1,0 +1,69 @@
+"""Agreement reports as text, CSV and Markdown (the methods-section table)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from .project import Report, Row
+
+COLUMNS = ["code", "unit", "n_units", "n_coded", "percent", "percent_coded", "kappa", "kappa_ci_low",
+           "kappa_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_coded", "u_alpha", "verdict"]
+
+
+def _num(x, digits=3) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _ci(ci) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+
+
+def flat(row: Row) -> dict:
+    kc, ac = row.kappa_ci or (None, None), row.alpha_ci or (None, None)
+    return {"code": row.code, "unit": row.unit, "n_units": row.n_units, "n_coded": row.n_coded,
+            "percent": row.percent, "percent_coded": row.percent_coded, "kappa": row.kappa,
+            "kappa_ci_low": kc[0], "kappa_ci_high": kc[1], "alpha": row.alpha, "alpha_ci_low": ac[0],
+            "alpha_ci_high": ac[1], "alpha_coded": row.alpha_coded, "u_alpha": row.u_alpha, "verdict": row.verdict}
+
+
+def report_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in report.rows:
+        w.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in flat(r).items()})
+    return buf.getvalue()
+
+
+def report_markdown(report: Report) -> str:
+    kappa = "Cohen's κ" if len(report.coders) == 2 else "Fleiss' κ"
+    head = (f"| Code | n ({report.unit}s) | coded | % agreement | % agr. (coded text) | {kappa} [95% CI] "
+            f"| Krippendorff's α [95% CI] |" + (" uα |" if report.unit == "character" else ""))
+    sep = "|" + "---|" * (head.count("|") - 1)
+    lines = [head, sep]
+    for r in report.rows:
+        cells = [r.code, f"{r.n_units:,}", f"{r.n_coded:,}", _num(r.percent * 100 if r.percent == r.percent else r.percent, 1),
+                 _num(r.percent_coded * 100 if r.percent_coded == r.percent_coded else r.percent_coded, 1),
+                 f"{_num(r.kappa)} {_ci(r.kappa_ci)}".strip(), f"{_num(r.alpha)} {_ci(r.alpha_ci)}".strip()]
+        if report.unit == "character":
+            cells.append(_num(r.u_alpha))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
+                 f"{len(report.options['documents'])}; codebook version {report.codebook_version}. "
+                 "α ≥ .800 reliable, .667–.800 tentative (Krippendorff 2004).")
+    return "\n".join(lines) + "\n"
+
+
+def report_text(report: Report) -> str:
+    out = [f"{'code':<60} {'n':>8} {'coded':>7} {'%agr':>6} {'%coded':>6} {'kappa':>6} {'alpha':>6} "
+           f"{'u-alpha':>7}  verdict"]
+    for r in report.rows:
+        out.append(f"{r.code[-60:]:<60} {r.n_units:>8} {r.n_coded:>7} {_num(r.percent):>6} "
+                   f"{_num(r.percent_coded):>6} {_num(r.kappa):>6} {_num(r.alpha):>6} "
+                   f"{_num(r.u_alpha):>7}  {r.verdict}")
+    out.append(f"coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
+               f"{', '.join(report.options['documents'])}")
+    return "\n".join(out) + "\n"
