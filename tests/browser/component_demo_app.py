@@ -10,7 +10,7 @@ import json
 
 import streamlit as st
 
-from app_pages.transcript_component import transcript_view
+from app_pages.transcript_component import clear_selection, transcript_view
 from coding.offsets import Utf16Map
 
 BLOCKS = [
@@ -46,6 +46,10 @@ def main() -> None:
         _highlight(umap, "h-class", "class 👏 indeed, the children", "#0000ff", "Support"),
     ]
     st.title("Transcript component demo")
+    left, mid, right = st.columns(3)
+    left.button("Clear selection", on_click=clear_selection, args=("demo",))
+    mid.button("Focus schools", on_click=lambda: st.session_state.update(focus="h-schools"))
+    right.button("Rerun")
     result = transcript_view(key="demo", blocks=_blocks(umap), highlights=highlights,
                              focus=st.session_state.get("focus"), shortcuts=["Code A", "Code B"])
     if result.clicked:

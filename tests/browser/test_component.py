@@ -172,6 +172,47 @@ def test_digit_shortcut_reports_key_and_block(page):
 
 
 @pytest.mark.browser
+def test_undo_key_after_a_plain_click(page):
+    page.locator(".cwtv-root .cwtv-block[data-block='t2'] .cwtv-label").click()
+    page.keyboard.press("u")
+    assert _reported(page, "SHORTCUT") == {"key": "u", "block": "t2"}
+
+
+def _dom_selection(page) -> str:
+    return page.evaluate("() => String(window.getSelection())")
+
+
+@pytest.mark.browser
+def test_selection_survives_a_rebuild(page):
+    _drag(page, "t2", "señora", "t2", "Núñez")
+    before = _reported(page, "SELECTION")
+    page.get_by_role("button", name="Focus schools").click()
+    page.locator(".cwtv-root .cwtv-focus[data-hl='h-schools']").wait_for()
+    assert _reported(page, "SELECTION") == before
+    assert _dom_selection(page) == "señora Núñez"
+
+
+@pytest.mark.browser
+def test_clear_selection_sticks(page):
+    _drag(page, "t1", "started", "t1", "project")
+    _reported(page, "SELECTION")
+    page.get_by_role("button", name="Clear selection").click()
+    page.locator("code", has_text="SELECTION null").wait_for()
+    page.get_by_role("button", name="Rerun").click()
+    page.wait_for_timeout(1500)
+    assert page.locator("code", has_text="SELECTION null").count() == 1
+    assert _dom_selection(page) == ""
+
+
+@pytest.mark.browser
+def test_plain_click_resets_selection(page):
+    _drag(page, "t1", "started", "t1", "project")
+    _reported(page, "SELECTION")
+    page.locator(".cwtv-root .cwtv-label").first.click()
+    page.locator("code", has_text="SELECTION null").wait_for()
+
+
+@pytest.mark.browser
 def test_html_in_transcript_shows_as_text(page):
     block = page.locator(".cwtv-root .cwtv-block[data-block='t4']")
     assert block.inner_text() == (

@@ -1,0 +1,450 @@
+"""The transcript view coders work in: a Streamlit Custom Components v2 element.
+
+It shows transcript blocks (speaker turns), paints coded spans, and reports what
+the user selects, clicks and types. HTML, CSS and JS are inline (no iframe, no
+build step). The component is mounted with ``isolate_styles=False``: its DOM lives
+in the page itself (not in a shadow root), so ``window.getSelection()`` sees real
+text nodes; every CSS class is prefixed ``cwtv-`` to stay out of Streamlit's way.
+
+Transcript text reaches the DOM only as text nodes (``document.createTextNode``);
+speaker names, titles and ids only through ``setAttribute``/``title``. Nothing from
+``data`` is ever parsed as markup.
+
+Offsets are absolute UTF-16 code units of the document (what a browser counts).
+The page converts them with :class:`coding.offsets.Utf16Map`; the JS never does.
+
+Result of :func:`transcript_view` (a ``ComponentResult``; attribute or key access):
+
+``selection`` (state, persists across reruns)
+    ``{"start": int, "end": int, "text": str}`` or ``None``. Set when the user
+    selects text with the mouse or keyboard (mouseup/keyup with a non-empty range
+    touching the component); a selection running past the component is clipped to
+    it. Reset to ``None`` by a plain click inside the component. ``text`` is the
+    selected part of the block texts joined by ``"\\n"`` (display only: trust
+    ``start``/``end``). After a data change the selection is painted again if it
+    still lies in the shown blocks, otherwise it is reset to ``None``.
+``clicked`` (trigger, one rerun only)
+    ``{"ids": [highlight ids under the click], "at": int}`` when the user clicks
+    a highlight without selecting.
+``shortcut`` (trigger, one rerun only)
+    ``{"key": "1".."9" | "t" | "u", "block": block id or None}`` for a key press
+    while the component has focus: a digit only if ``shortcuts`` has a label for
+    it, ``t`` = code this turn, ``u`` = undo. ``block`` is the block holding the
+    selection start or caret (else the block clicked last). A selection made with
+    the keyboard is reported (``selection``) before the shortcut.
+
+Triggers are also visible in ``st.session_state[key]`` during the rerun they
+cause, so a page may read them before mounting the component (or use the
+``on_*`` callbacks).
+
+To drop the selection from Python (say after applying a code) call
+:func:`clear_selection` before mounting; assigning to ``st.session_state`` alone
+is undone by the browser, which re-sends its last state value on every rerun.
+
+In ``AppTest`` the component is an ``UnknownElement`` (``at.get("bidi_component")``,
+``.proto.id`` ends with ``-{key}``, ``.proto.json`` is the data). Its state can be
+set with ``at.session_state[key] = {"selection": {...}}`` (no callbacks run), or,
+like the browser (callbacks run, triggers last one run), by appending to
+``at._tree.get_widget_states()`` a ``WidgetState(id=proto.id, json_value=...)``
+and/or ``WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{proto.id}__events",
+json_trigger_value='[{"event": "clicked", "value": {...}}]')`` and calling
+``at._run(states)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+COMPONENT_NAME = "coding_workbench.transcript_view"
+
+_HTML = '<div class="cwtv-root" tabindex="0" role="document" aria-label="Transcript"></div>'
+
+_CSS = """
+.cwtv-root {
+  font-size: 1rem; line-height: 1.7; outline: none;
+  overflow-y: auto; padding: 0.25rem 0.5rem 0.25rem 0;
+}
+.cwtv-root:focus-visible { box-shadow: 0 0 0 2px rgba(100, 100, 255, 0.4); }
+.cwtv-block {
+  white-space: pre-wrap; overflow-wrap: anywhere;
+  border-left: 3px solid rgba(128, 128, 128, 0.35);
+  padding: 0.1rem 0 0.1rem 0.7rem; margin: 0 0 0.75rem 0;
+}
+.cwtv-block[data-caption]::before {
+  content: attr(data-caption); display: block; font-weight: 700;
+  user-select: none; -webkit-user-select: none;
+}
+.cwtv-label { font-weight: 700; }
+.cwtv-hl { cursor: pointer; border-radius: 2px;
+  -webkit-box-decoration-break: clone; box-decoration-break: clone; }
+.cwtv-focus { outline: 2px solid currentColor; outline-offset: 1px; }
+"""
+
+_JS = r"""
+const ALPHA = "59";  // 0x59/0xff ~ 35 % opacity for highlight backgrounds
+const COLOUR = /^#[0-9a-fA-F]{6}$/;
+
+function colour(c) { return COLOUR.test(c || "") ? c : "#999999"; }
+
+// Index of the first element of sorted `arr` with key(x) > v (upper bound).
+function upper(arr, v, key) {
+  let lo = 0, hi = arr.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (key(arr[m]) > v) hi = m; else lo = m + 1; }
+  return lo;
+}
+
+function build(st, data) {
+  const root = st.root;
+  const scroll = root.scrollTop;
+  const frag = document.createDocumentFragment();
+  const hls = (data.highlights || []).filter(h => h.end > h.start)
+    .map((h, i) => ({...h, i})).sort((a, b) => a.start - b.start || b.end - a.end);
+  const shortcuts = data.shortcuts || [];
+  st.keys = new Set(["t", "u"]);
+  for (let k = 0; k < 9 && k < shortcuts.length; k++) if (shortcuts[k]) st.keys.add(String(k + 1));
+  st.blocks = [];
+  st.pieces = [];
+  let hp = 0;           // next highlight (by start) not yet activated
+  let carried = [];     // highlights that started before the current block and may continue
+  for (const b of data.blocks || []) {
+    const text = String(b.text || "");
+    const base = b.base | 0, endAbs = base + text.length;
+    const div = document.createElement("div");
+    div.className = "cwtv-block";
+    div.setAttribute("data-block", String(b.id));
+    const speaker = String(b.speaker || "");
+    let labelEnd = 0;
+    if (speaker && text.startsWith(speaker)) {
+      labelEnd = speaker.length + (text[speaker.length] === ":" ? 1 : 0);
+    } else if (speaker) {
+      div.setAttribute("data-caption", speaker);
+    }
+    // Highlights touching this block: carried-over ones plus those starting inside it.
+    const active = carried.filter(h => h.end > base);
+    while (hp < hls.length && hls[hp].start < endAbs) { if (hls[hp].end > base) active.push(hls[hp]); hp++; }
+    carried = active.filter(h => h.end > endAbs);
+    const cuts = new Set([0, text.length]);
+    if (labelEnd > 0 && labelEnd < text.length) cuts.add(labelEnd);
+    for (const h of active) {
+      if (h.start > base && h.start < endAbs) cuts.add(h.start - base);
+      if (h.end > base && h.end < endAbs) cuts.add(h.end - base);
+    }
+    const points = [...cuts].sort((a, b) => a - b);
+    // Sweep: starts/ends sorted so each piece's cover is found without rescanning all highlights.
+    const starts = active.slice().sort((a, b) => a.start - b.start);
+    let si = 0, on = [];
+    for (let p = 0; p + 1 < points.length; p++) {
+      const s = base + points[p], e = base + points[p + 1];
+      on = on.filter(h => h.end > s);
+      while (si < starts.length && starts[si].start <= s) { if (starts[si].end > s) on.push(starts[si]); si++; }
+      const span = document.createElement("span");
+      span.setAttribute("data-s", String(s));
+      span.appendChild(document.createTextNode(text.slice(points[p], points[p + 1])));
+      let cls = points[p] < labelEnd ? "cwtv-label" : "";
+      if (on.length) {
+        // Shortest (most specific) code paints the background; every other one adds a stripe.
+        const cover = on.slice().sort((a, b) => (a.end - a.start) - (b.end - b.start) || a.i - b.i);
+        span.style.backgroundColor = colour(cover[0].colour) + ALPHA;
+        if (cover.length > 1) {
+          span.style.boxShadow = cover.slice(1)
+            .map((h, k) => `inset 0 -${3 * (k + 1)}px 0 0 ${colour(h.colour)}`).join(", ");
+        }
+        span.title = cover.map(h => h.title || h.label || "").filter(Boolean).join("\n");
+        span.setAttribute("data-hl", cover.map(h => String(h.id)).join(" "));
+        cls += " cwtv-hl";
+        if (data.focus != null && cover.some(h => String(h.id) === String(data.focus))) cls += " cwtv-focus";
+      }
+      if (cls) span.className = cls.trim();
+      div.appendChild(span);
+      st.pieces.push({s, e, node: span.firstChild});
+    }
+    st.blocks.push({id: String(b.id), base, end: endAbs, text});
+    frag.appendChild(div);
+  }
+  root.replaceChildren(frag);
+  root.style.maxHeight = data.height ? `${data.height | 0}px` : "";
+  root.scrollTop = scroll;
+  if (data.focus != null && data.focus !== st.lastFocus) {
+    const f = root.querySelector(".cwtv-focus");
+    if (f) f.scrollIntoView({block: "nearest"});
+  }
+  st.lastFocus = data.focus;
+}
+
+// Absolute offset of a DOM boundary point; `asEnd` picks the piece before it, else after it.
+function absolute(st, node, offset, asEnd) {
+  const el = node.nodeType === 3 ? node.parentNode : null;
+  if (el && el.hasAttribute && el.hasAttribute("data-s") && st.root.contains(el)) {
+    return parseInt(el.getAttribute("data-s"), 10) + offset;
+  }
+  const r = document.createRange();
+  r.setStart(node, offset);
+  const ps = st.pieces;
+  let lo = 0, hi = ps.length;   // first piece whose start is after the point
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (r.comparePoint(ps[m].node, 0) > 0) hi = m; else lo = m + 1;
+  }
+  if (asEnd) {
+    if (lo === 0) return null;
+    const p = ps[lo - 1];
+    return r.comparePoint(p.node, p.node.length) <= 0 ? p.e : p.s + Math.min(offset, p.e - p.s);
+  }
+  // A point inside piece lo-1 (never a text node here) counts as its start.
+  if (lo > 0 && r.comparePoint(ps[lo - 1].node, ps[lo - 1].node.length) > 0) return ps[lo - 1].s;
+  return lo < ps.length ? ps[lo].s : null;
+}
+
+function textOf(st, start, end) {
+  const out = [];
+  for (const b of st.blocks) {
+    if (b.end <= start || b.base >= end) continue;
+    out.push(b.text.slice(Math.max(start, b.base) - b.base, Math.min(end, b.end) - b.base));
+  }
+  return out.join("\n");
+}
+
+function currentRange(st) {
+  const sel = window.getSelection();
+  if (!sel || sel.rangeCount === 0) return null;
+  const r = sel.getRangeAt(0);
+  return r.intersectsNode(st.root) ? r : null;
+}
+
+function blockAt(st, node) {
+  const el = node && (node.nodeType === 1 ? node : node.parentNode);
+  const b = el && el.closest ? el.closest(".cwtv-block") : null;
+  return b && st.root.contains(b) ? b.getAttribute("data-block") : null;
+}
+
+function sendSelection(st, value) {
+  const old = st.sent;
+  if (old === value || (old && value && old.start === value.start && old.end === value.end)) return;
+  st.sent = value;
+  st.api.setStateValue("selection", value);
+}
+
+// Read the DOM selection and report it; returns true if it is a non-empty selection.
+function readSelection(st) {
+  const r = currentRange(st);
+  if (!r || r.collapsed) return false;
+  const start = absolute(st, r.startContainer, r.startOffset, false);
+  const end = absolute(st, r.endContainer, r.endOffset, true);
+  if (start == null || end == null || end <= start) return false;
+  sendSelection(st, {start, end, text: textOf(st, start, end)});
+  return true;
+}
+
+function onClickUp(st, ev) {
+  if (readSelection(st)) return;
+  if (st.sent) sendSelection(st, null);
+  const piece = ev.target && ev.target.closest ? ev.target.closest("[data-hl]") : null;
+  if (!piece || !st.root.contains(piece)) return;
+  const sel = window.getSelection();
+  let at = parseInt(piece.getAttribute("data-s"), 10);
+  if (sel && sel.rangeCount && sel.focusNode && sel.focusNode.parentNode === piece) at += sel.focusOffset;
+  st.api.setTriggerValue("clicked", {ids: piece.getAttribute("data-hl").split(" "), at});
+}
+
+function onKey(st, ev) {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const key = (ev.key || "").toLowerCase();
+  if (!st.keys.has(key)) return;
+  ev.preventDefault();
+  readSelection(st);
+  const sel = window.getSelection();
+  let block = null;
+  const r = currentRange(st);
+  if (r) block = blockAt(st, r.startContainer);
+  if (!block && sel && sel.anchorNode) block = blockAt(st, sel.anchorNode);
+  st.api.setTriggerValue("shortcut", {key, block: block || st.lastBlock || null});
+}
+
+function restoreSelection(st, want) {
+  if (!want) { st.sent = null; return; }
+  const ps = st.pieces;
+  const first = ps.length ? ps[0].s : 0, last = ps.length ? ps[ps.length - 1].e : 0;
+  if (!(want.start >= first && want.end <= last && want.end > want.start)) {
+    st.sent = want;
+    sendSelection(st, null);
+    return;
+  }
+  const locate = (v, asEnd) => {
+    let i = upper(ps, v, p => p.s) - 1;   // last piece starting at or before v
+    if (asEnd && i > 0 && ps[i].s === v) i--;
+    i = Math.max(0, i);
+    return [ps[i].node, Math.min(v - ps[i].s, ps[i].node.length)];
+  };
+  st.sent = want;
+  // Never pull the caret out of a field the user is typing in elsewhere on the page.
+  const a = document.activeElement;
+  if (a && a !== document.body && !st.root.contains(a) &&
+      (a.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName))) return;
+  const [sn, so] = locate(want.start, false), [en, eo] = locate(want.end, true);
+  const sel = window.getSelection();
+  const r = document.createRange();
+  r.setStart(sn, so);
+  r.setEnd(en, eo);
+  sel.removeAllRanges();
+  sel.addRange(r);
+}
+
+export default function (component) {
+  const {data, parentElement, setStateValue, setTriggerValue} = component;
+  const root = parentElement.querySelector(".cwtv-root");
+  if (!root) return;
+  let st = root.__cwtv;
+  if (!st) {
+    st = {root, rev: null, sent: null, lastBlock: null, pieces: [], blocks: [], keys: new Set()};
+    root.__cwtv = st;
+    let pressed = false;
+    const down = ev => {
+      if (ev.button !== 0) return;
+      pressed = true;
+      st.lastBlock = blockAt(st, ev.target) || st.lastBlock;
+    };
+    const up = ev => { if (pressed) { pressed = false; onClickUp(st, ev); } };
+    const keyup = ev => { if (ev.shiftKey || ev.key === "Shift") readSelection(st); };
+    const keydown = ev => onKey(st, ev);
+    root.addEventListener("mousedown", down);
+    document.addEventListener("mouseup", up);   // a drag may end outside the component
+    root.addEventListener("keyup", keyup);
+    root.addEventListener("keydown", keydown);
+    st.cleanup = () => {
+      root.removeEventListener("mousedown", down);
+      document.removeEventListener("mouseup", up);
+      root.removeEventListener("keyup", keyup);
+      root.removeEventListener("keydown", keydown);
+      delete root.__cwtv;
+    };
+  }
+  // Streamlit calls this function again on every data/theme change without running
+  // the previous cleanup, so always refresh the callbacks and return the same cleanup.
+  st.api = {setStateValue, setTriggerValue};
+  const d = data || {};
+  if (st.reset === undefined) {
+    st.reset = d.reset;
+  } else if (d.reset !== st.reset) {
+    // Python asked to forget the selection (clear_selection): only the browser can
+    // make that stick, since it re-sends its last state value on every rerun.
+    st.reset = d.reset;
+    const r = currentRange(st);
+    if (r) window.getSelection().removeAllRanges();
+    st.sent = null;
+    st.api.setStateValue("selection", null);
+  }
+  if (d.rev !== st.rev) {
+    st.rev = d.rev;
+    build(st, d);
+    // What the JS sent last is fresher than what Python saw; Python's copy only
+    // matters on a fresh mount (e.g. after switching pages and back).
+    restoreSelection(st, st.sent || d.selection || null);
+  }
+  return st.cleanup;
+}
+"""
+
+_transcript_component = st.components.v2.component(
+    COMPONENT_NAME, html=_HTML, css=_CSS, js=_JS, isolate_styles=False
+)
+
+
+def _noop() -> None:
+    return None
+
+
+def _reset_key(key: str) -> str:
+    return f"_cwtv_reset_{key}"
+
+
+def clear_selection(key: str) -> None:
+    """Forget the selection of the view ``key``: now in Python, and in the browser
+    when the view renders next. Call it before ``transcript_view`` in the run (for
+    example in a button callback). Assigning ``None`` to the selection in
+    ``st.session_state`` alone does not last: the browser sends its copy back on
+    the next rerun.
+    """
+    st.session_state[_reset_key(key)] = st.session_state.get(_reset_key(key), 0) + 1
+    try:
+        st.session_state[key]["selection"] = None
+    except (KeyError, TypeError, StreamlitAPIException):
+        pass  # not mounted yet, or already mounted in this run: the browser clears it
+
+
+def _current_selection(key: str) -> dict[str, Any] | None:
+    """The selection state the component holds now (from the previous run)."""
+    try:
+        value = st.session_state[key]
+    except KeyError:
+        return None
+    selection = value.get("selection") if isinstance(value, dict) else None
+    return dict(selection) if isinstance(selection, dict) else None
+
+
+def transcript_view(
+    *,
+    key: str,
+    blocks: list[dict],
+    highlights: list[dict],
+    focus: str | None = None,
+    shortcuts: list[str] | None = None,
+    height: int | None = None,
+    on_selection: Callable[[], None] | None = None,
+    on_clicked: Callable[[], None] | None = None,
+    on_shortcut: Callable[[], None] | None = None,
+) -> Any:
+    """Mount the transcript view and return its result (see the module docstring).
+
+    blocks: ``[{"id", "speaker", "text" (whole turn, label included), "base"}]``,
+    ``base`` being the UTF-16 offset of the block start in the document.
+    highlights: ``[{"id", "start", "end" (absolute UTF-16), "colour" "#rrggbb",
+    "label", "title"}]``. focus: a highlight id to outline. shortcuts: labels for
+    keys 1..9 (only their presence matters). height: pixels, then the view scrolls.
+    ``on_*`` callbacks run before the script reruns, like any widget callback.
+    """
+    payload = {
+        "blocks": [
+            {
+                "id": str(b["id"]),
+                "speaker": str(b.get("speaker") or ""),
+                "text": str(b["text"]),
+                "base": int(b["base"]),
+            }
+            for b in blocks
+        ],
+        "highlights": [
+            {
+                "id": str(h["id"]),
+                "start": int(h["start"]),
+                "end": int(h["end"]),
+                "colour": str(h.get("colour") or ""),
+                "label": str(h.get("label") or ""),
+                "title": str(h.get("title") or h.get("label") or ""),
+            }
+            for h in highlights
+        ],
+        "focus": None if focus is None else str(focus),
+        "shortcuts": [str(s) for s in (shortcuts or [])][:9],
+        "height": int(height) if height else None,
+    }
+    # The JS rebuilds the DOM only when `rev` changes, so a rerun caused by a
+    # selection (same blocks and highlights) leaves the user's selection alone.
+    payload["rev"] = hashlib.sha1(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    payload["selection"] = _current_selection(key)
+    payload["reset"] = st.session_state.get(_reset_key(key), 0)
+    return _transcript_component(
+        key=key,
+        data=payload,
+        default={"selection": None},
+        on_selection_change=on_selection or _noop,
+        on_clicked_change=on_clicked or _noop,
+        on_shortcut_change=on_shortcut or _noop,
+    )
