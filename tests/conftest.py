@@ -75,3 +75,27 @@ def demo_store(store) -> Store:
     with store.session() as s:
         build_demo(s)
     return store
+
+
+@pytest.fixture
+def app_for(demo_store, db_url, monkeypatch):
+    """``app_for(page, member_name)``: an AppTest of ``app.py`` on the demo database,
+    switched to ``page`` (e.g. "app_pages/coding_page.py"), signed in as the member
+    (None: not signed in). Run it with ``at.run()``."""
+    from streamlit.testing.v1 import AppTest
+
+    from coding.auth import sign_in
+    from coding.projects import get_project
+
+    monkeypatch.setenv("CODING_DB_URL", db_url)
+
+    def make(page: str, member: str | None = "lead", *, timeout: float = 60) -> AppTest:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+        at.session_state["project"] = "demo"
+        if member:
+            with demo_store.session() as s:
+                at.session_state["member"] = sign_in(s, get_project(s, "demo"), member)
+        at.switch_page(page)
+        return at
+
+    return make
