@@ -115,3 +115,19 @@ def progress(s: Session, project: Project) -> list[dict]:
         .order_by(Round.opened_at, Document.name, Coder.name)
     )
     return [{"round": r, "document": d, "coder": c, "status": st} for r, d, c, st in rows]
+
+
+def member_progress(s: Session, project: Project, member: Member) -> dict[str, str]:
+    """Each document's status for ``member``: from their open-round assignment when
+    there is one, otherwise 'in progress' once they coded it, else 'not started'."""
+    from .store.models import Coding
+
+    coded = set(s.scalars(select(Coding.document_id).where(
+        Coding.project_id == project.id, Coding.coder_id == member.id, Coding.layer == "coder").distinct()))
+    status = {d: "in progress" for d in coded}
+    for doc_id, st in s.execute(
+        select(Assignment.document_id, Assignment.status).join(Round, Round.id == Assignment.round_id)
+        .where(Round.project_id == project.id, Round.status == "open", Assignment.coder_id == member.id)
+    ):
+        status[doc_id] = st
+    return status

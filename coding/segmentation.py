@@ -36,3 +36,30 @@ def enclosing(units: list[tuple[int, int]], start: int, end: int) -> tuple[int, 
     if not hit:
         return start, end
     return min(start, hit[0][0]), max(end, hit[-1][1])
+
+
+def blocks(doc: Document) -> list[tuple[str, str, int, int]]:
+    """The document cut into display blocks covering its whole text: one per speaker
+    turn, and paragraphs for text outside turns. ``(id, speaker, start, end)``;
+    whitespace between blocks is left out."""
+    out: list[tuple[str, str, int, int]] = []
+
+    def paragraphs(a: int, b: int) -> None:
+        pos = a
+        for part in doc.text[a:b].split("\n\n"):
+            s, e = pos, pos + len(part)
+            pos = e + 2
+            ls = len(part) - len(part.lstrip())
+            rs = len(part.rstrip())
+            if rs > ls:
+                out.append((f"p{s + ls}", "", s + ls, s + rs))
+
+    cursor = 0
+    for t in doc.turns:
+        if t.start > cursor:
+            paragraphs(cursor, t.start)
+        out.append((f"t{t.position}", t.speaker, t.start, t.end))
+        cursor = max(cursor, t.end)
+    if cursor < doc.length:
+        paragraphs(cursor, doc.length)
+    return out
