@@ -21,7 +21,7 @@ from coding.codings import (
 from coding.errors import CodingError
 from coding.offsets import Utf16Map
 from coding.projects import Member, get_project
-from coding.rounds import STATUSES, member_progress, set_status
+from coding.rounds import STATUSES, member_progress, open_assignments, set_status
 from coding.segmentation import blocks
 from coding.store.models import Document
 
@@ -121,6 +121,7 @@ with store().session() as s:
     docs = list(s.execute(select(Document.id, Document.name, Document.sha256)
                           .where(Document.project_id == project.id).order_by(Document.name)))
     status = member_progress(s, project, member)
+    assigned = open_assignments(s, project, member)
     tree = code_tree(s, project)
     recent = recent_code_ids(s, project, member)
 if not docs:
@@ -253,8 +254,13 @@ with right:
                     st.text(f"Memo: {v.memo}")
 
     current = status.get(doc_id, "not started")
-    new_status = st.selectbox("My progress on this document", STATUSES, index=STATUSES.index(current),
-                              key=f"coding_status_{doc_id}")
-    if new_status != current:
-        _run(lambda s, p: set_status(s, p, member, s.get(Document, doc_id), new_status), "Progress saved.")
-        st.rerun()
+    if doc_id in assigned:
+        key = f"coding_status_{doc_id}"
+        if st.session_state.get(key) not in (None, current):
+            st.session_state[key] = current  # another action (coding) moved it on
+        st.selectbox("My progress on this document (this round)", STATUSES, index=STATUSES.index(current),
+                     key=key, on_change=lambda: _run(
+                         lambda s, p: set_status(s, p, member, s.get(Document, doc_id), st.session_state[key]),
+                         "Progress saved."))
+    else:
+        st.caption(f"My progress: {current} (no open round assigns this document to you)")

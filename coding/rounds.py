@@ -125,9 +125,13 @@ def member_progress(s: Session, project: Project, member: Member) -> dict[str, s
     coded = set(s.scalars(select(Coding.document_id).where(
         Coding.project_id == project.id, Coding.coder_id == member.id, Coding.layer == "coder").distinct()))
     status = {d: "in progress" for d in coded}
-    for doc_id, st in s.execute(
+    status.update(open_assignments(s, project, member))
+    return status
+
+
+def open_assignments(s: Session, project: Project, member: Member) -> dict[str, str]:
+    """The member's assignments in open rounds: document id -> status."""
+    return dict(s.execute(
         select(Assignment.document_id, Assignment.status).join(Round, Round.id == Assignment.round_id)
         .where(Round.project_id == project.id, Round.status == "open", Assignment.coder_id == member.id)
-    ):
-        status[doc_id] = st
-    return status
+    ).all())
