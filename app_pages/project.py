@@ -8,9 +8,11 @@ import streamlit as st
 from app_pages.common import project_picker, report, sign_in_box, store
 from coding.codebook import code_tree, coding_counts
 from coding.demo import build_demo
-from coding.documents import document_summary, import_uploads, list_documents
+from coding.documents import document_summary, get_document, import_uploads, list_documents
 from coding.errors import CodingError
-from coding.projects import add_member, create_project, get_project, members
+from coding.projects import add_member, create_project, get_member, get_project, members
+from coding.rounds import assign, list_rounds, open_round, progress, reveal
+from coding.store.models import Round
 
 st.title("Project")
 
@@ -115,3 +117,56 @@ if member is not None and member.is_lead:
                 st.rerun()
             except CodingError as exc:
                 report(exc)
+
+if member is not None:
+    st.subheader("Rounds and progress")
+    with store().session() as s:
+        project = get_project(s, name)
+        rounds = [(r.id, r.name, r.blind, r.status) for r in list_rounds(s, project)]
+        prog = progress(s, project)
+        coder_names = [c.name for c in members(s, project) if c.role == "coder"]
+    if prog:
+        st.dataframe(pd.DataFrame(prog).pivot_table(index=["round", "document"], columns="coder", values="status",
+                                                     aggfunc="first").reset_index(),
+                     hide_index=True, width="stretch", key="project_progress")
+    else:
+        st.caption("No round yet. A lead opens a round, assigns documents to coders, and reveals it when "
+                   "coding is done; while a blind round is open each coder sees only their own codings.")
+    if member.is_lead:
+        with st.form("project_round_open", clear_on_submit=True):
+            st.markdown("**Open a round**")
+            rname = st.text_input("Round name", key="project_round_name", placeholder="Round 2")
+            blind = st.checkbox("Blind: coders see only their own codings until revealed", value=True,
+                                key="project_round_blind")
+            if st.form_submit_button("Open round"):
+                try:
+                    with store().session() as s:
+                        open_round(s, get_project(s, name), member, rname, blind=blind)
+                    st.rerun()
+                except CodingError as exc:
+                    report(exc)
+        open_rounds = [r for r in rounds if r[3] == "open"]
+        if open_rounds:
+            with st.form("project_round_assign"):
+                st.markdown("**Assign documents**")
+                rid = st.selectbox("Round", [r[0] for r in open_rounds], key="project_assign_round",
+                                   format_func=lambda i: next(r[1] for r in open_rounds if r[0] == i))
+                dsel = st.multiselect("Documents", [d["name"] for d in docs], key="project_assign_docs")
+                csel = st.multiselect("Coders", coder_names, default=coder_names[:2], key="project_assign_coders")
+                c1, c2 = st.columns(2)
+                do_assign = c1.form_submit_button("Assign")
+                do_reveal = c2.form_submit_button("Reveal this round")
+            if do_assign or do_reveal:
+                try:
+                    with store().session() as s:
+                        p = get_project(s, name)
+                        rnd = s.get(Round, rid)
+                        if do_assign:
+                            n = assign(s, p, member, rnd, [get_document(s, p, d) for d in dsel],
+                                       [get_member(s, p, c) for c in csel])
+                            st.success(f"{n} assignments added.")
+                        else:
+                            reveal(s, p, member, rnd)
+                            st.success(f"{rnd.name} revealed: coders now see each other's codings.")
+                except CodingError as exc:
+                    report(exc)

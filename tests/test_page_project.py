@@ -27,3 +27,31 @@ def test_empty_database_offers_the_demo(db_url, monkeypatch):
     at.button(key="project_build_demo").click().run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 8
+
+
+def test_lead_opens_a_round_assigns_and_reveals(app_for, demo_store):
+    from coding.projects import get_project
+    from coding.rounds import list_rounds, progress
+
+    at = app_for("app_pages/project.py", "lead")
+    at.run()
+    at.text_input(key="project_round_name").input("Round 2")
+    at.button[[b.label for b in at.button].index("Open round")].click().run()
+    assert not at.exception
+    at.multiselect(key="project_assign_docs").select("P02_teacher_School-I_3")
+    at.button[[b.label for b in at.button].index("Assign")].click().run()
+    assert "2 assignments added." in [s.value for s in at.success]
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        assert {(r["round"], r["document"], r["coder"]) for r in progress(s, p) if r["round"] == "Round 2"} == {
+            ("Round 2", "P02_teacher_School-I_3", "ana"), ("Round 2", "P02_teacher_School-I_3", "ben")}
+    at.button[[b.label for b in at.button].index("Reveal this round")].click().run()
+    with demo_store.session() as s:
+        assert {r.name: r.status for r in list_rounds(s, get_project(s, "demo"))}["Round 2"] == "revealed"
+
+
+def test_coder_sees_no_lead_forms(app_for):
+    at = app_for("app_pages/project.py", "ana")
+    at.run()
+    labels = [b.label for b in at.button]
+    assert "Open round" not in labels and "Import" not in labels
