@@ -1,3 +1,293 @@
+"""Codebook page: the code tree with counts; leads edit it, coders read it.
+
+Every change goes through coding.codebook_edit (lead-only, logged, versioned).
+Actions run as widget callbacks, so the arguments they get (the selected code,
+the coding count shown in a delete confirmation) are the ones on screen when
+the user clicked. Session keys are prefixed ``codebook_``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
 import streamlit as st
 
-st.title("codebook_page")
+from app_pages.common import require_member, store
+from coding.codebook import TEXT_FIELDS, code_tree, coding_counts
+from coding.codebook_edit import (
+    add_code, codebook_changes, delete_code, delete_impact, edit_code, merge_codes, move_code, rename_code,
+    split_code,
+)
+from coding.errors import CodingError
+from coding.projects import get_project
+
+TOP = "(top level)"
+HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+EDIT_KEYS = ("name", *TEXT_FIELDS, "colour", "codable")
+CONFIRM_KEYS = ("codebook_merge_confirm", "codebook_delete_confirm")
+_KEEP = object()  # "leave the selection as it is"
+
+st.title("Codebook")
+ctx = require_member()
+if ctx is None:
+    st.stop()
+project_name, member = ctx
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def swatch(value: str) -> str:
+    """Cell style showing a colour: a background set through pandas' Styler, never HTML."""
+    if not HEX.match(str(value)):
+        return ""
+    r, g, b = (int(value[i:i + 2], 16) for i in (1, 3, 5))
+    ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"
+    return f"background-color: {value}; color: {ink}"
+
+
+def _run(action) -> None:
+    """Run ``action(s, project) -> (message, selection)`` in one transaction; show the outcome
+    on the next run and, unless ``_KEEP``, select that code (None: the first one)."""
+    try:
+        with store().session() as s:
+            message, selection = action(s, get_project(s, project_name))
+    except CodingError as exc:
+        st.session_state["codebook_flash"] = ("error", str(exc))
+        return
+    st.session_state["codebook_flash"] = ("success", message)
+    if selection is None:
+        st.session_state.pop("codebook_code", None)
+    elif selection is not _KEEP:
+        st.session_state["codebook_code"] = selection
+
+
+# --- callbacks (run before the next script run, with the arguments bound on screen) ---------
+
+def on_save(code_id: str) -> None:
+    ss = st.session_state
+
+    def act(s, p):
+        rename_code(s, p, member, code_id, ss["codebook_name"])
+        edit_code(s, p, member, code_id, codable=bool(ss["codebook_codable"]), colour=ss["codebook_colour"],
+                  **{f: ss[f"codebook_{f}"] for f in TEXT_FIELDS})
+        return f"Saved {code_tree(s, p).info[code_id].path}.", _KEEP
+    _run(act)
+
+
+def on_add(code_id: str | None, parent_id: str | None) -> None:
+    ss = st.session_state
+    where = ss.get("codebook_add_where", "top") if code_id else "top"
+    parent, after = {"child": (code_id, None), "sibling": (parent_id, code_id)}.get(where, (None, None))
+
+    def act(s, p):
+        c = add_code(s, p, member, parent, ss.get("codebook_add_name", ""),
+                     codable=bool(ss.get("codebook_add_codable", True)),
+                     definition=ss.get("codebook_add_definition", ""), after_id=after)
+        return f"Added {code_tree(s, p).info[c.id].path}.", c.id
+    _run(act)
+    if ss["codebook_flash"][0] == "success":
+        ss["codebook_add_name"] = ""
+        ss["codebook_add_definition"] = ""
+
+
+def on_move(code_id: str) -> None:
+    target = st.session_state.get("codebook_move_parent")
+    if target is None:
+        st.session_state["codebook_flash"] = ("error", "Choose where to move the code first.")
+        return
+
+    def act(s, p):
+        move_code(s, p, member, code_id, None if target == TOP else target)
+        return f"Moved to {code_tree(s, p).info[code_id].path}.", _KEEP
+    _run(act)
+
+
+def on_merge(code_id: str, source_path: str) -> None:
+    ss = st.session_state
+    target = ss.get("codebook_merge_target")
+    if not ss.get("codebook_merge_confirm"):
+        ss["codebook_flash"] = ("error", f"Tick the confirmation to merge {source_path}.")
+        return
+    if target is None:
+        ss["codebook_flash"] = ("error", "Choose the code to merge into first.")
+        return
+
+    def act(s, p):
+        n = merge_codes(s, p, member, code_id, target)
+        return f"Merged {source_path} into {code_tree(s, p).info[target].path}: {plural(n, 'coding')} moved.", target
+    _run(act)
+    ss["codebook_merge_confirm"] = False
+
+
+def on_split(code_id: str) -> None:
+    names = (st.session_state.get("codebook_split_names") or "").splitlines()
+
+    def act(s, p):
+        made = split_code(s, p, member, code_id, names)
+        return (f"Added {', '.join(c.name for c in made)} under {code_tree(s, p).info[code_id].path}. "
+                "Its codings stay on it until coders re-code them into the new codes.", _KEEP)
+    _run(act)
+    if st.session_state["codebook_flash"][0] == "success":
+        st.session_state["codebook_split_names"] = ""
+
+
+def on_delete(code_id: str, parent_id: str | None, shown_codings: int, path: str) -> None:
+    if not st.session_state.get("codebook_delete_confirm"):
+        st.session_state["codebook_flash"] = ("error", f"Tick the confirmation to delete {path}.")
+        return
+
+    def act(s, p):
+        n = delete_code(s, p, member, code_id, confirm_count=shown_codings)
+        return f"Deleted {path} and {plural(n, 'coding')}.", parent_id
+    _run(act)
+    st.session_state["codebook_delete_confirm"] = False  # a refused delete needs a fresh confirmation
+
+
+# --- data -----------------------------------------------------------------------------
+
+with store().session() as s:
+    project = get_project(s, project_name)
+    tree = code_tree(s, project)
+    counts = coding_counts(s, project)
+    version = project.codebook_version
+    changes = codebook_changes(s, project)
+
+flash = st.session_state.pop("codebook_flash", None)
+if flash:
+    getattr(st, flash[0])(flash[1])
+
+subtotal = {i.id: counts.get(i.id, 0) + sum(counts.get(d, 0) for d in tree.descendants(i.id)) for i in tree.infos}
+st.caption(f"{project.codebook_title or project_name} · version {version} · "
+           f"{plural(sum(1 for i in tree.infos if i.codable), 'codable code')}, "
+           f"{plural(sum(1 for i in tree.infos if not i.codable), 'folder')}")
+
+if tree.infos:
+    table = pd.DataFrame([
+        {"code": "\u2003" * i.depth + i.name, "kind": "codable" if i.codable else "folder", "colour": i.colour,
+         "codings": counts.get(i.id, 0), "with sub-codes": subtotal[i.id]}
+        for i in tree.infos
+    ])
+    styled = table.style.map(swatch, subset=["colour"])
+    st.dataframe(styled, hide_index=True, width="stretch", key="codebook_tree",
+                 height=min(38 + 35 * len(table), 800))
+else:
+    st.info("The codebook is empty." + (" Add its first code below." if member.is_lead else
+                                        " A lead builds it here or imports a YAML codebook."))
+
+info = None
+if tree.infos:
+    ids = [i.id for i in tree.infos]
+    if st.session_state.get("codebook_code") not in tree.info:
+        st.session_state.pop("codebook_code", None)
+    code_id = st.selectbox("Code", ids, key="codebook_code",
+                           format_func=lambda c: tree.info[c].path + ("" if tree.info[c].codable else "  (folder)"))
+    info = tree.info[code_id]
+
+    # Load the selected code into the edit widgets when the selection or the codebook changes.
+    stamp = (info.id, version)
+    if st.session_state.get("codebook_loaded") != stamp:
+        for f in EDIT_KEYS:
+            st.session_state[f"codebook_{f}"] = getattr(info, f)
+        for k in CONFIRM_KEYS:
+            st.session_state[k] = False
+        st.session_state["codebook_loaded"] = stamp
+
+if info is not None and not member.is_lead:
+    with st.container(border=True, key="codebook_details"):
+        st.text(f"{info.path} · {'codable' if info.codable else 'folder'} · colour {info.colour} · "
+                f"{plural(counts.get(info.id, 0), 'coding')}")
+        for f in TEXT_FIELDS:
+            value = getattr(info, f)
+            if value:
+                st.markdown(f"**{f.capitalize()}**")
+                st.text(value)
+    st.caption("Only a lead can change the codebook.")
+
+if member.is_lead:
+    if info is None:
+        with st.form("codebook_add_form"):
+            st.text_input("Name of the first code", key="codebook_add_name")
+            st.text_area("Definition", key="codebook_add_definition", height=80)
+            st.checkbox("Codable (untick for a folder-only parent)", value=True, key="codebook_add_codable")
+            st.form_submit_button("Add code", key="codebook_add", on_click=on_add, args=(None, None))
+    else:
+        others = [i for i in tree.infos if i.id != info.id]
+        branch = {info.id, *tree.descendants(info.id)}
+        t_edit, t_add, t_move, t_merge, t_split, t_delete = st.tabs(
+            ["Edit", "Add", "Move", "Merge", "Split", "Delete"])
+
+        with t_edit, st.form("codebook_edit_form", border=False):
+            st.text_input("Name", key="codebook_name")
+            st.text_area("Definition", key="codebook_definition", height=100)
+            st.text_area("Inclusion criteria", key="codebook_inclusion", height=80)
+            st.text_area("Exclusion criteria", key="codebook_exclusion", height=80)
+            st.text_area("Example", key="codebook_example", height=80)
+            c1, c2 = st.columns(2)
+            c1.color_picker("Colour", key="codebook_colour")
+            c2.checkbox("Codable (untick to make it a folder)", key="codebook_codable")
+            st.form_submit_button("Save", key="codebook_save", type="primary", on_click=on_save, args=(info.id,))
+
+        with t_add, st.form("codebook_add_form", border=False):
+            st.radio("Where", ["child", "sibling", "top"], key="codebook_add_where", horizontal=True,
+                     format_func={"child": f"Child of {info.name}", "sibling": f"Sibling after {info.name}",
+                                  "top": "Top-level code"}.get)
+            st.text_input("Name", key="codebook_add_name")
+            st.text_area("Definition", key="codebook_add_definition", height=80)
+            st.checkbox("Codable (untick for a folder-only parent)", value=True, key="codebook_add_codable")
+            st.form_submit_button("Add code", key="codebook_add", on_click=on_add, args=(info.id, info.parent_id))
+
+        with t_move:
+            parents = ([] if info.parent_id is None else [TOP]) + [
+                i.id for i in others if i.id not in branch and i.id != info.parent_id]
+            if parents:
+                st.selectbox(f"Move {info.name} (with its sub-codes and codings) under", parents,
+                             key="codebook_move_parent", format_func=lambda c: c if c == TOP else tree.info[c].path)
+                st.button("Move", key="codebook_move", on_click=on_move, args=(info.id,))
+            else:
+                st.info("There is no other place to move this code to.")
+
+        with t_merge:
+            targets = [i.id for i in others if i.codable and i.id not in branch]
+            if targets:
+                st.selectbox("Merge into", targets, key="codebook_merge_target",
+                             format_func=lambda c: tree.info[c].path)
+                n_own = counts.get(info.id, 0)
+                kids = len(tree.children.get(info.id, []))
+                st.checkbox(f"Move the {plural(n_own, 'coding')} of {info.path} (every coder and layer)"
+                            + (f" and its {plural(kids, 'sub-code')}" if kids else "")
+                            + f" into the chosen code, then delete {info.name}",
+                            key="codebook_merge_confirm")
+                st.caption("A coding identical to one the target already has (same coder, document and span) "
+                           "is dropped rather than duplicated.")
+                st.button("Merge", key="codebook_merge", on_click=on_merge, args=(info.id, info.path))
+            else:
+                st.info("There is no codable code to merge into outside this code's branch.")
+
+        with t_split:
+            st.text_area(f"New sub-codes of {info.name}, one name per line", key="codebook_split_names", height=100)
+            st.caption("The new codes are codable children. Existing codings stay on "
+                       f"{info.name}: coders re-code them into the new codes.")
+            st.button("Split", key="codebook_split", on_click=on_split, args=(info.id,))
+
+        with t_delete:
+            with store().session() as s:
+                n_codes, n_codings = delete_impact(s, info.id)
+            st.warning(f"This deletes {plural(n_codes, 'code')} and {plural(n_codings, 'coding')}: "
+                       f"{info.path}" + (" and everything under it." if n_codes > 1 else "."))
+            st.checkbox(f"Yes, delete {plural(n_codes, 'code')} and {plural(n_codings, 'coding')}",
+                        key="codebook_delete_confirm")
+            st.button("Delete", key="codebook_delete", type="primary", on_click=on_delete,
+                      args=(info.id, info.parent_id, n_codings, info.path))
+
+st.subheader("Recent codebook changes")
+if changes:
+    st.dataframe(
+        pd.DataFrame([{"when": f"{c['when']:%Y-%m-%d %H:%M}", "who": c["who"], "action": c["action"],
+                       "what": c["what"]} for c in changes]),
+        hide_index=True, width="stretch", key="codebook_changes",
+    )
+else:
+    st.caption("No edits yet.")

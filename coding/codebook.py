@@ -299,7 +299,7 @@ def export_codebook(s: Session, project: Project) -> str:
 
 
 def coding_counts(s: Session, project: Project) -> dict[str, int]:
-    """Number of coder-layer codings per code id."""
+    """Number of codings (every layer) per code id."""
     rows = s.execute(
         select(Coding.code_id, func.count()).where(Coding.project_id == project.id)
         .group_by(Coding.code_id)

@@ -1,0 +1,410 @@
+"""Editing the stored codebook: add, rename, edit, move, merge, split, delete.
+
+Every operation needs a lead, writes one event (``code.add``, ``code.rename``,
+``code.edit``, ``code.move``, ``code.merge``, ``code.split``, ``code.delete``)
+whose payload holds the state before and after, and bumps the project's
+codebook version. An operation that would change nothing (renaming to the same
+name, saving unchanged fields, moving to the current parent) writes no event
+and leaves the version alone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from .codebook import SEP, TEXT_FIELDS, CodeTree, bump_version, check_code_name, check_colour, code_tree
+from .errors import CodebookError, ConflictError, NotFoundError, PermissionDeniedError
+from .events import log_event
+from .projects import Member
+from .rounds import require_lead
+from .store.models import Adjudication, Code, Coding, Event, Project
+
+ACTIONS = ("code.add", "code.rename", "code.edit", "code.move", "code.merge", "code.split", "code.delete")
+EDITABLE = (*TEXT_FIELDS, "colour", "codable")
+# Distinct defaults for new codes; the first one not already used in the project is taken.
+PALETTE = (
+    "#1b6ca8", "#c8651b", "#2e8b57", "#7b4fa6", "#b8323c", "#1f9bbf", "#8a6d1d", "#d1478f",
+    "#4a7f2c", "#5566c4", "#a0522d", "#138d75", "#9c6ade", "#c0392b", "#2874a6", "#7d8c1a",
+)
+_CODING_FIELDS = ("id", "document_id", "coder_id", "start", "end", "memo", "provenance", "layer")
+
+
+# --- helpers ----------------------------------------------------------------------
+
+def _check_member(project: Project, member: Member, what: str) -> None:
+    if member.project_id != project.id:
+        raise PermissionDeniedError(
+            f"{member.name!r} is not a member of {project.name!r}; sign in to this project to {what}"
+        )
+    require_lead(member, what)
+
+
+def _code(s: Session, project: Project, code_id: str | None) -> Code:
+    c = s.get(Code, code_id) if code_id else None
+    if c is None or c.project_id != project.id:
+        raise NotFoundError(
+            f"no code with id {code_id!r} in {project.name!r}; it may have been deleted or merged: reload the codebook"
+        )
+    return c
+
+
+def _path(tree: CodeTree, code_id: str | None) -> str:
+    return tree.info[code_id].path if code_id in tree.info else "(top level)"
+
+
+def _snapshot(tree: CodeTree, c: Code) -> dict[str, Any]:
+    return {
+        "id": c.id, "parent_id": c.parent_id, "path": _path(tree, c.id), "name": c.name,
+        "position": c.position, "codable": c.codable, "colour": c.colour,
+        **{f: getattr(c, f) for f in TEXT_FIELDS},
+    }
+
+
+def _check_unique(tree: CodeTree, parent_id: str | None, name: str, *, exclude: str | None = None) -> None:
+    for sib in tree.children.get(parent_id, []):
+        if sib.id != exclude and sib.name.casefold() == name.casefold():
+            where = f"{_path(tree, parent_id)}{SEP}{sib.name}" if parent_id else sib.name
+            raise ConflictError(
+                f"a code '{where}' already exists at that place; pick another name, or merge the two codes"
+            )
+
+
+def _next_colour(s: Session, project: Project, taken: set[str] | None = None) -> str:
+    used = {c.lower() for c in s.scalars(select(Code.colour).where(Code.project_id == project.id))}
+    used |= taken or set()
+    free = [c for c in PALETTE if c not in used]
+    if free:
+        return free[0]
+    return PALETTE[len(used) % len(PALETTE)]
+
+
+def _end_position(tree: CodeTree, parent_id: str | None) -> int:
+    return max((c.position for c in tree.children.get(parent_id, [])), default=-1) + 1
+
+
+def _count(s: Session, code_ids: list[str]) -> int:
+    if not code_ids:
+        return 0
+    return s.scalar(select(func.count()).select_from(Coding).where(Coding.code_id.in_(code_ids))) or 0
+
+
+def _subtree(s: Session, code_id: str) -> tuple[Code, CodeTree, list[str]]:
+    code = s.get(Code, code_id)
+    if code is None:
+        raise NotFoundError(f"no code with id {code_id!r}; it may have been deleted or merged: reload the codebook")
+    tree = CodeTree(s.scalars(select(Code).where(Code.project_id == code.project_id)))
+    return code, tree, [code.id, *tree.descendants(code.id)]
+
+
+def coding_impact(s: Session, code_id: str) -> int:
+    """Number of codings (every layer and coder) on the code and all its descendants."""
+    _, _, ids = _subtree(s, code_id)
+    return _count(s, ids)
+
+
+def delete_impact(s: Session, code_id: str) -> tuple[int, int]:
+    """(codes, codings) that deleting ``code_id`` would remove, the code itself included."""
+    _, _, ids = _subtree(s, code_id)
+    return len(ids), _count(s, ids)
+
+
+def _log(s: Session, project: Project, member: Member, action: str, code_id: str | None,
+         summary: str, **payload: Any) -> None:
+    bump_version(project)
+    log_event(s, project.id, member.name, action, "code", code_id, summary=summary,
+              codebook_version=project.codebook_version, **payload)
+
+
+# --- operations -------------------------------------------------------------------
+
+def add_code(
+    s: Session, project: Project, member: Member, parent_id: str | None, name: str, *,
+    codable: bool = True, colour: str | None = None, definition: str = "", inclusion: str = "",
+    exclusion: str = "", example: str = "", after_id: str | None = None,
+) -> Code:
+    """Create a code under ``parent_id`` (None: top level), at the end of its siblings or
+    right after sibling ``after_id``. Without ``colour`` a palette colour not yet used is picked."""
+    _check_member(project, member, "change the codebook")
+    tree = code_tree(s, project)
+    if parent_id is not None:
+        _code(s, project, parent_id)
+    where = f"new code under {_path(tree, parent_id)}"
+    name = check_code_name(name, where)
+    _check_unique(tree, parent_id, name)
+    colour = check_colour(colour, f"code '{name}'") if colour is not None else _next_colour(s, project)
+    if not isinstance(codable, bool):
+        raise CodebookError(f"{where}: 'codable' is {codable!r}; give True or False")
+    texts = {"definition": definition, "inclusion": inclusion, "exclusion": exclusion, "example": example}
+    for f, v in texts.items():
+        if not isinstance(v, str):
+            raise CodebookError(f"{where}: field '{f}' must be text, got {type(v).__name__}")
+    siblings = list(tree.children.get(parent_id, []))
+    code = Code(project_id=project.id, parent_id=parent_id, name=name, codable=codable, colour=colour,
+                **{f: v.strip() for f, v in texts.items()})
+    if after_id is None:
+        code.position = _end_position(tree, parent_id)
+        s.add(code)
+    else:
+        idx = next((i for i, c in enumerate(siblings) if c.id == after_id), None)
+        if idx is None:
+            raise ConflictError(
+                f"code {_path(tree, after_id)!r} is not a child of {_path(tree, parent_id)!r}; "
+                "place the new code after one of its future siblings"
+            )
+        siblings.insert(idx + 1, code)
+        s.add(code)
+        for pos, c in enumerate(siblings):
+            c.position = pos
+    s.flush()
+    tree = code_tree(s, project)
+    _log(s, project, member, "code.add", code.id, f"added {tree.info[code.id].path}",
+         before=None, after=_snapshot(tree, code))
+    return code
+
+
+def rename_code(s: Session, project: Project, member: Member, code_id: str, new_name: str) -> Code:
+    """Rename a code; the name must be unique among its siblings (ignoring case)."""
+    _check_member(project, member, "change the codebook")
+    code = _code(s, project, code_id)
+    tree = code_tree(s, project)
+    old_path = _path(tree, code.id)
+    new_name = check_code_name(new_name, f"code '{old_path}'")
+    if new_name == code.name:
+        return code
+    _check_unique(tree, code.parent_id, new_name, exclude=code.id)
+    before = _snapshot(tree, code)
+    code.name = new_name
+    s.flush()
+    tree = code_tree(s, project)
+    _log(s, project, member, "code.rename", code.id, f"renamed {old_path} to {new_name}",
+         before=before, after=_snapshot(tree, code))
+    return code
+
+
+def edit_code(s: Session, project: Project, member: Member, code_id: str, **fields: Any) -> Code:
+    """Change definition, inclusion, exclusion, example, colour and/or codable.
+
+    A code that has codings cannot become a folder: move them first (merge the code
+    into another one, or let coders re-code them)."""
+    _check_member(project, member, "change the codebook")
+    code = _code(s, project, code_id)
+    tree = code_tree(s, project)
+    path = _path(tree, code.id)
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        hint = "; use rename_code for the name, move_code for the place" if unknown & {"name", "parent_id"} else ""
+        raise CodebookError(
+            f"code '{path}': cannot edit {', '.join(sorted(unknown))}; editable fields: {', '.join(EDITABLE)}{hint}"
+        )
+    clean: dict[str, Any] = {}
+    for f, v in fields.items():
+        if f == "colour":
+            clean[f] = check_colour(v, f"code '{path}'")
+        elif f == "codable":
+            if not isinstance(v, bool):
+                raise CodebookError(f"code '{path}': 'codable' is {v!r}; give True or False")
+            clean[f] = v
+        else:
+            if not isinstance(v, str):
+                raise CodebookError(f"code '{path}': field '{f}' must be text, got {type(v).__name__}")
+            clean[f] = v.strip()
+    changed = {f: v for f, v in clean.items() if getattr(code, f) != v}
+    if not changed:
+        return code
+    if changed.get("codable") is False:
+        n = _count(s, [code.id])
+        if n:
+            raise ConflictError(
+                f"code '{path}' has {n} coding{'s' if n != 1 else ''}, so it cannot become a folder; "
+                "move them first (merge it into another code, or have coders re-code them into its children)"
+            )
+    before = _snapshot(tree, code)
+    for f, v in changed.items():
+        setattr(code, f, v)
+    s.flush()
+    _log(s, project, member, "code.edit", code.id, f"edited {path}: {', '.join(sorted(changed))}",
+         before=before, after=_snapshot(code_tree(s, project), code), fields=sorted(changed))
+    return code
+
+
+def move_code(s: Session, project: Project, member: Member, code_id: str, new_parent_id: str | None) -> Code:
+    """Move a code (with its subtree and codings) under ``new_parent_id`` (None: top level),
+    as the last child there."""
+    _check_member(project, member, "change the codebook")
+    code = _code(s, project, code_id)
+    tree = code_tree(s, project)
+    path = _path(tree, code.id)
+    if new_parent_id is not None:
+        _code(s, project, new_parent_id)
+        if new_parent_id == code.id or new_parent_id in tree.descendants(code.id):
+            raise ConflictError(
+                f"cannot move '{path}' under '{_path(tree, new_parent_id)}', which is the code itself or "
+                "one of its sub-codes; pick a parent outside its branch"
+            )
+    if new_parent_id == code.parent_id:
+        return code
+    _check_unique(tree, new_parent_id, code.name, exclude=code.id)
+    before = _snapshot(tree, code)
+    code.parent_id = new_parent_id
+    code.position = _end_position(tree, new_parent_id)
+    s.flush()
+    tree = code_tree(s, project)
+    _log(s, project, member, "code.move", code.id, f"moved {path} to {tree.info[code.id].path}",
+         before=before, after=_snapshot(tree, code))
+    return code
+
+
+def merge_codes(s: Session, project: Project, member: Member, source_id: str, target_id: str) -> int:
+    """Merge ``source`` into ``target``: every coding of the source (all layers and coders)
+    moves to the target, the source's children move under the target, the source is deleted.
+
+    A source coding identical to a target coding (same coder, document, span and layer)
+    is dropped rather than duplicated; its memo is appended to the target coding's.
+    Returns the number of codings moved (dropped duplicates not counted)."""
+    _check_member(project, member, "change the codebook")
+    source = _code(s, project, source_id)
+    target = _code(s, project, target_id)
+    tree = code_tree(s, project)
+    spath, tpath = _path(tree, source.id), _path(tree, target.id)
+    if source.id == target.id:
+        raise ConflictError(f"cannot merge '{spath}' into itself; pick another target code")
+    if target.id in tree.descendants(source.id):
+        raise ConflictError(
+            f"cannot merge '{spath}' into its own sub-code '{tpath}'; move '{tpath}' out of its branch first, "
+            "or merge the sub-code into its parent instead"
+        )
+    if not target.codable:
+        raise ConflictError(
+            f"cannot merge '{spath}' into '{tpath}': it is a folder and cannot hold codings; "
+            "make it codable first or pick a codable code"
+        )
+    children = list(tree.children.get(source.id, []))
+    for ch in children:
+        _check_unique(tree, target.id, ch.name)
+    before = {"source": _snapshot(tree, source), "target": _snapshot(tree, target)}
+
+    existing = {(c.coder_id, c.document_id, c.start, c.end, c.layer): c
+                for c in s.scalars(select(Coding).where(Coding.code_id == target.id))}
+    moved: list[str] = []
+    dropped: list[dict[str, Any]] = []
+    for c in s.scalars(select(Coding).where(Coding.code_id == source.id).order_by(Coding.created_at, Coding.id)):
+        key = (c.coder_id, c.document_id, c.start, c.end, c.layer)
+        twin = existing.get(key)
+        if twin is not None:
+            if c.memo and c.memo not in twin.memo:
+                twin.memo = f"{twin.memo}\n\n{c.memo}" if twin.memo else c.memo
+            dropped.append({f: getattr(c, f) for f in _CODING_FIELDS} | {"kept": twin.id})
+            s.delete(c)
+        else:
+            c.code_id = target.id
+            existing[key] = c
+            moved.append(c.id)
+    s.execute(update(Adjudication).where(Adjudication.code_id == source.id).values(code_id=target.id))
+    pos = _end_position(tree, target.id)
+    for i, ch in enumerate(children):
+        ch.parent_id = target.id
+        ch.position = pos + i
+    s.flush()
+    s.delete(source)
+    s.flush()
+    _log(s, project, member, "code.merge", target.id,
+         f"merged {spath} into {tpath} ({len(moved)} codings moved, {len(dropped)} duplicates dropped)",
+         before=before, after={"target": _snapshot(code_tree(s, project), target)},
+         moved_coding_ids=moved, dropped=dropped, children_moved=[ch.id for ch in children])
+    return len(moved)
+
+
+def split_code(s: Session, project: Project, member: Member, code_id: str, new_names: list[str]) -> list[Code]:
+    """Create codable children named ``new_names`` under the code, to split its meaning.
+
+    Existing codings stay on the parent code: which child a passage belongs to is a
+    coding decision, so coders re-code them into the children (and the parent can be
+    made a folder once it has no codings left)."""
+    _check_member(project, member, "change the codebook")
+    code = _code(s, project, code_id)
+    tree = code_tree(s, project)
+    path = _path(tree, code.id)
+    # Blank entries (empty lines of a text area) are skipped; anything else must be a valid name.
+    names = [check_code_name(n, f"split of '{path}'") for n in new_names
+             if not (isinstance(n, str) and not n.strip())]
+    if not names:
+        raise CodebookError(f"split of '{path}': give at least one new name, one per line")
+    seen: set[str] = set()
+    for n in names:
+        if n.casefold() in seen:
+            raise ConflictError(f"split of '{path}': the name {n!r} is given twice; give each new code its own name")
+        seen.add(n.casefold())
+        _check_unique(tree, code.id, n)
+    pos = _end_position(tree, code.id)
+    taken: set[str] = set()
+    created = []
+    for i, n in enumerate(names):
+        colour = _next_colour(s, project, taken)
+        taken.add(colour)
+        c = Code(project_id=project.id, parent_id=code.id, name=n, codable=True, colour=colour, position=pos + i)
+        s.add(c)
+        created.append(c)
+    s.flush()
+    tree = code_tree(s, project)
+    _log(s, project, member, "code.split", code.id, f"split {path} into {', '.join(names)}",
+         before=None, after=[_snapshot(tree, c) for c in created], codings_on_parent=_count(s, [code.id]))
+    return created
+
+
+def delete_code(s: Session, project: Project, member: Member, code_id: str, *, confirm_count: int) -> int:
+    """Delete a code, its sub-codes and all their codings; returns the codings deleted.
+
+    ``confirm_count`` is the number of codings the user was shown (``coding_impact``); when
+    it differs from the current count the delete is refused, so a stale confirmation
+    never deletes more than the user agreed to."""
+    _check_member(project, member, "change the codebook")
+    code = _code(s, project, code_id)
+    _, tree, ids = _subtree(s, code.id)
+    path = _path(tree, code.id)
+    n = _count(s, ids)
+    if confirm_count != n:
+        raise ConflictError(
+            f"code '{path}' and its sub-codes now have {n} coding{'s' if n != 1 else ''}, not the "
+            f"{confirm_count} you confirmed (someone coded or removed codings meanwhile); "
+            "review the new count and confirm again"
+        )
+    codes = [_snapshot(tree, tree.by_id[i]) for i in ids]
+    codings = [{f: getattr(c, f) for f in _CODING_FIELDS} | {"code_id": c.code_id}
+               for c in s.scalars(select(Coding).where(Coding.code_id.in_(ids)))]
+    # Explicit deletes, deepest codes first, so nothing relies on ON DELETE CASCADE.
+    s.execute(delete(Coding).where(Coding.code_id.in_(ids)), execution_options={"synchronize_session": False})
+    s.execute(delete(Adjudication).where(Adjudication.code_id.in_(ids)),
+              execution_options={"synchronize_session": False})
+    depth = {i: tree.info[i].depth for i in ids}
+    for d in sorted(set(depth.values()), reverse=True):
+        level = [i for i in ids if depth[i] == d]
+        s.execute(delete(Code).where(Code.id.in_(level)), execution_options={"synchronize_session": False})
+    for obj in list(s.identity_map.values()):
+        if (isinstance(obj, Code) and obj.id in ids) or (isinstance(obj, Coding) and obj.code_id in ids):
+            s.expunge(obj)
+    _log(s, project, member, "code.delete", code_id,
+         f"deleted {path} ({len(ids)} code{'s' if len(ids) != 1 else ''}, {n} coding{'s' if n != 1 else ''})",
+         before={"codes": codes, "codings": codings}, after=None)
+    return n
+
+
+# --- history ------------------------------------------------------------------------
+
+def codebook_changes(s: Session, project: Project, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The most recent codebook edits (``code.*`` events), newest first: when, who, action, what."""
+    rows = s.scalars(
+        select(Event).where(Event.project_id == project.id, Event.action.like("code.%"))
+        .order_by(Event.seq.desc()).limit(limit)
+    )
+    out = []
+    for e in rows:
+        try:
+            summary = json.loads(e.payload or "{}").get("summary", "")
+        except ValueError:
+            summary = ""
+        out.append({"when": e.at, "who": e.actor, "action": e.action, "what": summary})
+    return out
