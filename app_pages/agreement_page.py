@@ -1,3 +1,415 @@
-import streamlit as st
+"""Agreement (leads): reliability per code, document x code view, rounds, and adjudication.
 
-st.title("agreement_page")
+Figures come from coding.agreement.project.compute_agreement; disagreements and
+the consensus layer from coding.adjudication; snapshots from coding.snapshots.
+Transcript text reaches the page only through st.text. Keys are prefixed ``agreement_``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy import func, select
+
+from app_pages.common import require_member, store
+from coding.adjudication import (
+    DECISIONS, accept_agreements, adjudicate, clip, compare, consensus_status, disagreement_counts, subtract,
+)
+from coding.agreement.project import RELIABLE, TENTATIVE, UNITS, Report, compute_agreement
+from coding.agreement.tables import report_csv, report_markdown
+from coding.codebook import code_tree
+from coding.errors import CodingError
+from coding.projects import get_project, members
+from coding.rounds import list_rounds
+from coding.snapshots import list_snapshots, save_snapshot, trend
+from coding.store.models import Coding, Document
+
+UNIT_HELP = {
+    "character": "Every character is a unit: coded or not, by each coder. Exact and strict about "
+                 "boundaries; u-alpha (Krippendorff's unitizing alpha) is shown too.",
+    "sentence": "Every sentence is a unit, coded when a coder's spans cover at least the minimum share of "
+                "it (0: any overlap). Sentence segmentation (spaCy) runs once per document and is stored, "
+                "so the first computation on new documents takes longer.",
+    "turn": "Every speaker turn (its words, without the speaker label) is a unit, coded when a coder's spans "
+            "cover at least the minimum share of it (0: any overlap).",
+    "segment": "MAXQDA-style segment matching: a coder's segment counts as matched when the other coder "
+               "coded a segment overlapping it by at least the minimum overlap. Percent only, no chance "
+               "correction; exactly two coders.",
+}
+UNIT_WORD = {"character": "characters", "sentence": "sentences", "turn": "speaker turns", "segment": "segments"}
+VERDICT_FLAG = {"reliable": "✅ reliable", "tentative": "⚠️ tentative", "unreliable": "❌ unreliable",
+                "undefined": "— undefined", "": ""}
+KIND_LABEL = {"boundary": "boundary (both coded, differently)", "only A": "only A coded it",
+              "only B": "only B coded it", "agreement": "agreement"}
+DECISION_LABEL = {"a": "A's version", "b": "B's version", "both": "both (union)", "neither": "neither",
+                  "edit": "edit"}
+CACHE = "agreement_cache"
+FLASH = "agreement_flash"
+
+ctx = require_member(lead=True)
+if ctx is None:
+    st.stop()
+project_name, member = ctx
+st.title("Agreement")
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _pct(x) -> str:
+    return "—" if _nan(x) else f"{x:.0%}"
+
+
+def _ci(ci) -> str:
+    return f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _fingerprint(s, project) -> tuple:
+    """Changes whenever coder-layer codings are added, removed or resized."""
+    return tuple(s.execute(
+        select(func.count(), func.coalesce(func.sum(Coding.end - Coding.start), 0), func.max(Coding.created_at))
+        .where(Coding.project_id == project.id, Coding.layer == "coder")).one())
+
+
+def marked(doc_text: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
+    """``doc_text[start:end]`` with the coded ``spans`` between ⟦ and ⟧ (plain text, no markup)."""
+    out, pos = [], start
+    for a, b in spans:
+        out += [doc_text[pos:a], "⟦", doc_text[a:b], "⟧"]
+        pos = b
+    out.append(doc_text[pos:end])
+    return "".join(out)
+
+
+# --- options --------------------------------------------------------------------------
+
+with store().session() as s:
+    project = get_project(s, project_name)
+    version = project.codebook_version
+    coder_names = [c.name for c in members(s, project) if c.role == "coder"]
+    tree = code_tree(s, project)
+    fingerprint = _fingerprint(s, project)
+    rounds = [(r.id, r.name) for r in list_rounds(s, project)]
+
+if len(coder_names) < 2:
+    st.info("Agreement needs at least two members with the coder role: add them on the Project page.")
+    st.stop()
+
+c1, c2 = st.columns([2, 1])
+coders = c1.multiselect("Coders", coder_names, default=coder_names[:2], key="agreement_coders",
+                        help="Two coders give Cohen's kappa; more give Fleiss' kappa. Alpha works for any number.")
+unit = c2.selectbox("Unit", UNITS, key="agreement_unit", format_func=lambda u: u.capitalize())
+st.info(UNIT_HELP[unit], icon=":material/info:")
+c3, c4, c5 = st.columns([2, 1, 1])
+codes = c3.multiselect("Codes (optional)", [i.path for i in tree.infos], key="agreement_codes",
+                       placeholder="All codable codes",
+                       help="Folders give figures only with roll-up on (their children's codings pooled).")
+rollup = c4.checkbox("Roll children up into parents", key="agreement_rollup",
+                     help="A parent counts as coded wherever any of its descendants is.")
+ci = c4.checkbox("95% confidence intervals", value=True, key="agreement_ci",
+                 help="Bootstrap: over documents for characters, over units otherwise.")
+min_share, min_overlap = 0.0, 0.9
+if unit in ("sentence", "turn"):
+    min_share = c5.number_input("Min share of a unit coded", 0.0, 1.0, 0.0, 0.05, key="agreement_min_share",
+                                help="0 counts a unit as coded on any overlap.")
+elif unit == "segment":
+    min_overlap = c5.number_input("Min overlap to match", 0.05, 1.0, 0.9, 0.05, key="agreement_min_overlap")
+
+if len(coders) < 2:
+    st.info("Choose at least two coders to compare.")
+    st.stop()
+
+# --- compute (cached per options, codebook version and the coders' codings) -----------
+
+cache_key = (project_name, version, fingerprint, tuple(coders), unit, tuple(codes), rollup, float(min_share),
+             float(min_overlap), ci)
+cache: dict = st.session_state.setdefault(CACHE, {})
+rep: Report | None = cache.get(cache_key)
+if rep is None:
+    try:
+        with st.spinner(f"Computing agreement over {UNIT_WORD[unit]}..."):
+            with store().session() as s:
+                rep = compute_agreement(s, get_project(s, project_name), coders, unit=unit, codes=codes or None,
+                                        min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci)
+    except CodingError as exc:
+        st.error(str(exc))
+        st.stop()
+    while len(cache) >= 8:
+        cache.pop(next(iter(cache)))
+    cache[cache_key] = rep
+
+overall = rep.rows[-1]
+n_docs = len(rep.options["documents"])
+if unit == "segment":
+    st.markdown(
+        f"{_names(coders)}: {_pct(overall.percent)} of {overall.n_units:,} coded segments find a match "
+        f"overlapping at least {min_overlap:.0%}, over {n_docs} documents. Segment matching has no chance "
+        "correction, so it gives no kappa or alpha.")
+else:
+    st.markdown(
+        f"Over coded text, {_names(coders)} agree on {_pct(overall.percent_coded)} of {UNIT_WORD[unit]}; "
+        f"Krippendorff's alpha over all text {'—' if _nan(overall.alpha) else f'{overall.alpha:.2f}'}"
+        f"{_ci(overall.alpha_ci)}, **{overall.verdict}** (Krippendorff 2004: ≥ .800 reliable, "
+        f".667–.800 tentative). Over all text, including what nobody coded, they agree on "
+        f"{_pct(overall.percent)}. Documents every chosen coder coded: {n_docs}.")
+
+# --- per-code table ---------------------------------------------------------------------
+
+st.subheader("Per code")
+
+
+def _p100(x):
+    return None if _nan(x) else x * 100
+
+
+def _num(x):
+    return None if _nan(x) else x
+
+
+table = pd.DataFrame([{
+    "code": r.code, "n": r.n_units, "coded": r.n_coded,
+    "% agreement (all text)": _p100(r.percent), "% agreement (coded text)": _p100(r.percent_coded),
+    "kappa": _num(r.kappa), "kappa 95% CI": _ci(r.kappa_ci).strip(),
+    "alpha": _num(r.alpha), "alpha 95% CI": _ci(r.alpha_ci).strip(),
+    "u-alpha": _num(r.u_alpha), "verdict": VERDICT_FLAG.get(r.verdict, r.verdict), "note": r.note,
+} for r in rep.rows])
+if unit != "character":
+    table = table.drop(columns=["u-alpha"])
+kappa_name = "Cohen's kappa" if len(coders) == 2 else "Fleiss' kappa"
+st.dataframe(table, hide_index=True, key="agreement_table", column_config={
+    "code": st.column_config.TextColumn("code", width="large"),
+    "n": st.column_config.NumberColumn(f"n ({UNIT_WORD[unit]})", format="%d"),
+    "coded": st.column_config.NumberColumn("coded", format="%d", help="Units at least one coder coded"),
+    "% agreement (all text)": st.column_config.NumberColumn(format="%.1f%%"),
+    "% agreement (coded text)": st.column_config.NumberColumn(format="%.1f%%"),
+    "kappa": st.column_config.NumberColumn(kappa_name, format="%.3f"),
+    "alpha": st.column_config.NumberColumn("Krippendorff's alpha", format="%.3f"),
+    "u-alpha": st.column_config.NumberColumn("u-alpha", format="%.3f", help="Unitizing alpha over the continuum"),
+})
+d1, d2, _ = st.columns([1, 1, 3])
+d1.download_button("Download CSV", report_csv(rep), file_name=f"agreement-{unit}.csv", mime="text/csv",
+                   key="agreement_csv")
+d2.download_button("Download Markdown", report_markdown(rep), file_name=f"agreement-{unit}.md",
+                   mime="text/markdown", key="agreement_md")
+
+chart_rows = [{"code": r.code, "alpha": r.alpha, "verdict": r.verdict} for r in rep.rows if not _nan(r.alpha)]
+if chart_rows:
+    cdf = pd.DataFrame(chart_rows)
+    low = min(0.0, float(cdf["alpha"].min()))
+    bars = alt.Chart(cdf).mark_bar().encode(
+        x=alt.X("alpha:Q", title="Krippendorff's alpha", scale=alt.Scale(domain=[low, 1])),
+        y=alt.Y("code:N", sort=None, title=None, axis=alt.Axis(labelLimit=420)),
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=["reliable", "tentative", "unreliable"],
+                                                     range=["#2e7d32", "#f9a825", "#c62828"])),
+        tooltip=["code", alt.Tooltip("alpha:Q", format=".3f"), "verdict"])
+    rules = alt.Chart(pd.DataFrame({"alpha": [TENTATIVE, RELIABLE],
+                                    "threshold": ["tentative ≥ .667", "reliable ≥ .800"]})).mark_rule(
+        strokeDash=[4, 4], color="#555").encode(x="alpha:Q", tooltip=["threshold"])
+    st.altair_chart((bars + rules).properties(height=max(160, 24 * len(cdf))), width="stretch")
+
+# --- document x code -------------------------------------------------------------------
+
+st.subheader("Documents × codes")
+cells = pd.DataFrame(rep.by_document)
+metrics = ["percent"] if unit == "segment" or len(coders) > 2 else ["kappa", "percent"]
+metric = st.radio("Cell value", metrics, horizontal=True, key="agreement_cell_metric",
+                  format_func=lambda m: kappa_name if m == "kappa" else "% agreement")
+if not cells.empty:
+    cells["value"] = cells[metric].astype(float)
+    heat = alt.Chart(cells).mark_rect().encode(
+        x=alt.X("document:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=240)),
+        y=alt.Y("code:N", sort=None, title=None, axis=alt.Axis(labelLimit=420)),
+        color=alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="redyellowgreen")),
+        tooltip=["document", "code", alt.Tooltip("value:Q", format=".3f"), "coded"])
+    st.altair_chart(heat.properties(height=max(160, 22 * cells["code"].nunique())), width="stretch")
+    with st.expander("As a table"):
+        pivot = cells.pivot_table(index="code", columns="document", values="value", sort=False, dropna=False)
+        st.dataframe(pivot, key="agreement_doc_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in pivot.columns})
+
+# --- snapshots and rounds ----------------------------------------------------------------
+
+st.subheader("Rounds")
+flash = st.session_state.pop(FLASH, None)
+s1, s2, s3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+label = s1.text_input("Snapshot label", key="agreement_snapshot_label",
+                      placeholder="e.g. Round 1, before revising the definitions")
+round_ids = [None] + [r[0] for r in rounds]
+round_names = dict(rounds)
+round_id = s2.selectbox("Round", round_ids, key="agreement_snapshot_round",
+                        format_func=lambda r: "(none)" if r is None else round_names[r])
+if s3.button("Save snapshot", key="agreement_snapshot_save", type="primary"):
+    try:
+        with store().session() as s:
+            save_snapshot(s, get_project(s, project_name), member, rep, label=label, round_id=round_id)
+        st.session_state[FLASH] = ("rounds", f"Saved the snapshot{' ' + repr(label.strip()) if label.strip() else ''} "
+                                             f"(codebook version {rep.codebook_version}).")
+        st.rerun()
+    except CodingError as exc:
+        st.error(str(exc))
+if flash and flash[0] == "rounds":
+    st.success(flash[1])
+
+with store().session() as s:
+    project = get_project(s, project_name)
+    snaps = list_snapshots(s, project)
+    moves = trend(s, project)
+if not snaps:
+    st.info("No snapshots yet. Save one after each round of coding to see how agreement moves as the "
+            "codebook is revised.")
+else:
+    st.dataframe(pd.DataFrame([{
+        "#": i + 1, "snapshot": x["label"], "saved": x["created_at"], "by": x["created_by"], "unit": x["unit"],
+        "coders": ", ".join(x["coders"]), "codebook version": x["codebook_version"], "round": x["round"] or "",
+        "alpha (all codes)": x["alpha"], "kappa (all codes)": x["kappa"],
+        "% agreement": None if x["percent"] is None else x["percent"] * 100,
+    } for i, x in enumerate(snaps)]), hide_index=True, key="agreement_snapshots", column_config={
+        "alpha (all codes)": st.column_config.NumberColumn(format="%.3f"),
+        "kappa (all codes)": st.column_config.NumberColumn(format="%.3f"),
+        "% agreement": st.column_config.NumberColumn(format="%.1f%%"),
+        "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    })
+    mv = pd.DataFrame(moves)
+    mv["snapshot"] = mv["order"].astype(str) + ". " + mv["snapshot"] + " (v" + mv["codebook_version"].astype(str) + ")"
+    order = list(dict.fromkeys(mv.sort_values("order")["snapshot"]))
+    line = mv[(mv["code"] == "(all codes)") & mv["alpha"].notna()]
+    if not line.empty:
+        chart = alt.Chart(line).mark_line(point=True).encode(
+            x=alt.X("snapshot:N", sort=order, title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
+            y=alt.Y("alpha:Q", title="Krippendorff's alpha (all codes)"),
+            color=alt.Color("unit:N"), tooltip=["snapshot", "unit", alt.Tooltip("alpha:Q", format=".3f")])
+        rules = alt.Chart(pd.DataFrame({"alpha": [TENTATIVE, RELIABLE]})).mark_rule(
+            strokeDash=[4, 4], color="#555").encode(y="alpha:Q")
+        st.altair_chart(chart + rules, width="stretch")
+    with st.expander("Alpha per code across snapshots"):
+        per_code = mv.pivot_table(index="code", columns="snapshot", values="alpha", sort=False)
+        st.dataframe(per_code[[c for c in order if c in per_code.columns]], key="agreement_trend_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in per_code.columns})
+
+# --- drill-down and adjudication -------------------------------------------------------
+
+st.subheader("Disagreements and adjudication")
+coder_a, coder_b = coders[0], coders[1]
+st.caption(f"A = {coder_a}, B = {coder_b}" + (" (the first two chosen coders)." if len(coders) > 2 else ".")
+           + " Each region is a stretch where either coder applied the code; ⟦ ⟧ marks what each coded. "
+           "A decision writes the consensus layer that exports use; a reason is required.")
+if flash and flash[0] == "adjudication":
+    st.success(flash[1])
+
+with store().session() as s:
+    project = get_project(s, project_name)
+    counts = disagreement_counts(s, project, coder_a, coder_b)
+    status = consensus_status(s, project, coder_a, coder_b)
+    docs = list(s.execute(select(Document.id, Document.name).where(
+        Document.project_id == project.id, Document.name.in_(rep.options["documents"])).order_by(Document.name)))
+
+if status:
+    with st.expander("Consensus progress per document"):
+        st.dataframe(pd.DataFrame([{"document": d, "disagreements": v["disagreements"], "decided": v["decided"],
+                                    "open": v["disagreements"] - v["decided"]} for d, v in status.items()]),
+                     hide_index=True, key="agreement_status")
+
+codable = [i for i in tree.infos if i.codable]
+if not codable or not docs:
+    st.info("Nothing to review: no codable codes or no documents both coders coded.")
+    st.stop()
+
+
+def _code_label(cid: str) -> str:
+    n = sum(v["disagreements"] for (d, c), v in counts.items() if c == cid)
+    k = sum(v["decided"] for (d, c), v in counts.items() if c == cid)
+    return f"{tree.info[cid].path} — {n} disagreements" + (f", {k} decided" if k else "")
+
+
+e1, e2 = st.columns(2)
+code_id = e1.selectbox("Code", [i.id for i in codable], format_func=_code_label, key="agreement_dd_code")
+doc_names = dict((d.id, d.name) for d in docs)
+
+
+def _doc_label(did: str) -> str:
+    v = counts.get((did, code_id), {"disagreements": 0, "decided": 0})
+    return f"{doc_names[did]} — {v['disagreements']} disagreements, {v['decided']} decided"
+
+
+doc_id = e2.selectbox("Document", list(doc_names), format_func=_doc_label, key="agreement_dd_doc")
+
+with store().session() as s:
+    project = get_project(s, project_name)
+    doc = s.get(Document, doc_id)
+    text = doc.text
+    regions = compare(s, project, doc, code_id, coder_a, coder_b)
+
+agreed_open = [r for r in regions if r.kind == "agreement" and r.decided is None]
+diffs = [r for r in regions if r.is_disagreement]
+st.caption(f"{len(regions)} regions: {len(regions) - len(diffs)} agreements ({len(agreed_open)} not yet in the "
+           f"consensus), {len(diffs)} disagreements ({sum(r.decided is not None for r in diffs)} decided).")
+if st.button("Accept all agreements into consensus", key="agreement_accept", disabled=not agreed_open):
+    try:
+        with store().session() as s:
+            project = get_project(s, project_name)
+            n = accept_agreements(s, project, member, s.get(Document, doc_id), code_id, coder_a, coder_b)
+        st.session_state[FLASH] = ("adjudication", f"Accepted {n} agreed region(s) into the consensus.")
+        st.rerun()
+    except CodingError as exc:
+        st.error(str(exc))
+
+if not diffs:
+    st.info("No disagreements on this code in this document.")
+
+for i, r in enumerate(diffs, start=1):
+    rk = f"{doc_id[:8]}_{code_id[:8]}_{r.start}_{r.end}"
+    state = f"decided: {DECISION_LABEL[r.decided.decision]}" if r.decided else "open"
+    with st.expander(f"Region {i} · characters {r.start}–{r.end} · {KIND_LABEL[r.kind]} · {state}",
+                     expanded=r.decided is None):
+        ca, cb = st.columns(2)
+        for col, name, mine, theirs, tag in ((ca, coder_a, r.a_spans, r.b_spans, "A"),
+                                             (cb, coder_b, r.b_spans, r.a_spans, "B")):
+            with col:
+                st.markdown(f"**{tag}: {name}**")
+                if not mine:
+                    st.text("(did not apply this code here)")
+                    continue
+                st.text(marked(text, r.start, r.end, mine))
+                for a, b in subtract(mine, theirs):
+                    st.caption(f"only {tag}, characters {a}–{b}:")
+                    st.text(f"“{text[a:b]}”")
+        if r.decided is not None:
+            adj = r.decided
+            st.caption(f"Decided by {adj.decided_by} on {adj.decided_at:%Y-%m-%d %H:%M}: "
+                       f"{DECISION_LABEL[adj.decision]}.")
+            st.text(f"Reason: {adj.reason}")
+            st.text("Consensus: " + (marked(text, r.start, r.end, r.consensus) if r.consensus else "(not coded)"))
+        prev = DECISIONS.index(r.decided.decision) if r.decided is not None else 0
+        decision = st.radio("Decision", DECISIONS, index=prev, horizontal=True, key=f"agreement_dec_{rk}",
+                            format_func=DECISION_LABEL.get)
+        edit = None
+        if decision == "edit":
+            f1, f2 = st.columns(2)
+            es = f1.number_input("Start", r.start, r.end - 1, r.start, 1, key=f"agreement_es_{rk}")
+            ee = f2.number_input("End", r.start + 1, r.end, r.end, 1, key=f"agreement_ee_{rk}")
+            if es < ee:
+                edit = [(int(es), int(ee))]
+                st.text("Consensus would be: " + marked(text, r.start, r.end, clip(edit, r.start, r.end)))
+            else:
+                st.warning("Start must be before end.")
+        reason = st.text_input("Reason (required)", key=f"agreement_reason_{rk}",
+                               placeholder="e.g. the definition includes the teacher's example")
+        if st.button("Decide again" if r.decided else "Decide", key=f"agreement_decide_{rk}"):
+            try:
+                with store().session() as s:
+                    project = get_project(s, project_name)
+                    adjudicate(s, project, member, s.get(Document, doc_id), code_id, r.start, r.end, decision,
+                               reason=reason, coder_a=coder_a, coder_b=coder_b, edit_spans=edit)
+                st.session_state[FLASH] = ("adjudication", f"Region {i}: {DECISION_LABEL[decision]} is now the "
+                                                           "consensus.")
+                st.rerun()
+            except CodingError as exc:
+                st.error(str(exc))

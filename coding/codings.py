@@ -27,7 +27,8 @@ UNDOABLE = ("coding.add", "coding.remove", "coding.memo", "coding.widen")
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
 
 
-def _as_dict(c: Coding) -> dict:
+def coding_dict(c: Coding) -> dict:
+    """A coding's columns, as event payloads store them (enough to restore it)."""
     return {f: getattr(c, f) for f in _FIELDS}
 
 
@@ -113,14 +114,16 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
     s.flush()
     if layer == "coder":
         touch_progress(s, member, document.id)
-    log_event(s, project.id, member.name, "coding.add", "document", document.id,
-              codings=[_as_dict(c) for c in made])
+    # Consensus codings are part of an adjudication (its own event): not undoable one by one.
+    action = "coding.add" if layer == "coder" else "consensus.add"
+    log_event(s, project.id, member.name, action, "document", document.id,
+              codings=[coding_dict(c) for c in made])
     return made
 
 
 def remove_coding(s: Session, project: Project, member: Member, coding_id: str) -> None:
     c = _own(s, member, coding_id)
-    log_event(s, project.id, member.name, "coding.remove", "coding", c.id, codings=[_as_dict(c)])
+    log_event(s, project.id, member.name, "coding.remove", "coding", c.id, codings=[coding_dict(c)])
     s.delete(c)
     s.flush()
 

@@ -1,0 +1,156 @@
+"""AppTest of the agreement page: the per-code table, units, lead-only access,
+adjudication through the widgets, and snapshots in the Rounds section."""
+
+from sqlalchemy import select
+
+from coding.adjudication import compare
+from coding.codebook import code_tree
+from coding.documents import get_document
+from coding.projects import get_member, get_project
+from coding.store.models import Adjudication, AgreementSnapshot, Coding
+
+PAGE = "app_pages/agreement_page.py"
+DOC = "P01_principal_School-I_3"
+CODE = "CIC Project/Support mechanisms/Materials"  # in P01: one region only ana coded, one agreed
+
+
+def _table(at):
+    return next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+
+
+def _by_prefix(widgets, prefix):
+    return [w for w in widgets if w.key and w.key.startswith(prefix)]
+
+
+def _ids(demo_store):
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        doc = get_document(s, p, DOC)
+        code_id = code_tree(s, p).resolve(CODE).id
+        regions = compare(s, p, doc, code_id, "ana", "ben")
+        return doc.id, code_id, regions, get_member(s, p, "lead").id
+
+
+def _open_drilldown(at, demo_store):
+    doc_id, code_id, regions, lead_id = _ids(demo_store)
+    at.selectbox(key="agreement_dd_code").set_value(code_id).run()
+    at.selectbox(key="agreement_dd_doc").set_value(doc_id).run()
+    assert not at.exception
+    return doc_id, code_id, regions, lead_id
+
+
+def _consensus(demo_store, doc_id, code_id):
+    with demo_store.session() as s:
+        return s.scalars(select(Coding).where(Coding.document_id == doc_id, Coding.code_id == code_id,
+                                              Coding.layer == "consensus").order_by(Coding.start)).all()
+
+
+def test_table_lists_the_demo_codes_with_numbers(app_for):
+    at = app_for(PAGE, "lead")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Agreement"
+    df = _table(at)
+    assert "CIC Project/Results in students" in set(df["code"]) and df["code"].iloc[-1] == "(all codes)"
+    overall = df.iloc[-1]
+    assert 0.6 < overall["alpha"] < 0.9 and overall["n"] > 100_000 and overall["coded"] > 0
+    assert overall["alpha 95% CI"].startswith("[") and not df["alpha"].isna().any()
+    assert {"u-alpha", "kappa", "% agreement (coded text)", "verdict"} <= set(df.columns)
+    summary = next(m.value for m in at.markdown if m.value.startswith("Over coded text"))
+    assert "ana and ben" in summary and "Krippendorff's alpha over all text" in summary
+    assert "Krippendorff 2004" in summary
+    assert any("once per document" not in i.value and "Every character" in i.value for i in at.info)
+    assert {b.proto.label for b in at.get("download_button")} == {"Download CSV", "Download Markdown"}
+
+
+def test_a_coder_gets_the_lead_only_warning(app_for):
+    at = app_for(PAGE, "ana")
+    at.run()
+    assert not at.exception
+    assert any("for leads" in w.value for w in at.warning)
+    assert not at.dataframe
+
+
+def test_switching_the_unit_to_turn(app_for):
+    at = app_for(PAGE, "lead")
+    at.run()
+    at.selectbox(key="agreement_unit").set_value("turn").run()
+    assert not at.exception
+    df = _table(at)
+    assert "u-alpha" not in df.columns
+    assert df.iloc[-1]["n"] < 10_000 and df.iloc[-1]["coded"] > 0
+    assert any("speaker turn" in i.value for i in at.info)
+    assert at.number_input(key="agreement_min_share").value == 0.0
+    assert any(m.value.startswith("Over coded text") and "speaker turns" in m.value for m in at.markdown)
+
+
+def test_adjudication_through_the_widgets_stores_consensus(app_for, demo_store):
+    at = app_for(PAGE, "lead")
+    at.run()
+    doc_id, code_id, regions, lead_id = _open_drilldown(at, demo_store)
+    only_a = next(r for r in regions if r.kind == "only A")
+    [radio] = _by_prefix(at.radio, "agreement_dec_")
+    [reason] = _by_prefix(at.text_input, "agreement_reason_")
+    [decide] = _by_prefix(at.button, "agreement_decide_")
+    # no reason: refused with a clear message, nothing stored
+    radio.set_value("a")
+    decide.click().run()
+    assert any("reason is required" in e.value for e in at.error)
+    assert _consensus(demo_store, doc_id, code_id) == []
+    _by_prefix(at.text_input, "agreement_reason_")[0].input("The definition names the worksheets")
+    _by_prefix(at.button, "agreement_decide_")[0].click().run()
+    assert not at.exception
+    assert any("is now the consensus" in m.value for m in at.success)
+    rows = _consensus(demo_store, doc_id, code_id)
+    assert [(c.start, c.end) for c in rows] == only_a.a_spans
+    assert all(c.layer == "consensus" and c.provenance == "adjudicated" and c.coder_id == lead_id
+               and c.memo == "The definition names the worksheets" for c in rows)
+    # the decided region shows who decided and why
+    assert any("Decided by lead" in c.value for c in at.caption)
+    assert any(t.value == "Reason: The definition names the worksheets" for t in at.text)
+    # accept the agreed region in one go
+    at.button(key="agreement_accept").click().run()
+    assert not at.exception
+    agreed = next(r for r in regions if r.kind == "agreement")
+    assert [(c.start, c.end) for c in _consensus(demo_store, doc_id, code_id)] == only_a.a_spans + agreed.a_spans
+    assert at.button(key="agreement_accept").disabled
+
+
+def test_edit_decision_through_the_widgets(app_for, demo_store):
+    at = app_for(PAGE, "lead")
+    at.run()
+    doc_id, code_id, regions, _ = _open_drilldown(at, demo_store)
+    only_a = next(r for r in regions if r.kind == "only A")
+    _by_prefix(at.radio, "agreement_dec_")[0].set_value("edit").run()
+    _by_prefix(at.number_input, "agreement_es_")[0].set_value(only_a.start + 5)
+    _by_prefix(at.number_input, "agreement_ee_")[0].set_value(only_a.end - 5)
+    _by_prefix(at.text_input, "agreement_reason_")[0].input("Only the clause about materials")
+    _by_prefix(at.button, "agreement_decide_")[0].click().run()
+    assert not at.exception
+    assert [(c.start, c.end) for c in _consensus(demo_store, doc_id, code_id)] == [
+        (only_a.start + 5, only_a.end - 5)]
+    with demo_store.session() as s:
+        assert s.scalars(select(Adjudication.decision)).all() == ["edit"]
+
+
+def test_saving_a_snapshot_shows_it_in_rounds(app_for, demo_store):
+    at = app_for(PAGE, "lead")
+    at.run()
+    assert any("No snapshots yet" in i.value for i in at.info)
+    at.text_input(key="agreement_snapshot_label").input("Round 1 baseline")
+    at.button(key="agreement_snapshot_save").click().run()
+    assert not at.exception
+    assert any("Saved the snapshot 'Round 1 baseline'" in m.value for m in at.success)
+    snaps = next(d.value for d in at.dataframe if "snapshot" in d.value.columns)
+    assert list(snaps["snapshot"]) == ["Round 1 baseline"] and snaps["unit"].iloc[0] == "character"
+    assert 0.6 < snaps["alpha (all codes)"].iloc[0] < 0.9
+    with demo_store.session() as s:
+        assert s.scalars(select(AgreementSnapshot.created_by)).all() == ["lead"]
+    # a second round on another unit joins the trend
+    at.selectbox(key="agreement_unit").set_value("turn").run()
+    at.text_input(key="agreement_snapshot_label").input("Round 1 turns")
+    at.button(key="agreement_snapshot_save").click().run()
+    snaps = next(d.value for d in at.dataframe if "snapshot" in d.value.columns)
+    assert list(snaps["snapshot"]) == ["Round 1 baseline", "Round 1 turns"]
+    trend = next(d.value for d in at.dataframe if any("Round 1 turns" in str(c) for c in d.value.columns))
+    assert "(all codes)" in trend.index
