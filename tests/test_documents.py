@@ -118,3 +118,14 @@ def test_size_limit(store, project, tmp_path, monkeypatch):
     with store.session() as s:
         rep = import_files(s, s.merge(project), [tmp_path / "big.txt"])
     assert "over the" in rep.failed[0] and "Split the transcript" in rep.failed[0]
+
+
+def test_an_import_is_one_transaction_with_the_caller(store, project):
+    """Savepoints per file must not commit on their own (pysqlite's default would)."""
+    with store.session() as s:
+        p = s.merge(project)
+        rep = import_uploads(s, p, [("a.txt", b"Interviewer: hi\n"), ("b.txt", b""), ("c.txt", b"P1: yo\n")])
+        assert rep.imported == ["a", "c"] and len(rep.failed) == 1
+        s.rollback()
+    with store.session() as s:
+        assert list_documents(s, s.merge(project)) == []
