@@ -144,6 +144,10 @@ def cmd_reliability(store: Store | None, args) -> int:
     if len(rows) < 2:
         raise CodingError(f"{args.file}: needs a header naming the coders and one row per unit")
     header, body = rows[0], rows[1:]
+    for i, r in enumerate(body, start=2):
+        if len(r) != len(header):
+            raise CodingError(f"{args.file}: line {i} (row {i - 1}) has {len(r)} cells but the header names "
+                              f"{len(header)} coders; give one cell per coder, empty for missing")
     data, labels = reliability_matrix_from_rows(body)
     coeffs = all_coefficients(data, level=args.level, ci=args.ci, n_boot=args.n_boot)
     if args.json:

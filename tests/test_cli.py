@@ -83,3 +83,38 @@ def test_help_exits_zero(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 0
+
+
+def test_reliability_reproduces_krippendorffs_example(tmp_path, capsys):
+    """Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C:
+    4 coders x 12 units with missing data: nominal .743, interval .849."""
+    rows = ["A,B,C,D", "1,1,,1", "2,2,3,2", "3,3,3,3", "3,3,3,3", "2,2,2,2", "1,2,3,4", "4,4,4,4",
+            "1,1,2,1", "2,2,2,2", ",5,5,5", ",,1,1", ",3,,"]
+    f = tmp_path / "rel.csv"
+    f.write_text("\n".join(rows) + "\n")
+    assert main(["reliability", str(f), "--level", "interval", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    alpha = {c["level"]: c["value"] for c in out["coefficients"] if c["name"] == "krippendorff_alpha"}
+    assert round(alpha["nominal"], 3) == 0.743 and round(alpha["interval"], 3) == 0.849
+    assert "cohen_kappa" not in {c["name"] for c in out["coefficients"]}  # 4 coders
+    bad = tmp_path / "bad.csv"
+    bad.write_text("A,B\n1,2,3\n")
+    assert main(["reliability", str(bad)]) == 1
+    assert "row 1" in capsys.readouterr().err
+
+
+def test_agreement_on_the_demo(db_url, capsys):
+    assert main(["--db", db_url, "demo"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db_url, "agreement", "demo", "--coders", "ana", "ben", "--json", "--no-ci"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["unit"] == "character" and len(report["options"]["documents"]) == 4
+    overall = report["codes"][-1]
+    assert overall["code"] == "(all codes)"
+    assert 0.6 < overall["alpha"] < 0.9 and overall["percent_coded"] < overall["percent"]
+    assert main(["--db", db_url, "agreement", "demo", "--coders", "ana", "ben", "--unit", "turn", "--md",
+                 "--code", "Synthesis/Aspects to keep"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("| Code |") and "Synthesis/Aspects to keep" in md
+    assert main(["--db", db_url, "agreement", "demo", "--coders", "ana", "--csv"]) == 1
+    assert "at least two different coders" in capsys.readouterr().err
