@@ -21,7 +21,7 @@ from coding.codings import (
 from coding.errors import CodingError
 from coding.offsets import Utf16Map
 from coding.projects import Member, get_project
-from coding.rounds import STATUSES, member_progress, open_assignments, set_status
+from coding.rounds import STATUSES, member_progress, open_assignments, progress, set_status
 from coding.segmentation import blocks
 from coding.store.models import Document
 
@@ -122,13 +122,19 @@ with store().session() as s:
                           .where(Document.project_id == project.id).order_by(Document.name)))
     status = member_progress(s, project, member)
     assigned = open_assignments(s, project, member)
+    team = [r for r in progress(s, project) if r["open"]] if member.is_lead else []
     tree = code_tree(s, project)
     recent = recent_code_ids(s, project, member)
 if not docs:
     st.info("No documents yet: import transcripts on the Project page.")
     st.stop()
 
-labels = {d.id: f"{d.name} — {status.get(d.id, 'not started')}" for d in docs}
+labels = {d.id: f"{d.name} — me: {status.get(d.id, 'not started')}" for d in docs}
+if member.is_lead:  # the lead follows every coder's progress in the open rounds
+    for d in docs:
+        others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == d.name]
+        if others:
+            labels[d.id] += " · " + ", ".join(others)
 doc_id = st.selectbox("Document", [d.id for d in docs], format_func=labels.get, key="coding_doc")
 sha = next(d.sha256 for d in docs if d.id == doc_id)
 dv = doc_view(doc_id, sha)

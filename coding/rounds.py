@@ -105,16 +105,17 @@ def blind_document_ids(s: Session, project: Project) -> set[str]:
 
 
 def progress(s: Session, project: Project) -> list[dict]:
-    """Every assignment of the project's rounds: round, document, coder, status."""
+    """Every assignment of the project's rounds: round, document, coder, status, round open?"""
     rows = s.execute(
-        select(Round.name, Document.name, Coder.name, Assignment.status)
+        select(Round.name, Document.name, Coder.name, Assignment.status, Round.status)
         .join(Assignment, Assignment.round_id == Round.id)
         .join(Document, Document.id == Assignment.document_id)
         .join(Coder, Coder.id == Assignment.coder_id)
         .where(Round.project_id == project.id)
         .order_by(Round.opened_at, Document.name, Coder.name)
     )
-    return [{"round": r, "document": d, "coder": c, "status": st} for r, d, c, st in rows]
+    return [{"round": r, "document": d, "coder": c, "status": st, "open": rs == "open"}
+            for r, d, c, st, rs in rows]
 
 
 def member_progress(s: Session, project: Project, member: Member) -> dict[str, str]:

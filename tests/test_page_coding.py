@@ -109,6 +109,8 @@ def test_blind_round_hides_the_other_coder(app_for, demo_store):
     lead_at.selectbox(key="coding_doc").set_value(doc_id).run()
     ids = {h["id"] for h in json.loads(lead_at.get("bidi_component")[0].proto.json)["highlights"]}
     assert ben_coding in ids
+    # the lead's document list shows each coder's progress in the open round
+    assert "ana: done, ben: in progress" in lead_at.selectbox(key="coding_doc").format_func(doc_id)
 
 
 def test_click_a_highlight_edit_memo_and_remove(app_for, demo_store):
