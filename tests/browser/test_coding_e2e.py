@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from coding.codebook import code_tree, import_codebook, load_codebook_file
 from coding.documents import import_uploads, list_documents
@@ -51,9 +52,15 @@ def study(tmp_path_factory):
 
 def _sign_in_and_open(page, url: str, who: str) -> None:
     page.goto(url)
-    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
-    page.locator(".st-key-common_who").click()
-    page.get_by_role("option", name=f"{who} (").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+    for _ in range(5):  # a cold first run may still be re-rendering the form: retry the dropdown
+        page.locator(".st-key-common_who").click()
+        try:
+            page.get_by_role("option", name=f"{who} (").click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1_000)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as").wait_for(timeout=15_000)
     page.get_by_role("link", name="Code transcripts").click()
