@@ -20,7 +20,7 @@ from coding.codings import (
 )
 from coding.errors import CodingError
 from coding.offsets import Utf16Map
-from coding.projects import Member, get_project
+from coding.projects import get_project
 from coding.rounds import STATUSES, member_progress, open_assignments, progress, set_status
 from coding.segmentation import blocks
 from coding.store.models import Document

@@ -21,7 +21,7 @@ from .offsets import check_span
 from .projects import Member
 from .rounds import blind_document_ids, touch_progress
 from .segmentation import enclosing, ensure_sentences, turn_spans
-from .store.models import Coding, Document, Event, Project
+from .store.models import Coder, Coding, Document, Event, Project
 
 UNDOABLE = ("coding.add", "coding.remove", "coding.memo", "coding.widen")
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
@@ -60,8 +60,6 @@ def visible_codings(s: Session, project: Project, member: Member, document: Docu
 
 def coding_views(s: Session, project: Project, member: Member, document: Document,
                  *, layer: str = "coder") -> list[CodingView]:
-    from .store.models import Coder
-
     tree = code_tree(s, project)
     names = dict(s.execute(select(Coder.id, Coder.name).where(Coder.project_id == project.id)).all())
     out = []

@@ -72,7 +72,7 @@ def add_member(
     actor: str = "system",
 ) -> Coder:
     """Add a coder or lead. With a password the member must sign in with it."""
-    from .auth import hash_password
+    from .auth import hash_password  # auth imports this module: import at call time
 
     name = _check_name(name, "member")
     if role not in ROLES:

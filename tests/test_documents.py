@@ -1,7 +1,6 @@
 """Importing transcripts into a project: good files land, bad ones are reported, nothing half-stored."""
 
 import io
-import zipfile
 
 import docx
 import pytest

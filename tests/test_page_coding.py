@@ -2,7 +2,6 @@
 the blind rule, undo, memos."""
 
 import json
-from pathlib import Path
 
 from sqlalchemy import select
 

@@ -62,7 +62,7 @@ def _sign_in_and_open(page, url: str, who: str) -> None:
             page.keyboard.press("Escape")
             page.wait_for_timeout(1_000)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as").wait_for(timeout=15_000)
+    page.get_by_text("Signed in as").wait_for(timeout=15_000)
     page.get_by_role("link", name="Code transcripts").click()
     page.wait_for_selector(".cwtv-root .cwtv-block[data-block='t1'] [data-s]", timeout=30_000)
 
