@@ -9,6 +9,7 @@ import os
 
 import streamlit as st
 
+from app_pages.plain import md_escape
 from coding.auth import sign_in
 from coding.errors import CodingError
 from coding.projects import Member, get_project, list_projects, members
@@ -48,7 +49,7 @@ def sign_in_box(project_name: str) -> Member | None:
     """Sidebar sign-in: pick a member; a password when the member has one."""
     m: Member | None = st.session_state.get("member")
     if m is not None and m.project_id:
-        st.sidebar.markdown(f"Signed in as **{m.name}** ({m.role})")
+        st.sidebar.markdown(f"Signed in as **{md_escape(m.name)}** ({md_escape(m.role)})")
         if st.sidebar.button("Sign out", key="common_sign_out"):
             st.session_state.pop("member", None)
             st.rerun()
