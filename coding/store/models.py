@@ -132,6 +132,7 @@ class Code(Base):
     """A codebook node. The tree is ``parent_id``; paths are computed, never prefix-matched."""
 
     __tablename__ = "codes"
+    __table_args__ = (CheckConstraint("status IN ('active', 'proposed')", name="code_status"),)
     id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
@@ -147,6 +148,11 @@ class Code(Base):
     example: Mapped[str] = mapped_column(Text, default="")
     colour: Mapped[str] = mapped_column(String(7), default="#888888")
     codable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 'proposed': suggested by a coder, awaiting a lead's decision (migration 0002).
+    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    proposed_by: Mapped[str | None] = mapped_column(
+        ForeignKey("coders.id", ondelete="SET NULL", name="fk_codes_proposed_by_coders"), nullable=True
+    )
 
 
 class Round(Base):
@@ -182,6 +188,10 @@ class Coding(Base):
 
     ``layer`` is ``coder`` for a coder's own work and ``consensus`` for the
     adjudicated version (its ``coder_id`` is the lead who decided).
+
+    The same coding cannot be stored twice (``uq_codings_identity``), and a code
+    with codings cannot be deleted (``code_id`` is ON DELETE RESTRICT): codings
+    leave a code only by an explicit, logged move or delete (migration 0002).
     """
 
     __tablename__ = "codings"
@@ -194,11 +204,15 @@ class Coding(Base):
         ),
         Index("ix_codings_doc_coder", "document_id", "coder_id"),
         Index("ix_codings_code", "code_id"),
+        UniqueConstraint("document_id", "coder_id", "layer", "start", "end", "code_id",
+                         name="uq_codings_identity"),
     )
     id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    code_id: Mapped[str] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"))
+    code_id: Mapped[str] = mapped_column(
+        ForeignKey("codes.id", ondelete="RESTRICT", name="fk_codings_code_id_codes")
+    )
     coder_id: Mapped[str] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
