@@ -4,6 +4,16 @@ Step one (spans -> units) is :mod:`.units`; step two (units -> coefficients) is
 :mod:`.coefficients`. This module only joins them to the stored codings and
 pools documents. Figures come twice where it matters: over all text, and over
 the text at least one coder coded (uncoded text otherwise counts as agreement).
+
+Which documents count (a project in progress is partly coded): by default only
+documents every chosen coder has *worked on*, meaning they coded something in
+it or marked it done. A document only some coders have reached is left out and
+listed in ``options["partial"]``: counting it would turn all of one coder's
+codings into disagreements with a coder who has not read it yet. A coder who
+marked a document done without coding a code there did code it: every unit of
+it counts as "not coded" by them. Given ``documents=`` explicitly, every listed
+document counts as it stands (a coder with no codings there coded none of its
+units), and ``options["partial"]`` names the documents that made a difference.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from ..codebook import CodeTree, code_tree
 from ..errors import AgreementError
 from ..projects import get_member
 from ..segmentation import ensure_sentences, turn_spans
-from ..store.models import Coding, Document, Project
+from ..store.models import Assignment, Coding, Document, Project
 from .coefficients import (
     alpha_from_table, all_coefficients, kappa_from_table, percent_from_table,
 )
@@ -106,18 +116,25 @@ def _gather(s: Session, project: Project, coders: list[str], codes: list[str] | 
     ids = [get_member(s, project, name).id for name in coders]
     tree = code_tree(s, project)
     q = select(Document).where(Document.project_id == project.id).order_by(Document.name)
-    if documents:
+    if documents is not None:
         q = q.where(Document.name.in_(documents))
     docs = list(s.scalars(q))
+    if documents:
+        unknown = sorted(set(documents) - {d.name for d in docs})
+        if unknown:
+            raise AgreementError(f"no document named {', '.join(map(repr, unknown))} in {project.name!r}; "
+                                 f"list them with `python -m coding documents {project.name}`")
     if not docs:
         raise AgreementError(f"{project.name!r} has no documents to compare")
+    chosen = {d.id for d in docs}
     rows = s.execute(select(Coding.code_id, Coding.document_id, Coding.coder_id, Coding.start, Coding.end)
                      .where(Coding.project_id == project.id, Coding.layer == layer,
                             Coding.coder_id.in_(ids)))
     index = {cid: i for i, cid in enumerate(ids)}
     by_code: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [[] for _ in ids]))
     for code_id, doc_id, coder_id, a, b in rows:
-        by_code[code_id][doc_id][index[coder_id]].append((a, b))
+        if doc_id in chosen:  # codings on documents left out must not reach the tables
+            by_code[code_id][doc_id][index[coder_id]].append((a, b))
     if rollup:
         parent_of = {i.id: i.parent_id for i in tree.infos}
         doc_ids = {d.id for d in docs}
@@ -217,6 +234,16 @@ def _matrix_row(name: str, code_id: str | None, unit: str, matrix: np.ndarray, c
     )
 
 
+def _pairwise_percent(part: np.ndarray) -> float:
+    """Share of agreeing coder pairs, averaged over units: the same percent as the
+    per-code row (Fleiss' P-bar), so a document's cell and its code's row agree."""
+    m, n = part.shape
+    if n == 0:
+        return math.nan
+    ones = part.sum(axis=0)
+    return float(((ones * (ones - 1) + (m - ones) * (m - ones - 1)) / (m * (m - 1))).mean())
+
+
 def _all_char_tables(data: _Data) -> dict[str, np.ndarray]:
     """Each code's (documents x 4) character tables of two coders, all in one
     vectorised pass (see units.char_tables; the per-pair loop is 30x slower)."""
@@ -226,6 +253,8 @@ def _all_char_tables(data: _Data) -> dict[str, np.ndarray]:
     group, coder, starts, ends = [], [], [], []
     for ci, code_id in enumerate(codes):
         for doc_id, by_coder in data.spans[code_id].items():
+            if doc_id not in doc_index:  # _gather keeps only chosen documents; never index past them
+                continue
             g = ci * n_docs + doc_index[doc_id]
             for k, spans in enumerate(by_coder):
                 for a, b in spans:
@@ -238,14 +267,33 @@ def _all_char_tables(data: _Data) -> dict[str, np.ndarray]:
     return {code_id: tables[i] for i, code_id in enumerate(codes)}
 
 
-def _default_documents(s: Session, project: Project, coders: list[str], layer: str) -> list[str]:
-    """Documents every chosen coder has coded: uncoded documents would add only
-    'neither' units and inflate agreement."""
-    ids = [get_member(s, project, n).id for n in coders]
-    sets = [set(s.scalars(select(Coding.document_id).where(Coding.coder_id == i, Coding.layer == layer)))
-            for i in ids]
-    common = set.intersection(*sets) if sets else set()
-    return list(s.scalars(select(Document.name).where(Document.id.in_(common)))) if common else []
+def _worked_on(s: Session, project: Project, coders: list[str], layer: str) -> dict[str, tuple[str, set[str]]]:
+    """Document id -> (name, names of the chosen coders who worked on it): coded
+    something there in ``layer``, or (coder layer) marked their assignment done."""
+    ids = {get_member(s, project, n).id: n for n in coders}
+    pairs = set(s.execute(select(Coding.document_id, Coding.coder_id).where(
+        Coding.project_id == project.id, Coding.layer == layer, Coding.coder_id.in_(list(ids))).distinct()))
+    if layer == "coder":
+        pairs |= set(s.execute(select(Assignment.document_id, Assignment.coder_id).where(
+            Assignment.coder_id.in_(list(ids)), Assignment.status == "done")))
+    names = dict(s.execute(select(Document.id, Document.name).where(
+        Document.project_id == project.id, Document.id.in_(sorted({d for d, _ in pairs})))).all()) if pairs else {}
+    out: dict[str, tuple[str, set[str]]] = {}
+    for doc_id, coder_id in pairs:
+        if doc_id in names:
+            out.setdefault(doc_id, (names[doc_id], set()))[1].add(ids[coder_id])
+    return out
+
+
+def _partial(worked: dict[str, tuple[str, set[str]]], coders: list[str], names: set[str] | None,
+             counted: bool) -> list[dict]:
+    """Documents some but not all chosen coders worked on (among ``names``, or all)."""
+    out = []
+    for name, by in sorted(worked.values()):
+        if len(by) < len(coders) and (names is None or name in names):
+            out.append({"document": name, "coded_by": [c for c in coders if c in by],
+                        "not_coded_by": [c for c in coders if c not in by], "counted": counted})
+    return out
 
 
 def compute_agreement(
@@ -260,17 +308,32 @@ def compute_agreement(
     multi-coder coefficients (Fleiss' kappa, alpha). ``sentence``/``turn``: a unit
     counts as coded when the coder's spans cover at least ``min_share`` of it
     (0: any overlap). ``segment``: MAXQDA-style matching at ``min_overlap`` (two
-    coders; percent only). By default the documents are those every coder coded.
+    coders; percent only).
+
+    Documents: by default those every chosen coder worked on (coded something
+    there, or marked it done); documents only some coders worked on are left
+    out and listed in ``options["partial"]`` (``counted: False``). With explicit
+    ``documents`` all of them count: a coder's units there are "not coded"
+    wherever they coded nothing, and the partial ones are listed with
+    ``counted: True``.
     """
     if unit not in UNITS:
         raise AgreementError(f"unit {unit!r} is unknown: use one of {', '.join(UNITS)}")
     if unit == "segment" and len(coders) != 2:
         raise AgreementError("segment matching compares exactly two coders; give two, or use --unit sentence")
+    if len(set(coders)) != len(coders) or len(coders) < 2:
+        raise AgreementError("give at least two different coders, e.g. --coders ana ben")
+    worked = _worked_on(s, project, coders, layer)
     if documents is None:
-        documents = _default_documents(s, project, coders, layer)
+        documents = sorted(name for name, by in worked.values() if len(by) == len(coders))
+        partial = _partial(worked, coders, None, counted=False)
         if not documents:
+            some = "; ".join(f"{p['document']} ({', '.join(p['coded_by'])})" for p in partial[:5])
             raise AgreementError(f"no document has codings by all of {', '.join(coders)}; "
-                                 "agreement needs documents each coder has coded")
+                                 "agreement needs documents each coder has coded or marked done"
+                                 + (f" (coded by only some so far: {some})" if some else ""))
+    else:
+        partial = _partial(worked, coders, set(documents), counted=True)
     data = _gather(s, project, coders, codes, layer=layer, rollup=rollup, documents=documents)
     m = len(coders)
     empty = [[] for _ in coders]
@@ -325,7 +388,7 @@ def compute_agreement(
             row.u_alpha = u if unit == "character" else None
             rows.append(row)
             cells += [{"document": d.name, "code": path,
-                       "percent": float((part == part[0]).all(axis=0).mean()) if part.shape[1] else math.nan,
+                       "percent": _pairwise_percent(part),
                        "kappa": math.nan, "coded": int(part.any(axis=0).sum())} for d, part in zip(docs, parts)]
 
     # overall: every (code, unit) pair is one unit
@@ -337,7 +400,7 @@ def compute_agreement(
     elif pooled_matrices:
         rows.append(_matrix_row("(all codes)", None, unit, np.hstack(pooled_matrices), ci, n_boot, seed))
     options = {"min_share": min_share, "min_overlap": min_overlap, "rollup": rollup, "layer": layer,
-               "documents": [d.name for d in docs],
+               "documents": [d.name for d in docs], "partial": partial,
                "ci": ({"method": "bootstrap over documents" if unit == "character" else "bootstrap over units",
                        "n": n_boot, "seed": seed} if ci else None)}
     return Report(unit, coders, project.codebook_version, rows, cells, options)

@@ -54,7 +54,23 @@ def report_markdown(report: Report) -> str:
     lines.append(f"Coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
                  f"{len(report.options['documents'])}; codebook version {report.codebook_version}. "
                  "α ≥ .800 reliable, .667–.800 tentative (Krippendorff 2004).")
+    if note := partial_note(report):
+        lines.append("")
+        lines.append(note)
     return "\n".join(lines) + "\n"
+
+
+def partial_note(report: Report) -> str:
+    """One sentence on documents only some coders worked on ("" when there are none)."""
+    partial = report.options.get("partial") or []
+    if not partial:
+        return ""
+    names = "; ".join(f"{p['document']} (coded by {', '.join(p['coded_by'])}, not by {', '.join(p['not_coded_by'])})"
+                      for p in partial)
+    if partial[0]["counted"]:
+        return (f"Counted although not every coder worked on them (their units count as not coded by the "
+                f"others): {names}.")
+    return (f"Left out until every chosen coder has coded them or marked them done: {names}.")
 
 
 def report_text(report: Report) -> str:
@@ -66,4 +82,6 @@ def report_text(report: Report) -> str:
                    f"{_num(r.u_alpha):>7}  {r.verdict}")
     out.append(f"coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
                f"{', '.join(report.options['documents'])}")
+    if note := partial_note(report):
+        out.append(note)
     return "\n".join(out) + "\n"
