@@ -1,12 +1,21 @@
-"""Project page: open or build a project, its documents with attributes, the codebook tree."""
+"""Project page: open or build a project, its documents with attributes, the codebook tree.
+
+Names (documents, codes, members, rounds, files) are data: they reach the page
+through st.dataframe and st.text, or through ``md_escape`` where Streamlit
+renders Markdown. Counts come from coding.counts (the blind rule). Actions
+end in a rerun with a message kept in ``project_flash``, so every table and
+label shows the state after the action. Session keys are prefixed ``project_``.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import project_picker, report, sign_in_box, store
-from coding.codebook import code_tree, coding_counts
+from app_pages.common import project_picker, sign_in_box, store
+from app_pages.plain import md_escape
+from coding.codebook import code_tree
+from coding.counts import visible_coding_counts
 from coding.demo import build_demo
 from coding.documents import document_summary, get_document, import_uploads, list_documents
 from coding.errors import CodingError
@@ -15,6 +24,19 @@ from coding.rounds import assign, list_rounds, open_round, progress, reveal
 from coding.store.models import Round
 
 st.title("Project")
+
+
+def report(exc: CodingError) -> None:
+    st.error(md_escape(str(exc)), icon=":material/error:")
+
+
+def flash(*messages: tuple[str, str]) -> None:
+    """Messages (kind, plain text) to show after the rerun that follows an action."""
+    st.session_state["project_flash"] = list(messages)
+
+
+for kind, text in st.session_state.pop("project_flash", []):
+    getattr(st, kind)(md_escape(text))
 
 name = project_picker()
 if name is None:
@@ -47,7 +69,8 @@ with store().session() as s:
     project = get_project(s, name)
     docs = [document_summary(d) for d in list_documents(s, project)]
     tree = code_tree(s, project)
-    counts = coding_counts(s, project)
+    # Counts are a view of codings: only a signed-in member gets them, under the blind rule.
+    counts = visible_coding_counts(s, project, member) if member is not None else None
     people = [(c.name, c.role) for c in members(s, project)]
     title = project.codebook_title
 
@@ -55,7 +78,8 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Documents", len(docs))
 c2.metric("Words", f"{sum(d['words'] for d in docs):,}")
 c3.metric("Codes", sum(1 for i in tree.infos if i.codable))
-c4.metric("Codings", f"{sum(counts.values()):,}")
+c4.metric("Codings", "–" if counts is None else f"{sum(counts.values()):,}",
+          help="Codings you can see: while a blind round is open, a coder counts only their own.")
 
 st.subheader("Documents")
 if docs:
@@ -71,18 +95,19 @@ if docs:
 else:
     st.info("No documents yet: import transcripts below.")
 
-st.subheader(f"Codebook{': ' + title if title else ''}")
+st.subheader("Codebook" + (f": {md_escape(title)}" if title else ""))
 if tree.infos:
-    for info in tree.infos:
-        label = f"{'  ' * info.depth}{info.name}" + ("" if info.codable else "  (folder)")
-        n = counts.get(info.id, 0)
-        with st.expander(f"{label} — {n} codings" if info.codable else label, expanded=False):
-            st.caption(info.path)
-            for field in ("definition", "inclusion", "exclusion", "example"):
-                value = getattr(info, field)
-                if value:
-                    st.markdown(f"**{field.capitalize()}**")
-                    st.text(value)
+    # A table, not Markdown: names stay literal and the indentation (em spaces) shows the depth.
+    rows = [{"code": "\u2003" * (2 * i.depth) + i.name, "kind": "codable" if i.codable else "folder",
+             **({} if counts is None else {"codings": counts.get(i.id, 0)}),
+             "definition": i.definition, "path": i.path}
+            for i in tree.infos]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="project_codebook",
+                 height=min(38 + 35 * len(rows), 600),
+                 column_config={"code": st.column_config.TextColumn("code", width="large"),
+                                "definition": st.column_config.TextColumn("definition", width="large")})
+    if counts is None:
+        st.caption("Sign in to see how often each code is used.")
 else:
     st.info("The codebook is empty: import a YAML codebook with `python -m coding codebook import`.")
 
@@ -98,10 +123,9 @@ if member is not None and member.is_lead:
                 with store().session() as s:
                     rep = import_uploads(s, get_project(s, name), [(f.name, f.getvalue()) for f in files or []],
                                          language=language, speaker_pattern=pattern or None, actor=member.name)
-                for doc in rep.imported:
-                    st.success(f"Imported {doc} ({rep.encodings[doc]})")
-                for msg in rep.failed:
-                    st.error(msg)
+                flash(*[("success", f"Imported {doc} ({rep.encodings[doc]})") for doc in rep.imported],
+                      *[("error", msg) for msg in rep.failed])
+                st.rerun()
             except CodingError as exc:
                 report(exc)
     st.subheader("Members")
@@ -114,6 +138,7 @@ if member is not None and member.is_lead:
             try:
                 with store().session() as s:
                     add_member(s, get_project(s, name), n, r, password=pw or None, actor=member.name)
+                flash(("success", f"Added {n.strip()} as {r}."))
                 st.rerun()
             except CodingError as exc:
                 report(exc)
@@ -142,6 +167,7 @@ if member is not None:
                 try:
                     with store().session() as s:
                         open_round(s, get_project(s, name), member, rname, blind=blind)
+                    flash(("success", f"Opened {rname.strip() or rname}."))
                     st.rerun()
                 except CodingError as exc:
                     report(exc)
@@ -164,9 +190,12 @@ if member is not None:
                         if do_assign:
                             n = assign(s, p, member, rnd, [get_document(s, p, d) for d in dsel],
                                        [get_member(s, p, c) for c in csel])
-                            st.success(f"{n} assignments added.")
+                            message = f"{n} assignments added."
                         else:
                             reveal(s, p, member, rnd)
-                            st.success(f"{rnd.name} revealed: coders now see each other's codings.")
+                            message = f"{rnd.name} revealed: coders now see each other's codings."
                 except CodingError as exc:
                     report(exc)
+                else:
+                    flash(("success", message))
+                    st.rerun()
