@@ -4,6 +4,11 @@ Every change goes through coding.codebook_edit (lead-only, logged, versioned).
 Actions run as widget callbacks, so the arguments they get (the selected code,
 the coding count shown in a delete confirmation) are the ones on screen when
 the user clicked. Session keys are prefixed ``codebook_``.
+
+Code names, paths and messages that quote them pass through ``md_escape``
+wherever Streamlit renders Markdown (labels, radio options, alerts, captions);
+counts come from coding.counts, so a coder in an open blind round counts only
+their own codings (the table and its CSV download included).
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
-from coding.codebook import TEXT_FIELDS, code_tree, coding_counts
+from app_pages.plain import md_escape
+from coding.codebook import TEXT_FIELDS, code_tree
 from coding.codebook_edit import (
     add_code, codebook_changes, delete_code, delete_impact, edit_code, merge_codes, move_code, rename_code,
     split_code,
 )
+from coding.counts import visible_coding_counts
 from coding.errors import CodingError
 from coding.projects import get_project
 
@@ -151,16 +158,16 @@ def on_delete(code_id: str, parent_id: str | None, shown_codings: int, path: str
 with store().session() as s:
     project = get_project(s, project_name)
     tree = code_tree(s, project)
-    counts = coding_counts(s, project)
+    counts = visible_coding_counts(s, project, member)
     version = project.codebook_version
     changes = codebook_changes(s, project)
 
 flash = st.session_state.pop("codebook_flash", None)
 if flash:
-    getattr(st, flash[0])(flash[1])
+    getattr(st, flash[0])(md_escape(flash[1]))
 
 subtotal = {i.id: counts.get(i.id, 0) + sum(counts.get(d, 0) for d in tree.descendants(i.id)) for i in tree.infos}
-st.caption(f"{project.codebook_title or project_name} · version {version} · "
+st.caption(f"{md_escape(project.codebook_title or project_name)} · version {version} · "
            f"{plural(sum(1 for i in tree.infos if i.codable), 'codable code')}, "
            f"{plural(sum(1 for i in tree.infos if not i.codable), 'folder')}")
 
@@ -232,7 +239,8 @@ if member.is_lead:
 
         with t_add, st.form("codebook_add_form", border=False):
             st.radio("Where", ["child", "sibling", "top"], key="codebook_add_where", horizontal=True,
-                     format_func={"child": f"Child of {info.name}", "sibling": f"Sibling after {info.name}",
+                     format_func={"child": f"Child of {md_escape(info.name)}",
+                                  "sibling": f"Sibling after {md_escape(info.name)}",
                                   "top": "Top-level code"}.get)
             st.text_input("Name", key="codebook_add_name")
             st.text_area("Definition", key="codebook_add_definition", height=80)
@@ -243,7 +251,7 @@ if member.is_lead:
             parents = ([] if info.parent_id is None else [TOP]) + [
                 i.id for i in others if i.id not in branch and i.id != info.parent_id]
             if parents:
-                st.selectbox(f"Move {info.name} (with its sub-codes and codings) under", parents,
+                st.selectbox(f"Move {md_escape(info.name)} (with its sub-codes and codings) under", parents,
                              key="codebook_move_parent", format_func=lambda c: c if c == TOP else tree.info[c].path)
                 st.button("Move", key="codebook_move", on_click=on_move, args=(info.id,))
             else:
@@ -256,9 +264,9 @@ if member.is_lead:
                              format_func=lambda c: tree.info[c].path)
                 n_own = counts.get(info.id, 0)
                 kids = len(tree.children.get(info.id, []))
-                st.checkbox(f"Move the {plural(n_own, 'coding')} of {info.path} (every coder and layer)"
+                st.checkbox(f"Move the {plural(n_own, 'coding')} of {md_escape(info.path)} (every coder and layer)"
                             + (f" and its {plural(kids, 'sub-code')}" if kids else "")
-                            + f" into the chosen code, then delete {info.name}",
+                            + f" into the chosen code, then delete {md_escape(info.name)}",
                             key="codebook_merge_confirm")
                 st.caption("A coding identical to one the target already has (same coder, document and span) "
                            "is dropped rather than duplicated.")
@@ -267,16 +275,17 @@ if member.is_lead:
                 st.info("There is no codable code to merge into outside this code's branch.")
 
         with t_split:
-            st.text_area(f"New sub-codes of {info.name}, one name per line", key="codebook_split_names", height=100)
+            st.text_area(f"New sub-codes of {md_escape(info.name)}, one name per line", key="codebook_split_names",
+                         height=100)
             st.caption("The new codes are codable children. Existing codings stay on "
-                       f"{info.name}: coders re-code them into the new codes.")
+                       f"{md_escape(info.name)}: coders re-code them into the new codes.")
             st.button("Split", key="codebook_split", on_click=on_split, args=(info.id,))
 
         with t_delete:
             with store().session() as s:
                 n_codes, n_codings = delete_impact(s, info.id)
             st.warning(f"This deletes {plural(n_codes, 'code')} and {plural(n_codings, 'coding')}: "
-                       f"{info.path}" + (" and everything under it." if n_codes > 1 else "."))
+                       f"{md_escape(info.path)}" + (" and everything under it." if n_codes > 1 else "."))
             st.checkbox(f"Yes, delete {plural(n_codes, 'code')} and {plural(n_codings, 'coding')}",
                         key="codebook_delete_confirm")
             st.button("Delete", key="codebook_delete", type="primary", on_click=on_delete,
