@@ -6,6 +6,17 @@ whose payload holds the state before and after, and bumps the project's
 codebook version. An operation that would change nothing (renaming to the same
 name, saving unchanged fields, moving to the current parent) writes no event
 and leaves the version alone.
+
+Concurrency: every operation first locks the project row (PostgreSQL ``FOR NO
+KEY UPDATE``, which coders' inserts do not wait for), so codebook edits run one
+after another and a move that would make a cycle is seen and refused even when
+two leads move at once. Merge and delete also lock the codes whose codings they
+move or delete (``FOR UPDATE``): a coding being inserted for one of them either
+commits first and is moved/deleted (and recorded), or waits and then fails its
+foreign key (``codings.code_id`` is ON DELETE RESTRICT), so the coder's retry is
+refused with a clear message; no coding disappears unrecorded. On SQLite write
+transactions are serialised by ``BEGIN IMMEDIATE`` (see ``coding.store.db``).
+Tree walks carry a visited set, so even a corrupt, cyclic tree cannot hang them.
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from .projects import Member
 from .rounds import require_lead
 from .store.models import Adjudication, Code, Coding, Event, Project
 
+_ADJ_FIELDS = ("id", "document_id", "code_id", "start", "end", "decision", "reason", "decided_by")
+
 ACTIONS = ("code.add", "code.rename", "code.edit", "code.move", "code.merge", "code.split", "code.delete")
 EDITABLE = (*TEXT_FIELDS, "colour", "codable")
 # Distinct defaults for new codes; the first one not already used in the project is taken.
@@ -30,7 +43,8 @@ PALETTE = (
     "#1b6ca8", "#c8651b", "#2e8b57", "#7b4fa6", "#b8323c", "#1f9bbf", "#8a6d1d", "#d1478f",
     "#4a7f2c", "#5566c4", "#a0522d", "#138d75", "#9c6ade", "#c0392b", "#2874a6", "#7d8c1a",
 )
-_CODING_FIELDS = ("id", "document_id", "coder_id", "start", "end", "memo", "provenance", "layer")
+_ROW_FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo",
+               "provenance", "layer", "created_at")
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -41,6 +55,67 @@ def _check_member(project: Project, member: Member, what: str) -> None:
             f"{member.name!r} is not a member of {project.name!r}; sign in to this project to {what}"
         )
     require_lead(member, what)
+
+
+def _lock(s: Session, project: Project) -> Project:
+    """Lock the project row for this transaction and return it freshly loaded.
+
+    Every codebook edit takes this lock first, so edits of one project are serialised
+    (PostgreSQL; SQLite's write transactions are serialised anyway) and each one sees
+    the tree the previous one committed. ``FOR NO KEY UPDATE`` does not block coders,
+    whose inserts take only a key-share lock on the project row."""
+    locked = s.scalars(
+        select(Project).where(Project.id == project.id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if locked is None:
+        raise NotFoundError(f"project {project.name!r} no longer exists; reload the page")
+    return locked
+
+
+def _lock_codes(s: Session, code_ids: list[str]) -> None:
+    """``SELECT ... FOR UPDATE`` on these codes (sorted, so two edits never deadlock):
+    inserts of codings for them wait until this transaction ends."""
+    if code_ids:
+        s.execute(select(Code.id).where(Code.id.in_(sorted(code_ids))).order_by(Code.id).with_for_update())
+
+
+def _fresh_tree(s: Session, project: Project) -> CodeTree:
+    """The project's codes as committed now (objects already in the session are refreshed)."""
+    return CodeTree(s.scalars(
+        select(Code).where(Code.project_id == project.id).execution_options(populate_existing=True)
+    ))
+
+
+def _descendants(tree: CodeTree, code_id: str) -> list[str]:
+    """Ids below ``code_id``; a visited set makes a cyclic (corrupt) tree terminate."""
+    out: list[str] = []
+    seen = {code_id}
+    stack = [code_id]
+    while stack:
+        for ch in tree.children.get(stack.pop(), []):
+            if ch.id not in seen:
+                seen.add(ch.id)
+                out.append(ch.id)
+                stack.append(ch.id)
+    return out
+
+
+def _ancestors(tree: CodeTree, code_id: str | None) -> list[str]:
+    """Ids from ``code_id``'s parent up to the top, stopping at a repeat (corrupt data)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    cur = tree.by_id.get(code_id) if code_id else None
+    while cur is not None and cur.parent_id is not None and cur.parent_id not in seen:
+        seen.add(cur.parent_id)
+        out.append(cur.parent_id)
+        cur = tree.by_id.get(cur.parent_id)
+    return out
+
+
+def _row(c: Coding) -> dict[str, Any]:
+    """A coding's full row, as events record it (enough to restore it)."""
+    return {f: getattr(c, f) for f in _ROW_FIELDS}
 
 
 def _code(s: Session, project: Project, code_id: str | None) -> Code:
@@ -97,7 +172,7 @@ def _subtree(s: Session, code_id: str) -> tuple[Code, CodeTree, list[str]]:
     if code is None:
         raise NotFoundError(f"no code with id {code_id!r}; it may have been deleted or merged: reload the codebook")
     tree = CodeTree(s.scalars(select(Code).where(Code.project_id == code.project_id)))
-    return code, tree, [code.id, *tree.descendants(code.id)]
+    return code, tree, [code.id, *_descendants(tree, code.id)]
 
 
 def coding_impact(s: Session, code_id: str) -> int:
@@ -129,7 +204,8 @@ def add_code(
     """Create a code under ``parent_id`` (None: top level), at the end of its siblings or
     right after sibling ``after_id``. Without ``colour`` a palette colour not yet used is picked."""
     _check_member(project, member, "change the codebook")
-    tree = code_tree(s, project)
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     if parent_id is not None:
         _code(s, project, parent_id)
     where = f"new code under {_path(tree, parent_id)}"
@@ -169,8 +245,9 @@ def add_code(
 def rename_code(s: Session, project: Project, member: Member, code_id: str, new_name: str) -> Code:
     """Rename a code; the name must be unique among its siblings (ignoring case)."""
     _check_member(project, member, "change the codebook")
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
-    tree = code_tree(s, project)
     old_path = _path(tree, code.id)
     new_name = check_code_name(new_name, f"code '{old_path}'")
     if new_name == code.name:
@@ -191,8 +268,9 @@ def edit_code(s: Session, project: Project, member: Member, code_id: str, **fiel
     A code that has codings cannot become a folder: move them first (merge the code
     into another one, or let coders re-code them)."""
     _check_member(project, member, "change the codebook")
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
-    tree = code_tree(s, project)
     path = _path(tree, code.id)
     unknown = set(fields) - set(EDITABLE)
     if unknown:
@@ -216,6 +294,7 @@ def edit_code(s: Session, project: Project, member: Member, code_id: str, **fiel
     if not changed:
         return code
     if changed.get("codable") is False:
+        _lock_codes(s, [code.id])  # a coding being inserted for it commits first, and is counted
         n = _count(s, [code.id])
         if n:
             raise ConflictError(
@@ -235,12 +314,15 @@ def move_code(s: Session, project: Project, member: Member, code_id: str, new_pa
     """Move a code (with its subtree and codings) under ``new_parent_id`` (None: top level),
     as the last child there."""
     _check_member(project, member, "change the codebook")
+    # The project lock serialises moves: two leads moving A under B and B under A at
+    # once cannot both pass the check below; the second sees the first's move.
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
-    tree = code_tree(s, project)
     path = _path(tree, code.id)
     if new_parent_id is not None:
         _code(s, project, new_parent_id)
-        if new_parent_id == code.id or new_parent_id in tree.descendants(code.id):
+        if new_parent_id == code.id or code.id in _ancestors(tree, new_parent_id):
             raise ConflictError(
                 f"cannot move '{path}' under '{_path(tree, new_parent_id)}', which is the code itself or "
                 "one of its sub-codes; pick a parent outside its branch"
@@ -266,13 +348,17 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     is dropped rather than duplicated; its memo is appended to the target coding's.
     Returns the number of codings moved (dropped duplicates not counted)."""
     _check_member(project, member, "change the codebook")
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     source = _code(s, project, source_id)
     target = _code(s, project, target_id)
-    tree = code_tree(s, project)
     spath, tpath = _path(tree, source.id), _path(tree, target.id)
     if source.id == target.id:
         raise ConflictError(f"cannot merge '{spath}' into itself; pick another target code")
-    if target.id in tree.descendants(source.id):
+    # Codings being inserted for either code commit before this reads them, or wait and
+    # then fail their foreign key on the deleted source (and the coder's retry is refused).
+    _lock_codes(s, [source.id, target.id])
+    if source.id in _ancestors(tree, target.id):
         raise ConflictError(
             f"cannot merge '{spath}' into its own sub-code '{tpath}'; move '{tpath}' out of its branch first, "
             "or merge the sub-code into its parent instead"
@@ -285,36 +371,46 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     children = list(tree.children.get(source.id, []))
     for ch in children:
         _check_unique(tree, target.id, ch.name)
-    before = {"source": _snapshot(tree, source), "target": _snapshot(tree, target)}
+    before: dict[str, Any] = {"source": _snapshot(tree, source), "target": _snapshot(tree, target)}
 
+    fresh = {"populate_existing": True}
     existing = {(c.coder_id, c.document_id, c.start, c.end, c.layer): c
-                for c in s.scalars(select(Coding).where(Coding.code_id == target.id))}
+                for c in s.scalars(select(Coding).where(Coding.code_id == target.id).execution_options(**fresh))}
     moved: list[str] = []
+    moved_rows: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
-    for c in s.scalars(select(Coding).where(Coding.code_id == source.id).order_by(Coding.created_at, Coding.id)):
+    for c in s.scalars(select(Coding).where(Coding.code_id == source.id).order_by(Coding.created_at, Coding.id)
+                       .execution_options(**fresh)):
         key = (c.coder_id, c.document_id, c.start, c.end, c.layer)
         twin = existing.get(key)
         if twin is not None:
             if c.memo and c.memo not in twin.memo:
                 twin.memo = f"{twin.memo}\n\n{c.memo}" if twin.memo else c.memo
-            dropped.append({f: getattr(c, f) for f in _CODING_FIELDS} | {"kept": twin.id})
+            dropped.append(_row(c) | {"kept": twin.id})
             s.delete(c)
         else:
+            moved_rows.append(_row(c))  # as it was, code_id still the source's
             c.code_id = target.id
             existing[key] = c
             moved.append(c.id)
-    s.execute(update(Adjudication).where(Adjudication.code_id == source.id).values(code_id=target.id))
+    adjudications = [{f: getattr(a, f) for f in _ADJ_FIELDS} for a in s.scalars(
+        select(Adjudication).where(Adjudication.code_id == source.id))]
+    before["adjudications"] = adjudications
+    s.execute(update(Adjudication).where(Adjudication.code_id == source.id).values(code_id=target.id),
+              execution_options={"synchronize_session": False})
     pos = _end_position(tree, target.id)
     for i, ch in enumerate(children):
         ch.parent_id = target.id
         ch.position = pos + i
     s.flush()
+    # ON DELETE RESTRICT: fails (and the caller's Store.run retries) if any coding still
+    # points at the source, instead of deleting it unrecorded.
     s.delete(source)
     s.flush()
     _log(s, project, member, "code.merge", target.id,
          f"merged {spath} into {tpath} ({len(moved)} codings moved, {len(dropped)} duplicates dropped)",
          before=before, after={"target": _snapshot(code_tree(s, project), target)},
-         moved_coding_ids=moved, dropped=dropped, children_moved=[ch.id for ch in children])
+         moved_coding_ids=moved, codings=moved_rows, dropped=dropped, children_moved=[ch.id for ch in children])
     return len(moved)
 
 
@@ -325,8 +421,9 @@ def split_code(s: Session, project: Project, member: Member, code_id: str, new_n
     coding decision, so coders re-code them into the children (and the parent can be
     made a folder once it has no codings left)."""
     _check_member(project, member, "change the codebook")
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
-    tree = code_tree(s, project)
     path = _path(tree, code.id)
     # Blank entries (empty lines of a text area) are skipped; anything else must be a valid name.
     names = [check_code_name(n, f"split of '{path}'") for n in new_names
@@ -362,9 +459,12 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
     it differs from the current count the delete is refused, so a stale confirmation
     never deletes more than the user agreed to."""
     _check_member(project, member, "change the codebook")
+    project = _lock(s, project)
+    tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
-    _, tree, ids = _subtree(s, code.id)
+    ids = [code.id, *_descendants(tree, code.id)]
     path = _path(tree, code.id)
+    _lock_codes(s, ids)  # codings being inserted for them are counted, or refused after the delete
     n = _count(s, ids)
     if confirm_count != n:
         raise ConflictError(
@@ -373,13 +473,19 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
             "review the new count and confirm again"
         )
     codes = [_snapshot(tree, tree.by_id[i]) for i in ids]
-    codings = [{f: getattr(c, f) for f in _CODING_FIELDS} | {"code_id": c.code_id}
-               for c in s.scalars(select(Coding).where(Coding.code_id.in_(ids)))]
+    codings = [_row(c) for c in s.scalars(select(Coding).where(Coding.code_id.in_(ids)))]
+    adjudications = [{f: getattr(a, f) for f in _ADJ_FIELDS}
+                     for a in s.scalars(select(Adjudication).where(Adjudication.code_id.in_(ids)))]
     # Explicit deletes, deepest codes first, so nothing relies on ON DELETE CASCADE.
     s.execute(delete(Coding).where(Coding.code_id.in_(ids)), execution_options={"synchronize_session": False})
     s.execute(delete(Adjudication).where(Adjudication.code_id.in_(ids)),
               execution_options={"synchronize_session": False})
-    depth = {i: tree.info[i].depth for i in ids}
+    # Deepest first; a code outside the walkable tree (corrupt, cyclic data) goes last,
+    # its parent link cleared so the rows of a cycle can be deleted at all.
+    depth = {i: tree.info[i].depth if i in tree.info else -1 for i in ids}
+    if -1 in depth.values():
+        s.execute(update(Code).where(Code.id.in_([i for i in ids if depth[i] == -1])).values(parent_id=None),
+                  execution_options={"synchronize_session": False})
     for d in sorted(set(depth.values()), reverse=True):
         level = [i for i in ids if depth[i] == d]
         s.execute(delete(Code).where(Code.id.in_(level)), execution_options={"synchronize_session": False})
@@ -388,7 +494,7 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
             s.expunge(obj)
     _log(s, project, member, "code.delete", code_id,
          f"deleted {path} ({len(ids)} code{'s' if len(ids) != 1 else ''}, {n} coding{'s' if n != 1 else ''})",
-         before={"codes": codes, "codings": codings}, after=None)
+         before={"codes": codes, "codings": codings, "adjudications": adjudications}, after=None)
     return n
 
 

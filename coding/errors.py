@@ -44,3 +44,16 @@ class OffsetError(CodingError):
 
 class AgreementError(CodingError):
     """Agreement cannot be computed from the given data (wrong shape, unknown level...)."""
+
+
+class StoreError(CodingError):
+    """The database cannot be opened, migrated or reached (URL, server down, file permissions)."""
+
+
+class StorageBusyError(ConflictError):
+    """Other people's changes kept the database busy past the wait limit, even after retries;
+    nothing of this change was saved and trying again is safe."""
+
+
+class StorageDataError(CodingError):
+    """The database refused a value (too long for its field, a NUL character, a broken rule)."""

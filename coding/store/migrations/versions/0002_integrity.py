@@ -45,7 +45,7 @@ def _fold_duplicates(bind) -> None:
         "id", "project_id", "actor", "action", "object_type", "object_id", "payload", "at")))
     keys = [codings.c[k] for k in _IDENTITY]
     groups = bind.execute(sa.select(*keys).group_by(*keys).having(sa.func.count() > 1)).all()
-    removed: dict[str, list[dict]] = {}
+    folded: list[tuple[dict, list[dict]]] = []
     for g in groups:
         rows = bind.execute(
             sa.select(*codings.c).where(*(codings.c[k] == v for k, v in zip(_IDENTITY, g)))
@@ -58,15 +58,14 @@ def _fold_duplicates(bind) -> None:
                 memo = f"{memo}\n\n{r['memo']}" if memo else r["memo"]
         bind.execute(sa.update(codings).where(codings.c.id == keep["id"]).values(memo=memo))
         bind.execute(sa.delete(codings).where(codings.c.id.in_([r["id"] for r in extra])))
-        removed.setdefault(keep["project_id"], []).extend(
-            {**{k: r[k] for k in _ROW if k != "created_at"}, "created_at": str(r["created_at"]),
-             "kept": keep["id"]} for r in extra)
-    for project_id, rows in removed.items():
-        payload = {"summary": f"migration 0002 folded {len(rows)} duplicate codings into their twins",
-                   "dropped": rows}
+        folded.append((keep, [{**{k: r[k] for k in _ROW if k != "created_at"}, "created_at": str(r["created_at"])}
+                               for r in extra]))
+    # One event per kept coding, in the shape coding/events.py defines for "coding.dedupe".
+    for keep, rows in folded:
+        payload = {"kept": keep["id"], "removed": rows}
         bind.execute(sa.insert(events).values(
-            id=str(uuid.uuid4()), project_id=project_id, actor="system", action="coding.dedupe",
-            object_type="project", object_id=project_id,
+            id=str(uuid.uuid4()), project_id=keep["project_id"], actor="system", action="coding.dedupe",
+            object_type="coding", object_id=keep["id"],
             payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), at=datetime.now(UTC)))
 
 
