@@ -2,7 +2,12 @@
 
 Figures come from coding.agreement.project.compute_agreement; disagreements and
 the consensus layer from coding.adjudication; snapshots from coding.snapshots.
-Transcript text reaches the page only through st.text. Keys are prefixed ``agreement_``.
+Transcript text reaches the page only through st.text; names typed or imported by
+users (codes, members, documents, snapshot labels) go through ``md_escape`` wherever
+Streamlit renders Markdown. Selectbox options are ids shown by a format_func that
+returns only the (stable) name: Streamlit maps the browser's choice back by its label,
+so a label holding a count that changes would lose the selection. Keys are prefixed
+``agreement_``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import streamlit as st
 from sqlalchemy import func, select
 
 from app_pages.common import require_member, store
+from app_pages.plain import md_escape
 from coding.adjudication import (
     DECISIONS, accept_agreements, adjudicate, clip, compare, consensus_status, disagreement_counts, subtract,
 )
 from coding.agreement.project import RELIABLE, TENTATIVE, UNITS, Report, compute_agreement
-from coding.agreement.tables import report_csv, report_markdown
+from coding.agreement.tables import partial_note, report_csv, report_markdown
 from coding.codebook import code_tree
 from coding.errors import CodingError
 from coding.projects import get_project, members
@@ -69,7 +75,18 @@ def _ci(ci) -> str:
 
 
 def _names(names: list[str]) -> str:
+    """Member names joined for a sentence, escaped for Markdown."""
+    names = [md_escape(n) for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# Altair axes: every label shown (no thinning), long code paths and document names whole.
+ROW = 26            # pixels per code row: room for a 12 px label and its padding
+LABEL_LIMIT = 720   # pixels; Vega-Lite truncates labels with an ellipsis beyond this
+
+
+def _axis(**kw) -> alt.Axis:
+    return alt.Axis(labelOverlap=False, labelLimit=LABEL_LIMIT, **kw)
 
 
 def _fingerprint(s, project) -> tuple:
@@ -140,7 +157,7 @@ if rep is None:
                 rep = compute_agreement(s, get_project(s, project_name), coders, unit=unit, codes=codes or None,
                                         min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci)
     except CodingError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
         st.stop()
     while len(cache) >= 8:
         cache.pop(next(iter(cache)))
@@ -160,6 +177,10 @@ else:
         f"{_ci(overall.alpha_ci)}, **{overall.verdict}** (Krippendorff 2004: ≥ .800 reliable, "
         f".667–.800 tentative). Over all text, including what nobody coded, they agree on "
         f"{_pct(overall.percent)}. Documents every chosen coder coded: {n_docs}.")
+if rep.options.get("partial"):
+    st.info(md_escape(partial_note(rep)) + " A document counts once every chosen coder has coded something "
+            "in it or marked it done; until then one coder's codings would all count as disagreements.",
+            icon=":material/pending:")
 
 # --- per-code table ---------------------------------------------------------------------
 
@@ -206,14 +227,14 @@ if chart_rows:
     low = min(0.0, float(cdf["alpha"].min()))
     bars = alt.Chart(cdf).mark_bar().encode(
         x=alt.X("alpha:Q", title="Krippendorff's alpha", scale=alt.Scale(domain=[low, 1])),
-        y=alt.Y("code:N", sort=None, title=None, axis=alt.Axis(labelLimit=420)),
+        y=alt.Y("code:N", sort=None, title=None, axis=_axis()),
         color=alt.Color("verdict:N", scale=alt.Scale(domain=["reliable", "tentative", "unreliable"],
                                                      range=["#2e7d32", "#f9a825", "#c62828"])),
         tooltip=["code", alt.Tooltip("alpha:Q", format=".3f"), "verdict"])
     rules = alt.Chart(pd.DataFrame({"alpha": [TENTATIVE, RELIABLE],
                                     "threshold": ["tentative ≥ .667", "reliable ≥ .800"]})).mark_rule(
         strokeDash=[4, 4], color="#555").encode(x="alpha:Q", tooltip=["threshold"])
-    st.altair_chart((bars + rules).properties(height=max(160, 24 * len(cdf))), width="stretch")
+    st.altair_chart((bars + rules).properties(height=ROW * len(cdf)), width="stretch", key="agreement_alpha_chart")
 
 # --- document x code -------------------------------------------------------------------
 
@@ -225,11 +246,12 @@ metric = st.radio("Cell value", metrics, horizontal=True, key="agreement_cell_me
 if not cells.empty:
     cells["value"] = cells[metric].astype(float)
     heat = alt.Chart(cells).mark_rect().encode(
-        x=alt.X("document:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=240)),
-        y=alt.Y("code:N", sort=None, title=None, axis=alt.Axis(labelLimit=420)),
+        x=alt.X("document:N", title=None, axis=_axis(labelAngle=-40)),
+        y=alt.Y("code:N", sort=None, title=None, axis=_axis()),
         color=alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="redyellowgreen")),
         tooltip=["document", "code", alt.Tooltip("value:Q", format=".3f"), "coded"])
-    st.altair_chart(heat.properties(height=max(160, 22 * cells["code"].nunique())), width="stretch")
+    st.altair_chart(heat.properties(height=ROW * cells["code"].nunique()), width="stretch",
+                    key="agreement_heatmap")
     with st.expander("As a table"):
         pivot = cells.pivot_table(index="code", columns="document", values="value", sort=False, dropna=False)
         st.dataframe(pivot, key="agreement_doc_table",
@@ -250,11 +272,11 @@ if s3.button("Save snapshot", key="agreement_snapshot_save", type="primary"):
     try:
         with store().session() as s:
             save_snapshot(s, get_project(s, project_name), member, rep, label=label, round_id=round_id)
-        st.session_state[FLASH] = ("rounds", f"Saved the snapshot{' ' + repr(label.strip()) if label.strip() else ''} "
+        st.session_state[FLASH] = ("rounds", f"Saved the snapshot{' “' + md_escape(label.strip()) + '”' if label.strip() else ''} "
                                              f"(codebook version {rep.codebook_version}).")
         st.rerun()
     except CodingError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
 if flash and flash[0] == "rounds":
     st.success(flash[1])
 
@@ -283,7 +305,7 @@ else:
     line = mv[(mv["code"] == "(all codes)") & mv["alpha"].notna()]
     if not line.empty:
         chart = alt.Chart(line).mark_line(point=True).encode(
-            x=alt.X("snapshot:N", sort=order, title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
+            x=alt.X("snapshot:N", sort=order, title=None, axis=_axis(labelAngle=-20)),
             y=alt.Y("alpha:Q", title="Krippendorff's alpha (all codes)"),
             color=alt.Color("unit:N"), tooltip=["snapshot", "unit", alt.Tooltip("alpha:Q", format=".3f")])
         rules = alt.Chart(pd.DataFrame({"alpha": [TENTATIVE, RELIABLE]})).mark_rule(
@@ -298,7 +320,7 @@ else:
 
 st.subheader("Disagreements and adjudication")
 coder_a, coder_b = coders[0], coders[1]
-st.caption(f"A = {coder_a}, B = {coder_b}" + (" (the first two chosen coders)." if len(coders) > 2 else ".")
+st.caption(f"A = {md_escape(coder_a)}, B = {md_escape(coder_b)}" + (" (the first two chosen coders)." if len(coders) > 2 else ".")
            + " Each region is a stretch where either coder applied the code; ⟦ ⟧ marks what each coded. "
            "A decision writes the consensus layer that exports use; a reason is required.")
 if flash and flash[0] == "adjudication":
@@ -323,23 +345,27 @@ if not codable or not docs:
     st.stop()
 
 
-def _code_label(cid: str) -> str:
-    n = sum(v["disagreements"] for (d, c), v in counts.items() if c == cid)
-    k = sum(v["decided"] for (d, c), v in counts.items() if c == cid)
-    return f"{tree.info[cid].path} — {n} disagreements" + (f", {k} decided" if k else "")
+def _tally(pairs) -> tuple[int, int]:
+    """(disagreements, decided) summed over (document, code) pairs."""
+    found = [counts.get(p, {"disagreements": 0, "decided": 0}) for p in pairs]
+    return sum(v["disagreements"] for v in found), sum(v["decided"] for v in found)
 
 
+# Labels are names only: counts change with every decision, and a changed label loses the choice.
 e1, e2 = st.columns(2)
-code_id = e1.selectbox("Code", [i.id for i in codable], format_func=_code_label, key="agreement_dd_code")
+code_id = e1.selectbox("Code", [i.id for i in codable], format_func=lambda cid: tree.info[cid].path,
+                       key="agreement_dd_code")
 doc_names = dict((d.id, d.name) for d in docs)
-
-
-def _doc_label(did: str) -> str:
-    v = counts.get((did, code_id), {"disagreements": 0, "decided": 0})
-    return f"{doc_names[did]} — {v['disagreements']} disagreements, {v['decided']} decided"
-
-
-doc_id = e2.selectbox("Document", list(doc_names), format_func=_doc_label, key="agreement_dd_doc")
+doc_id = e2.selectbox("Document", list(doc_names), format_func=doc_names.get, key="agreement_dd_doc")
+n_code, k_code = _tally((d, code_id) for d in doc_names)
+n_doc, k_doc = _tally([(doc_id, code_id)])
+e1.caption(f"This code: {n_code} disagreements in these documents, {k_code} decided.",
+           help="Counted afresh after every decision.")
+e2.caption(f"This code in this document: {n_doc} disagreements, {k_doc} decided.")
+with st.expander("Open disagreements of this code per document"):
+    st.dataframe(pd.DataFrame([{"document": name, "disagreements": n, "decided": k, "open": n - k}
+                               for did, name in doc_names.items() for n, k in [_tally([(did, code_id)])]]),
+                 hide_index=True, key="agreement_dd_per_doc")
 
 with store().session() as s:
     project = get_project(s, project_name)
@@ -359,7 +385,7 @@ if st.button("Accept all agreements into consensus", key="agreement_accept", dis
         st.session_state[FLASH] = ("adjudication", f"Accepted {n} agreed region(s) into the consensus.")
         st.rerun()
     except CodingError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
 
 if not diffs:
     st.info("No disagreements on this code in this document.")
@@ -373,7 +399,7 @@ for i, r in enumerate(diffs, start=1):
         for col, name, mine, theirs, tag in ((ca, coder_a, r.a_spans, r.b_spans, "A"),
                                              (cb, coder_b, r.b_spans, r.a_spans, "B")):
             with col:
-                st.markdown(f"**{tag}: {name}**")
+                st.markdown(f"**{tag}: {md_escape(name)}**")
                 if not mine:
                     st.text("(did not apply this code here)")
                     continue
@@ -383,7 +409,7 @@ for i, r in enumerate(diffs, start=1):
                     st.text(f"“{text[a:b]}”")
         if r.decided is not None:
             adj = r.decided
-            st.caption(f"Decided by {adj.decided_by} on {adj.decided_at:%Y-%m-%d %H:%M}: "
+            st.caption(f"Decided by {md_escape(adj.decided_by)} on {adj.decided_at:%Y-%m-%d %H:%M}: "
                        f"{DECISION_LABEL[adj.decision]}.")
             st.text(f"Reason: {adj.reason}")
             st.text("Consensus: " + (marked(text, r.start, r.end, r.consensus) if r.consensus else "(not coded)"))
@@ -412,4 +438,4 @@ for i, r in enumerate(diffs, start=1):
                                                            "consensus.")
                 st.rerun()
             except CodingError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))

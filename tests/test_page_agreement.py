@@ -7,7 +7,7 @@ from coding.adjudication import compare
 from coding.codebook import code_tree
 from coding.documents import get_document
 from coding.projects import get_member, get_project
-from coding.store.models import Adjudication, AgreementSnapshot, Coding
+from coding.store.models import Adjudication, AgreementSnapshot, Coding, Document
 
 PAGE = "app_pages/agreement_page.py"
 DOC = "P01_principal_School-I_3"
@@ -140,7 +140,7 @@ def test_saving_a_snapshot_shows_it_in_rounds(app_for, demo_store):
     at.text_input(key="agreement_snapshot_label").input("Round 1 baseline")
     at.button(key="agreement_snapshot_save").click().run()
     assert not at.exception
-    assert any("Saved the snapshot 'Round 1 baseline'" in m.value for m in at.success)
+    assert any("Saved the snapshot “Round 1 baseline”" in m.value for m in at.success)
     snaps = next(d.value for d in at.dataframe if "snapshot" in d.value.columns)
     assert list(snaps["snapshot"]) == ["Round 1 baseline"] and snaps["unit"].iloc[0] == "character"
     assert 0.6 < snaps["alpha (all codes)"].iloc[0] < 0.9
@@ -154,3 +154,63 @@ def test_saving_a_snapshot_shows_it_in_rounds(app_for, demo_store):
     assert list(snaps["snapshot"]) == ["Round 1 baseline", "Round 1 turns"]
     trend = next(d.value for d in at.dataframe if any("Round 1 turns" in str(c) for c in d.value.columns))
     assert "(all codes)" in trend.index
+
+
+def _third_doc_third_code(demo_store):
+    """A (document, code) pair that is neither first in its box, with an 'only A' region."""
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        codable = [i for i in code_tree(s, p).infos if i.codable]
+        docs = sorted((d.name, d.id) for d in s.scalars(select(Document).where(Document.project_id == p.id))
+                      if d.name in {"P03_teacher_School-II_4", "P05_special-educator_School-I_7"})
+        for name, doc_id in docs:
+            for info in codable[2:]:
+                regions = compare(s, p, s.get(Document, doc_id), info.id, "ana", "ben")
+                if any(r.kind == "only A" for r in regions):
+                    return doc_id, info.id, regions
+    raise AssertionError("the demo has no such pair")
+
+
+def _resend(at, labels: dict):
+    """Run as the browser does after a rerun: each selectbox sends back the label
+    (formatted option) it last showed, which Streamlit maps to a value by text.
+    AppTest re-formats the value instead, so it never sees a stale label."""
+    states = at._tree.get_widget_states()
+    by_key = {key: at.selectbox(key=key).id for key in labels}
+    for ws in states.widgets:
+        for key, wid in by_key.items():
+            if ws.id == wid:
+                ws.string_value = labels[key]
+    return at._run(states)
+
+
+def test_drilldown_keeps_code_and_document_after_deciding(app_for, demo_store):
+    """Issue 7, defect 1: after Decide the boxes jumped to the first code and
+    document, because their labels held counts that the decision changed."""
+    doc_id, code_id, regions = _third_doc_third_code(demo_store)
+    at = app_for(PAGE, "lead")
+    at.run()
+    at.selectbox(key="agreement_dd_code").set_value(code_id).run()
+    at.selectbox(key="agreement_dd_doc").set_value(doc_id).run()
+    boxes = ("agreement_dd_code", "agreement_dd_doc")
+    shown = {k: at.selectbox(key=k).options[at.selectbox(key=k).index] for k in boxes}
+    options = {k: at.selectbox(key=k).options for k in boxes}
+    only_a = next(r for r in regions if r.kind == "only A")
+    rk = f"{doc_id[:8]}_{code_id[:8]}_{only_a.start}_{only_a.end}"
+    at.radio(key=f"agreement_dec_{rk}").set_value("a")
+    at.text_input(key=f"agreement_reason_{rk}").input("A's reading fits the definition")
+    at.button(key=f"agreement_decide_{rk}").click().run()
+    assert not at.exception and not at.error
+    assert any("is now the consensus" in m.value for m in at.success)
+    assert [(c.start, c.end) for c in _consensus(demo_store, doc_id, code_id)] == only_a.a_spans
+    # the boxes' labels did not change with the counts (a changed label loses the selection)
+    assert {k: at.selectbox(key=k).options for k in boxes} == options
+    # the next interaction, as the browser sends it, keeps both boxes where they were
+    _resend(at, shown)
+    assert not at.exception
+    assert at.selectbox(key="agreement_dd_code").value == code_id
+    assert at.selectbox(key="agreement_dd_doc").value == doc_id
+    # the region just decided shows as decided, and the counts moved with it (no stale "0 decided")
+    assert at.button(key=f"agreement_decide_{rk}").label == "Decide again"
+    counts = [c.value for c in at.caption if "decided" in c.value and "disagreement" in c.value]
+    assert counts and all("0 decided" not in c for c in counts)
