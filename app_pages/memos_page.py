@@ -1,7 +1,7 @@
 """Memos: my memo per document, memos on codings, and the project journal.
 
 Memo and transcript text are data: they reach the page through st.text and
-st.dataframe only. Every rule (the blind round, who may edit) lives in
+st.dataframe only; engine messages (which quote names) through ``md_escape``. Every rule (the blind round, who may edit) lives in
 coding/memos.py. Session keys are prefixed ``memos_``.
 """
 
@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.plain import md_escape
 from coding.documents import list_documents
 from coding.errors import CodingError
 from coding.memos import (
@@ -51,7 +52,7 @@ def run(action) -> bool:
             action(s, get_project(s, project_name))
         return True
     except CodingError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
         return False
 
 
@@ -102,11 +103,18 @@ with tab_coding:
             project = get_project(s, project_name)
             rows = coding_memos(s, project, member, s.get(Document, pick) if pick else None)
     except CodingError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
         rows = []
     if rows:
-        table = pd.DataFrame(rows)[["document", "code", "coder", "quote", "memo"]]
-        st.dataframe(table, hide_index=True, width="stretch", key="memos_coding_table")
+        # The memo first and widest: it is what this tab is for (it used to sit off-screen on the right).
+        table = pd.DataFrame(rows)[["memo", "code", "coder", "document", "quote"]]
+        st.dataframe(table, hide_index=True, width="stretch", key="memos_coding_table", column_config={
+            "memo": st.column_config.TextColumn("memo", width="large"),
+            "code": st.column_config.TextColumn("code", width="medium"),
+            "coder": st.column_config.TextColumn("coder", width="small"),
+            "document": st.column_config.TextColumn("document", width="medium"),
+            "quote": st.column_config.TextColumn("quote", width="large"),
+        })
         st.caption(f"{len(rows)} coding memo(s). Write them on the Code transcripts page.")
     else:
         st.info("No memos on codings you can see yet: add one to a coding on the Code transcripts page.")

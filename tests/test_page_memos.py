@@ -1,5 +1,7 @@
 """AppTest of the memos page: document memo, coding memos, the journal (add, edit, author-only)."""
 
+import json
+
 from sqlalchemy import select
 
 from coding.documents import get_document
@@ -109,3 +111,65 @@ def test_coder_cannot_edit_another_members_entry_and_sees_coding_memos(app_for, 
     assert not at.exception
     shown = at.dataframe[0].value
     assert set(shown["document"]) == {first} and len(shown) == sum(r["document"] == first for r in rows)
+
+
+IMG = "![t](http://example.invalid/pixel.png)"
+
+
+def markdown_sources(at) -> list[str]:
+    """Every string the page hands to Streamlit's Markdown: bodies, labels, radio options."""
+    out = []
+    for kind in ("markdown", "caption", "title", "header", "subheader", "success", "error", "warning", "info"):
+        out += [e.value for e in getattr(at, kind)]
+    for kind in ("button", "checkbox", "expander", "text_input", "text_area", "selectbox", "multiselect",
+                 "radio", "metric", "color_picker", "tabs"):
+        out += [e.label for e in getattr(at, kind)]
+    return out + [o for r in at.radio for o in r.options]
+
+
+def _coding_memo(demo_store, member_name, memo):
+    from coding.codebook import code_tree
+    from coding.codings import apply_codes
+    from coding.errors import NotFoundError
+    from coding.projects import add_member
+
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        try:
+            m = Member.of(get_member(s, p, member_name))
+        except NotFoundError:
+            m = Member.of(add_member(s, p, member_name, "coder"))
+        code = code_tree(s, p).resolve("CIC Project/Collaboration between teachers/Joint planning").id
+        apply_codes(s, p, m, get_document(s, p, DOC), [code], 0, 10, memo=memo)
+
+
+def test_the_coding_memo_column_comes_first_and_wide(app_for, demo_store):
+    _coding_memo(demo_store, "ana", "A long memo about joint planning " * 8)
+    at = app_for(PAGE, "lead")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0]
+    assert list(table.value.columns) == ["memo", "code", "coder", "document", "quote"]
+    assert json.loads(table.proto.columns)["memo"]["width"] == "large"
+
+
+def test_names_and_titles_reach_the_page_as_plain_text(app_for, demo_store):
+    from coding.projects import add_member
+
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        add_member(s, p, "**B**", "coder")
+    _coding_memo(demo_store, IMG, f"memo {IMG} :red[x]")
+    with demo_store.session() as s:
+        p, b = _ctx(s, "**B**")
+        add_journal_entry(s, p, b, f"**T** {IMG}", ":red[body] `x`")
+        save_document_memo(s, p, _ctx(s, IMG)[1], get_document(s, p, DOC), f"doc memo {IMG}")
+    at = app_for(PAGE, "**B**")
+    at.run()
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    assert f"**T** {IMG}" in texts and ":red[body] `x`" in texts
+    assert f"memo {IMG} :red[x]" in set(at.dataframe[0].value["memo"])
+    assert IMG in set(at.dataframe[0].value["coder"])
+    for text in markdown_sources(at):
+        assert "![" not in text and "**B**" not in text and "**T**" not in text and ":red[" not in text, text
