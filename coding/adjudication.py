@@ -7,6 +7,11 @@ exactly the same characters inside it, otherwise a disagreement. The lead
 decides each disagreement (A, B, both, neither, or an edited span) with a
 reason; the decision becomes consensus codings (``layer="consensus"``,
 ``provenance="adjudicated"``) plus an :class:`Adjudication` row and an event.
+
+Access (:mod:`coding.access`): deciding is for a lead of the project. Comparing
+and counting show two coders' exact spans, so they follow the blind rule
+(:mod:`coding.visibility`): a lead always, a coder only on documents no open
+blind round hides.
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import Action, require
 from .codebook import code_tree
 from .codings import coding_dict, apply_codes
 from .errors import CodingError, NotFoundError, OffsetError, PermissionDeniedError
 from .events import log_event
 from .offsets import check_span
 from .projects import Member, get_member
-from .rounds import require_lead
 from .store.models import Adjudication, Coding, Document, Project
+from .visibility import visibility
 
 DECISIONS = ("a", "b", "both", "neither", "edit")
 AGREED_REASON = "coders agreed"
@@ -138,9 +144,21 @@ def _latest(adjs: list[Adjudication], start: int, end: int) -> Adjudication | No
     return hits[-1] if hits else None
 
 
-def compare(s: Session, project: Project, document: Document, code_id: str, coder_a: str,
+def _may_compare(s: Session, project: Project, member: Member, document: Document) -> Member:
+    """The reloaded member, if they may see every coder's spans on ``document``."""
+    m = require(s, member, Action.COMPARE_CODERS, project, document)
+    if not visibility(s, m).sees_all_of(document.id):
+        raise PermissionDeniedError(
+            f"{document.name!r} is in an open blind round: {m.name!r} sees only their own codings there "
+            "until a lead reveals the round")
+    return m
+
+
+def compare(s: Session, project: Project, member: Member, document: Document, code_id: str, coder_a: str,
             coder_b: str) -> list[Region]:
-    """All regions (agreements and disagreements) of one code in one document, coder layer."""
+    """All regions (agreements and disagreements) of one code in one document, coder layer.
+    A lead, or a coder on a document no open blind round hides."""
+    _may_compare(s, project, member, document)
     _check_scope(s, project, document, code_id)
     ida, idb = _coder_ids(s, project, coder_a, coder_b)
     regions = compare_spans(_spans(s, document, code_id, ida, "coder"), _spans(s, document, code_id, idb, "coder"))
@@ -152,10 +170,10 @@ def compare(s: Session, project: Project, document: Document, code_id: str, code
     return regions
 
 
-def disagreements(s: Session, project: Project, document: Document, code_id: str, coder_a: str,
+def disagreements(s: Session, project: Project, member: Member, document: Document, code_id: str, coder_a: str,
                   coder_b: str) -> list[Region]:
     """The regions where the two coders' coverage of ``code_id`` differs, in text order."""
-    return [r for r in compare(s, project, document, code_id, coder_a, coder_b) if r.is_disagreement]
+    return [r for r in compare(s, project, member, document, code_id, coder_a, coder_b) if r.is_disagreement]
 
 
 def _replace_consensus(s: Session, document: Document, code_id: str, start: int,
@@ -190,7 +208,7 @@ def _write(s: Session, project: Project, lead: Member, document: Document, code_
                        decision=decision, reason=reason, decided_by=lead.name)
     s.add(adj)
     s.flush()
-    log_event(s, project.id, lead.name, "adjudication.decide", "document", document.id,
+    log_event(s, project.id, lead, "adjudication.decide", "document", document.id,
               adjudication=adj.id, code_id=code_id, region=[start, end], decision=decision, reason=reason,
               coders=list(coders), spans=[list(x) for x in spans], replaced=removed,
               added=[c.id for c in made], kept_outside=[coding_dict(c) for c in kept])
@@ -203,9 +221,7 @@ def adjudicate(s: Session, project: Project, lead: Member, document: Document, c
     """Decide one region: its consensus becomes A's coverage ("a"), B's ("b"), the
     union ("both"), nothing ("neither") or ``edit_spans`` ("edit"). Any earlier
     consensus of this code inside the region is replaced."""
-    require_lead(lead, "adjudicate disagreements")
-    if lead.project_id != project.id:
-        raise PermissionDeniedError(f"{lead.name!r} is not a member of {project.name!r}")
+    lead = require(s, lead, Action.ADJUDICATE, project, document)
     if decision not in DECISIONS:
         raise CodingError(f"decision {decision!r} is unknown: use one of {', '.join(DECISIONS)}")
     reason = (reason or "").strip()
@@ -235,9 +251,9 @@ def accept_agreements(s: Session, project: Project, lead: Member, document: Docu
                       coder_a: str, coder_b: str) -> int:
     """Copy every agreed region not yet decided into the consensus layer (reason
     "coders agreed"). Returns how many regions were accepted."""
-    require_lead(lead, "accept agreements into the consensus")
+    lead = require(s, lead, Action.ADJUDICATE, project, document)
     n = 0
-    for r in compare(s, project, document, code_id, coder_a, coder_b):
+    for r in compare(s, project, lead, document, code_id, coder_a, coder_b):
         if r.kind == "agreement" and r.decided is None:
             _write(s, project, lead, document, code_id, r.start, r.end, "both", AGREED_REASON, r.a_spans,
                    (coder_a, coder_b))
@@ -245,15 +261,19 @@ def accept_agreements(s: Session, project: Project, lead: Member, document: Docu
     return n
 
 
-def disagreement_counts(s: Session, project: Project, coder_a: str,
+def disagreement_counts(s: Session, project: Project, member: Member, coder_a: str,
                         coder_b: str) -> dict[tuple[str, str], dict[str, int]]:
-    """Per (document id, code id) either coder coded: ``{"disagreements": n, "decided": k}``."""
+    """Per (document id, code id) either coder coded: ``{"disagreements": n, "decided": k}``.
+    A coder gets no cell for a document an open blind round hides from them."""
+    m = require(s, member, Action.COMPARE_CODERS, project)
+    vis = visibility(s, m)
     ida, idb = _coder_ids(s, project, coder_a, coder_b)
     spans: dict = defaultdict(lambda: ([], []))
     for doc_id, code_id, coder_id, a, b in s.execute(
             select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
             .where(Coding.project_id == project.id, Coding.layer == "coder", Coding.coder_id.in_([ida, idb]))):
-        spans[(doc_id, code_id)][0 if coder_id == ida else 1].append((a, b))
+        if vis.sees_all_of(doc_id):
+            spans[(doc_id, code_id)][0 if coder_id == ida else 1].append((a, b))
     adjs: dict = defaultdict(list)
     for adj in s.scalars(select(Adjudication).where(Adjudication.project_id == project.id)):
         adjs[(adj.document_id, adj.code_id)].append(adj)
@@ -266,12 +286,14 @@ def disagreement_counts(s: Session, project: Project, coder_a: str,
     return out
 
 
-def consensus_status(s: Session, project: Project, coder_a: str, coder_b: str) -> dict[str, dict[str, int]]:
+def consensus_status(s: Session, project: Project, member: Member, coder_a: str,
+                     coder_b: str) -> dict[str, dict[str, int]]:
     """Per document name: ``{"disagreements": n, "decided": k}`` over all codes, for
-    documents either coder coded (documents without disagreements show 0/0)."""
+    documents either coder coded (documents without disagreements show 0/0), under
+    the same rule as :func:`disagreement_counts`."""
     names = dict(s.execute(select(Document.id, Document.name).where(Document.project_id == project.id)).all())
     out: dict[str, dict[str, int]] = {}
-    for (doc_id, _code_id), cell in disagreement_counts(s, project, coder_a, coder_b).items():
+    for (doc_id, _code_id), cell in disagreement_counts(s, project, member, coder_a, coder_b).items():
         tot = out.setdefault(names[doc_id], {"disagreements": 0, "decided": 0})
         tot["disagreements"] += cell["disagreements"]
         tot["decided"] += cell["decided"]

@@ -31,8 +31,10 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .access import Action, require_or_setup
 from .errors import CodebookError, NotFoundError
 from .events import log_event
+from .projects import Member
 from .store.models import Code, Coding, Project
 
 SEP = "/"
@@ -235,9 +237,12 @@ def bump_version(project: Project) -> None:
     project.codebook_version = (project.codebook_version or 1) + 1
 
 
-def import_codebook(s: Session, project: Project, book: CodebookFile, *, actor: str = "system") -> dict[str, int]:
-    """Merge a codebook into the project: a code matching by id, else by path, is
-    updated; others are created. Idempotent. Returns counts of created/updated."""
+def import_codebook(s: Session, project: Project, book: CodebookFile, *,
+                    member: Member | None = None) -> dict[str, int]:
+    """Merge a codebook into the project: a code matching by id, else by path, is updated;
+    others are created. Idempotent. Returns counts of created/updated. ``member`` must be a
+    lead; only a project with no member yet is set up without one."""
+    member = require_or_setup(s, member, Action.EDIT_CODEBOOK, project)
     tree = code_tree(s, project)
     counts = {"created": 0, "updated": 0}
     if book.title:
@@ -272,7 +277,7 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *, actor: 
 
     place(book.codes, None, "")
     bump_version(project)
-    log_event(s, project.id, actor, "codebook.import", "project", project.id, **counts)
+    log_event(s, project.id, member, "codebook.import", "project", project.id, **counts)
     return counts
 
 
@@ -299,7 +304,8 @@ def export_codebook(s: Session, project: Project) -> str:
 
 
 def coding_counts(s: Session, project: Project) -> dict[str, int]:
-    """Number of codings (every layer) per code id."""
+    """Number of codings (every layer) per code id, for the whole team: no blind rule, so
+    only for the CLI's operator. Pages use :func:`coding.counts.visible_coding_counts`."""
     rows = s.execute(
         select(Coding.code_id, func.count()).where(Coding.project_id == project.id)
         .group_by(Coding.code_id)

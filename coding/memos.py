@@ -1,9 +1,10 @@
 """Memos: each member's memo per document, the project journal, and coding memos.
 
-Privacy follows the blind rule of :mod:`coding.codings`: while a document is in
-an open blind round, a coder sees only their own document memo and only the
+Privacy follows the blind rule of :mod:`coding.visibility`: while a document is
+in an open blind round, a coder sees only their own document memo and only the
 memos of their own codings; a lead sees everyone's. The journal (memos with no
 document) is readable by every member; an entry is edited by its author or a lead.
+Every function reloads the member and checks the project (:mod:`coding.access`).
 """
 
 from __future__ import annotations
@@ -11,22 +12,22 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import Action, require
 from .codebook import code_tree
 from .errors import CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
 from .projects import Member
-from .rounds import blind_document_ids
 from .store.models import Coder, Coding, Document, Memo, Project, utcnow
+from .visibility import visibility
 
 MAX_TITLE = 300
 QUOTE_CHARS = 300
 
 
-def _check_member(project: Project, member: Member, document: Document | None = None) -> None:
-    if member.project_id != project.id:
-        raise PermissionDeniedError(f"{member.name!r} is not a member of {project.name!r}: sign in to that project")
-    if document is not None and document.project_id != project.id:
-        raise NotFoundError(f"document {document.name!r} is not in {project.name!r}: pick one of its documents")
+def _check_member(s: Session, project: Project, member: Member, action: Action,
+                  document: Document | None = None) -> Member:
+    """The member reloaded, allowed ``action`` on ``project`` (and ``document``)."""
+    return require(s, member, action, project, document)
 
 
 def _check_text(text: str, what: str) -> str:
@@ -44,13 +45,9 @@ def _check_title(title: str) -> str:
     return title
 
 
-def _may_see_others(s: Session, project: Project, member: Member, document: Document) -> bool:
-    return member.is_lead or document.id not in blind_document_ids(s, project)
-
-
 def document_memo(s: Session, project: Project, member: Member, document: Document) -> Memo | None:
     """The member's own memo on ``document``, or None."""
-    _check_member(project, member, document)
+    member = _check_member(s, project, member, Action.READ_MEMOS, document)
     return s.scalar(
         select(Memo).where(Memo.document_id == document.id, Memo.author_id == member.id)
         .order_by(Memo.created_at).limit(1)
@@ -61,12 +58,10 @@ def other_document_memos(s: Session, project: Project, member: Member,
                          document: Document) -> list[tuple[str, Memo]]:
     """Other members' memos on ``document`` as (author name, memo), the blind rule applied:
     none for a coder while the document is in an open blind round."""
-    _check_member(project, member, document)
-    if not _may_see_others(s, project, member, document):
-        return []
+    member = _check_member(s, project, member, Action.READ_MEMOS, document)
     rows = s.execute(
         select(Coder.name, Memo).join(Coder, Coder.id == Memo.author_id)
-        .where(Memo.document_id == document.id, Memo.author_id != member.id)
+        .where(Memo.document_id == document.id, Memo.author_id != member.id, visibility(s, member).memos())
         .order_by(Coder.name)
     )
     return [(name, memo) for name, memo in rows]
@@ -75,7 +70,7 @@ def other_document_memos(s: Session, project: Project, member: Member,
 def save_document_memo(s: Session, project: Project, member: Member, document: Document,
                        text: str) -> Memo:
     """Create or update the member's own memo on ``document``."""
-    _check_member(project, member, document)
+    member = _check_member(s, project, member, Action.WRITE_MEMOS, document)
     _check_text(text, f"memo on {document.name!r}")
     memo = document_memo(s, project, member, document)
     before = memo.text if memo is not None else None
@@ -88,14 +83,14 @@ def save_document_memo(s: Session, project: Project, member: Member, document: D
         memo.text = text
         memo.updated_at = utcnow()
     s.flush()
-    log_event(s, project.id, member.name, "memo.document", "memo", memo.id,
+    log_event(s, project.id, member, "memo.document", "memo", memo.id,
               document=document.id, before=before, after=text)
     return memo
 
 
 def journal(s: Session, project: Project, member: Member) -> list[Memo]:
     """The project journal, newest entry first (every member may read it)."""
-    _check_member(project, member)
+    _check_member(s, project, member, Action.READ_MEMOS)
     return list(s.scalars(
         select(Memo).where(Memo.project_id == project.id, Memo.document_id.is_(None))
         .order_by(Memo.created_at.desc(), Memo.id)
@@ -103,20 +98,20 @@ def journal(s: Session, project: Project, member: Member) -> list[Memo]:
 
 
 def add_journal_entry(s: Session, project: Project, member: Member, title: str, text: str) -> Memo:
-    _check_member(project, member)
+    member = _check_member(s, project, member, Action.WRITE_MEMOS)
     title = _check_title(title)
     _check_text(text, "journal entry")
     memo = Memo(project_id=project.id, document_id=None, author_id=member.id, title=title, text=text)
     s.add(memo)
     s.flush()
-    log_event(s, project.id, member.name, "memo.journal.add", "memo", memo.id, title=title, text=text)
+    log_event(s, project.id, member, "memo.journal.add", "memo", memo.id, title=title, text=text)
     return memo
 
 
 def edit_journal_entry(s: Session, project: Project, member: Member, memo_id: str, title: str,
                        text: str) -> Memo:
     """Change a journal entry; only its author or a lead may."""
-    _check_member(project, member)
+    member = _check_member(s, project, member, Action.WRITE_MEMOS)
     memo = s.get(Memo, memo_id)
     if memo is None or memo.project_id != project.id or memo.document_id is not None:
         raise NotFoundError(f"no journal entry {memo_id!r} in {project.name!r}; it may have been removed: reload the page")
@@ -126,7 +121,7 @@ def edit_journal_entry(s: Session, project: Project, member: Member, memo_id: st
     _check_text(text, "journal entry")
     if (memo.title, memo.text) == (title, text):
         return memo
-    log_event(s, project.id, member.name, "memo.journal.edit", "memo", memo.id,
+    log_event(s, project.id, member, "memo.journal.edit", "memo", memo.id,
               before={"title": memo.title, "text": memo.text}, after={"title": title, "text": text})
     memo.title, memo.text, memo.updated_at = title, text, utcnow()
     s.flush()
@@ -143,15 +138,11 @@ def coding_memos(s: Session, project: Project, member: Member,
     """Memos written on codings the member may see (the blind rule applied), in
     document and text order: document, code path, coder, quote (the coded text,
     at most 300 characters), memo, layer, start, end, coding id."""
-    _check_member(project, member, document)
-    q = select(Coding).where(Coding.project_id == project.id, Coding.memo != "")
+    member = _check_member(s, project, member, Action.READ_MEMOS, document)
+    q = select(Coding).where(visibility(s, member).codings(), Coding.memo != "")
     if document is not None:
         q = q.where(Coding.document_id == document.id)
     codings = list(s.scalars(q))
-    if not member.is_lead:
-        blind = blind_document_ids(s, project)
-        codings = [c for c in codings
-                   if c.layer != "coder" or c.coder_id == member.id or c.document_id not in blind]
     if not codings:
         return []
     doc_ids = {c.document_id for c in codings}

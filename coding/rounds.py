@@ -1,7 +1,9 @@
-"""Coding rounds, assignments and the blind rule.
+"""Coding rounds, assignments and progress.
 
-While a round is open and blind, a coder sees only their own codings; the lead
-sees everyone's. Revealing the round lifts the rule for its documents.
+While a round is open and blind, a coder sees only their own work on its
+documents; the lead sees everyone's. Revealing the round lifts the rule for its
+documents. The rule itself lives in :mod:`coding.visibility`; who may open,
+assign and reveal (a lead of this project) in :mod:`coding.access`.
 """
 
 from __future__ import annotations
@@ -11,27 +13,30 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import Action, require
 from .errors import ConflictError, NotFoundError, PermissionDeniedError
 from .events import log_event
 from .projects import Member
 from .store.models import Assignment, Coder, Document, Project, Round
+from .visibility import blind_document_ids as _blind_ids
 
 STATUSES = ("not started", "in progress", "done")
 
 
 def require_lead(member: Member, what: str) -> None:
+    """Role check on a member already reloaded (prefer :func:`coding.access.require`)."""
     if not member.is_lead:
         raise PermissionDeniedError(f"only a lead can {what}; {member.name!r} is a coder")
 
 
 def open_round(s: Session, project: Project, member: Member, name: str, *, blind: bool = True) -> Round:
-    require_lead(member, "open a round")
+    m = require(s, member, Action.MANAGE_ROUNDS, project)
     if s.scalar(select(Round.id).where(Round.project_id == project.id, Round.name == name)):
         raise ConflictError(f"a round named {name!r} already exists; pick another name")
     r = Round(project_id=project.id, name=name, blind=blind, codebook_version=project.codebook_version)
     s.add(r)
     s.flush()
-    log_event(s, project.id, member.name, "round.open", "round", r.id, name=name, blind=blind)
+    log_event(s, project.id, m.name, "round.open", "round", r.id, name=name, blind=blind)
     return r
 
 
@@ -49,7 +54,7 @@ def list_rounds(s: Session, project: Project) -> list[Round]:
 def assign(s: Session, project: Project, member: Member, rnd: Round, documents: list[Document],
            coders: list[Coder]) -> int:
     """Assign each document to each coder in the round; existing pairs are kept."""
-    require_lead(member, "assign documents")
+    m = require(s, member, Action.MANAGE_ROUNDS, project, rnd, *documents, *coders)
     existing = set(s.execute(select(Assignment.document_id, Assignment.coder_id)
                              .where(Assignment.round_id == rnd.id)).all())
     added = 0
@@ -59,31 +64,32 @@ def assign(s: Session, project: Project, member: Member, rnd: Round, documents: 
                 s.add(Assignment(round_id=rnd.id, document_id=d.id, coder_id=c.id))
                 added += 1
     s.flush()
-    log_event(s, project.id, member.name, "round.assign", "round", rnd.id,
+    log_event(s, project.id, m.name, "round.assign", "round", rnd.id,
               documents=[d.name for d in documents], coders=[c.name for c in coders])
     return added
 
 
 def reveal(s: Session, project: Project, member: Member, rnd: Round) -> None:
-    require_lead(member, "reveal a round")
+    m = require(s, member, Action.MANAGE_ROUNDS, project, rnd)
     rnd.status = "revealed"
     rnd.revealed_at = datetime.now(UTC)
-    log_event(s, project.id, member.name, "round.reveal", "round", rnd.id, name=rnd.name)
+    log_event(s, project.id, m.name, "round.reveal", "round", rnd.id, name=rnd.name)
 
 
 def set_status(s: Session, project: Project, member: Member, document: Document, status: str) -> None:
     """A coder marks their own progress on a document in the open rounds."""
+    m = require(s, member, Action.SET_OWN_PROGRESS, project, document)
     if status not in STATUSES:
         raise ConflictError(f"status {status!r} is unknown: use one of {', '.join(STATUSES)}")
     rows = s.scalars(
         select(Assignment).join(Round, Round.id == Assignment.round_id)
         .where(Round.project_id == project.id, Round.status == "open",
-               Assignment.document_id == document.id, Assignment.coder_id == member.id)
+               Assignment.document_id == document.id, Assignment.coder_id == m.id)
     ).all()
     for a in rows:
         a.status = status
     if rows:
-        log_event(s, project.id, member.name, "assignment.status", "document", document.id, status=status)
+        log_event(s, project.id, m.name, "assignment.status", "document", document.id, status=status)
 
 
 def touch_progress(s: Session, member: Member, document_id: str) -> None:
@@ -97,11 +103,9 @@ def touch_progress(s: Session, member: Member, document_id: str) -> None:
 
 
 def blind_document_ids(s: Session, project: Project) -> set[str]:
-    """Documents that are in an open, blind round."""
-    return set(s.scalars(
-        select(Assignment.document_id).join(Round, Round.id == Assignment.round_id)
-        .where(Round.project_id == project.id, Round.status == "open", Round.blind.is_(True))
-    ))
+    """Documents that are in an open, blind round (kept for callers not yet moved to
+    :mod:`coding.visibility`, which owns the rule)."""
+    return _blind_ids(s, project.id)
 
 
 def progress(s: Session, project: Project) -> list[dict]:
@@ -123,6 +127,7 @@ def member_progress(s: Session, project: Project, member: Member) -> dict[str, s
     there is one, otherwise 'in progress' once they coded it, else 'not started'."""
     from .store.models import Coding
 
+    member = require(s, member, Action.READ_PROJECT, project)
     coded = set(s.scalars(select(Coding.document_id).where(
         Coding.project_id == project.id, Coding.coder_id == member.id, Coding.layer == "coder").distinct()))
     status = {d: "in progress" for d in coded}
@@ -132,6 +137,7 @@ def member_progress(s: Session, project: Project, member: Member) -> dict[str, s
 
 def open_assignments(s: Session, project: Project, member: Member) -> dict[str, str]:
     """The member's assignments in open rounds: document id -> status."""
+    member = require(s, member, Action.READ_PROJECT, project)
     return dict(s.execute(
         select(Assignment.document_id, Assignment.status).join(Round, Round.id == Assignment.round_id)
         .where(Round.project_id == project.id, Round.status == "open", Assignment.coder_id == member.id)

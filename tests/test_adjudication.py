@@ -10,6 +10,7 @@ from coding.adjudication import (
     accept_agreements, adjudicate, compare, compare_spans, consensus_status, disagreement_counts, disagreements,
     merge, subtract,
 )
+from coding.auth import sign_in
 from coding.codebook import code_tree, import_codebook, load_codebook_file
 from coding.codings import apply_codes, visible_codings
 from coding.documents import get_document, import_uploads
@@ -98,15 +99,15 @@ def test_disagreements_from_the_store(env):
     store, lead, ana, plan, obs = env
     with store.session() as s:
         p, doc = _ctx(s)
-        regions = disagreements(s, p, doc, plan, "ana", "ben")
+        regions = disagreements(s, p, lead, doc, plan, "ana", "ben")
         assert _kinds(regions) == [(10, 25, "boundary"), (40, 50, "only A"), (60, 70, "only B")]
         assert all(r.decided is None for r in regions)
-        assert _kinds(compare(s, p, doc, plan, "ana", "ben"))[-1] == (80, 90, "agreement")
-        assert _kinds(disagreements(s, p, doc, obs, "ana", "ben")) == [(0, 5, "only A")]
+        assert _kinds(compare(s, p, lead, doc, plan, "ana", "ben"))[-1] == (80, 90, "agreement")
+        assert _kinds(disagreements(s, p, lead, doc, obs, "ana", "ben")) == [(0, 5, "only A")]
         with pytest.raises(CodingError, match="two different coders"):
-            disagreements(s, p, doc, plan, "ana", "ana")
+            disagreements(s, p, lead, doc, plan, "ana", "ana")
         with pytest.raises(NotFoundError):
-            disagreements(s, p, doc, plan, "ana", "zoe")
+            disagreements(s, p, lead, doc, plan, "ana", "zoe")
 
 
 @pytest.mark.parametrize("decision, expected", [
@@ -130,7 +131,7 @@ def test_every_decision_kind(env, decision, expected):
         assert [(c.start, c.end) for c in rows] == expected
         assert all(c.layer == "consensus" and c.provenance == "adjudicated" and c.coder_id == lead.id
                    and c.memo == "definition says whole idea" for c in rows)
-        region = disagreements(s, p, doc, plan, "ana", "ben")[0]
+        region = disagreements(s, p, lead, doc, plan, "ana", "ben")[0]
         assert region.decided.decision == decision and region.consensus == expected
         ev = s.scalars(select(Event).where(Event.action == "adjudication.decide")).one()
         payload = json.loads(ev.payload)
@@ -147,8 +148,8 @@ def test_only_a_region_decided_as_a_and_only_b_as_neither(env):
         adjudicate(s, p, lead, doc, plan, 40, 50, "a", reason="fits", coder_a="ana", coder_b="ben")
         adjudicate(s, p, lead, doc, plan, 60, 70, "neither", reason="off topic", coder_a="ana", coder_b="ben")
         assert [(c.start, c.end) for c in _consensus(s, doc, plan)] == [(40, 50)]
-        assert consensus_status(s, p, "ana", "ben") == {"D1": {"disagreements": 4, "decided": 2}}
-        assert disagreement_counts(s, p, "ana", "ben") == {
+        assert consensus_status(s, p, lead, "ana", "ben") == {"D1": {"disagreements": 4, "decided": 2}}
+        assert disagreement_counts(s, p, lead, "ana", "ben") == {
             (doc.id, plan): {"disagreements": 3, "decided": 2}, (doc.id, obs): {"disagreements": 1, "decided": 0}}
 
 
@@ -165,11 +166,11 @@ def test_readjudication_replaces_the_consensus_inside_the_region(env):
         p, doc = _ctx(s)
         assert [(c.start, c.end, c.memo) for c in _consensus(s, doc, plan)] == [
             (15, 25, "on reflection B"), (40, 50, "fits")]
-        region = disagreements(s, p, doc, plan, "ana", "ben")[0]
+        region = disagreements(s, p, lead, doc, plan, "ana", "ben")[0]
         assert region.decided.decision == "b" and region.decided.reason == "on reflection B"
         # both decisions stay on record (who decided what, when)
         assert len(s.scalars(select(Adjudication).where(Adjudication.start == 10)).all()) == 2
-        assert consensus_status(s, p, "ana", "ben")["D1"] == {"disagreements": 4, "decided": 2}
+        assert consensus_status(s, p, lead, "ana", "ben")["D1"] == {"disagreements": 4, "decided": 2}
 
 
 def test_consensus_reaching_outside_the_region_keeps_its_outside_part(env):
@@ -222,7 +223,7 @@ def test_accept_agreements_copies_agreed_regions_once(env):
         adj = s.scalars(select(Adjudication)).one()
         assert (adj.reason, adj.decided_by) == ("coders agreed", "lead")
         # agreements are not disagreements: nothing counted as decided
-        assert consensus_status(s, p, "ana", "ben")["D1"] == {"disagreements": 4, "decided": 0}
+        assert consensus_status(s, p, lead, "ana", "ben")["D1"] == {"disagreements": 4, "decided": 0}
         # the consensus layer is visible as its own layer
         assert [c.start for c in visible_codings(s, p, lead, doc, layer="consensus")] == [80]
 
@@ -230,7 +231,8 @@ def test_accept_agreements_copies_agreed_regions_once(env):
 def test_consensus_status_on_the_demo(demo_store):
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        status = consensus_status(s, p, "ana", "ben")
+        lead = sign_in(s, p, "lead")
+        status = consensus_status(s, p, lead, "ana", "ben")
         assert set(status) == {"P01_principal_School-I_3", "P03_teacher_School-II_4",
                                "P05_special-educator_School-I_7", "P07_directora_Escuela-II_5"}
         assert all(v["disagreements"] > 0 and v["decided"] == 0 for v in status.values())

@@ -32,8 +32,8 @@ def test_snapshot_round_trip(demo_store):
         row = s.get(AgreementSnapshot, snap_id)
         assert (row.label, row.unit, json.loads(row.coders), row.codebook_version, row.created_by) == (
             "Round 1", "character", ["ana", "ben"], p.codebook_version, "lead")
-        assert get_snapshot(s, p, snap_id) == json.loads(json.dumps(report.as_dict()))
-        [listed] = list_snapshots(s, p)
+        assert get_snapshot(s, p, lead, snap_id) == json.loads(json.dumps(report.as_dict()))
+        [listed] = list_snapshots(s, p, lead)
         overall = report.rows[-1]
         assert listed["round"] == "Round 1" and listed["coders"] == ["ana", "ben"]
         assert listed["alpha"] == pytest.approx(overall.alpha, abs=1e-6)
@@ -54,8 +54,8 @@ def test_only_a_lead_saves_and_bad_references_are_refused(demo_store):
         with pytest.raises(CodingError, match="over 200"):
             save_snapshot(s, p, lead, report, label="x" * 201)
         with pytest.raises(NotFoundError):
-            get_snapshot(s, p, "nope")
-        assert list_snapshots(s, p) == []
+            get_snapshot(s, p, lead, "nope")
+        assert list_snapshots(s, p, lead) == []
 
 
 def test_trend_orders_snapshots_and_records_the_codebook_version(demo_store):
@@ -71,7 +71,7 @@ def test_trend_orders_snapshots_and_records_the_codebook_version(demo_store):
         save_snapshot(s, p, lead, second, label="after revision")
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        rows = trend(s, p, unit="character")
+        rows = trend(s, p, lead, unit="character")
         labels = list(dict.fromkeys(r["snapshot"] for r in rows))
         assert labels == ["before revision", "after revision"]
         assert [r["order"] for r in rows] == sorted(r["order"] for r in rows)
@@ -80,14 +80,15 @@ def test_trend_orders_snapshots_and_records_the_codebook_version(demo_store):
         assert overall[0]["alpha"] == pytest.approx(first.rows[-1].alpha, abs=1e-6)
         assert overall[1]["alpha"] == pytest.approx(second.rows[-1].alpha, abs=1e-6)
         assert len(rows) == len(first.rows) + len(second.rows)
-        assert {r["unit"] for r in trend(s, p)} == {"character", "turn"}
-        assert [x["label"] for x in list_snapshots(s, p)] == ["before revision", "turns", "after revision"]
-        assert trend(s, p, unit="sentence") == []
+        assert {r["unit"] for r in trend(s, p, lead)} == {"character", "turn"}
+        assert [x["label"] for x in list_snapshots(s, p, lead)] == ["before revision", "turns", "after revision"]
+        assert trend(s, p, lead, unit="sentence") == []
 
 
 def test_unlabelled_snapshot_is_named_by_its_time(demo_store):
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        save_snapshot(s, p, sign_in(s, p, "lead"), _report(s, p, "segment"))
-        [listed] = list_snapshots(s, p)
+        lead = sign_in(s, p, "lead")
+        save_snapshot(s, p, lead, _report(s, p, "segment"))
+        [listed] = list_snapshots(s, p, lead)
         assert listed["label"][:2] == "20" and listed["alpha"] is None  # segments: no alpha
