@@ -282,8 +282,8 @@ if flash and flash[0] == "rounds":
 
 with store().session() as s:
     project = get_project(s, project_name)
-    snaps = list_snapshots(s, project)
-    moves = trend(s, project)
+    snaps = list_snapshots(s, project, member)
+    moves = trend(s, project, member)
 if not snaps:
     st.info("No snapshots yet. Save one after each round of coding to see how agreement moves as the "
             "codebook is revised.")
@@ -328,8 +328,8 @@ if flash and flash[0] == "adjudication":
 
 with store().session() as s:
     project = get_project(s, project_name)
-    counts = disagreement_counts(s, project, coder_a, coder_b)
-    status = consensus_status(s, project, coder_a, coder_b)
+    counts = disagreement_counts(s, project, member, coder_a, coder_b)
+    status = consensus_status(s, project, member, coder_a, coder_b)
     docs = list(s.execute(select(Document.id, Document.name).where(
         Document.project_id == project.id, Document.name.in_(rep.options["documents"])).order_by(Document.name)))
 
@@ -371,7 +371,7 @@ with store().session() as s:
     project = get_project(s, project_name)
     doc = s.get(Document, doc_id)
     text = doc.text
-    regions = compare(s, project, doc, code_id, coder_a, coder_b)
+    regions = compare(s, project, member, doc, code_id, coder_a, coder_b)
 
 agreed_open = [r for r in regions if r.kind == "agreement" and r.decided is None]
 diffs = [r for r in regions if r.is_disagreement]
