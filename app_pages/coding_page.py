@@ -1,22 +1,32 @@
 """Code transcripts: select text in the transcript, apply codes, see them highlighted.
 
 The transcript is a Custom Components v2 view (app_pages/transcript_component.py);
-every rule (blind rounds, ownership, codable codes) is enforced by coding/.
-Session keys are prefixed ``coding_``.
+every rule (blind rounds, ownership, codable codes, a selection belonging to the
+document shown) is enforced by coding/. Session keys are prefixed ``coding_``.
+
+Widget identity never depends on text that changes: the document box shows names
+only (progress is shown beside it), so a status or count change cannot make
+Streamlit drop the user's choice. Every selection the browser sends carries its
+document id, text hash and a one-time id; a selection is applied at most once.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
 from app_pages.common import require_member, store
+from app_pages.plain import md_escape
 from app_pages.transcript_component import _current_selection, clear_selection, transcript_view
 from coding.codebook import code_tree
 from coding.codings import (
-    apply_codes, code_turn, coding_views, recent_code_ids, remove_coding, set_memo, undo_last, widen,
+    BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
+    recent_code_ids, recode, redo, remove_coding, set_memo, undo, widen,
 )
 from coding.errors import CodingError
 from coding.offsets import Utf16Map
@@ -26,7 +36,8 @@ from coding.segmentation import blocks
 from coding.store.models import Document
 
 VIEW = "coding_view"
-BLOCKS_PER_PAGE = 30
+WHOLE_DOCUMENT_LIMIT = 150_000   # characters shown at once; longer documents are paged
+BLOCKS_PER_PAGE = 60
 
 
 @dataclass(frozen=True)
@@ -35,9 +46,10 @@ class DocView:
 
     id: str
     name: str
+    sha256: str
     text: str
     map: Utf16Map
-    blocks: list[tuple[str, str, int, int]]  # id, speaker, start, end (code points)
+    blocks: list[tuple[str, str, int, int, int]]  # id, speaker, start, end, speech start (code points)
     turn_of_block: dict[str, int]
 
 
@@ -45,8 +57,10 @@ class DocView:
 def doc_view(doc_id: str, sha256: str) -> DocView:
     with store().session() as s:
         doc = s.get(Document, doc_id)
-        bl = blocks(doc)
-        return DocView(doc.id, doc.name, doc.text, Utf16Map(doc.text), bl,
+        speech = {t.position: t.speech_start for t in doc.turns}
+        bl = [(bid, spk, a, b, speech.get(int(bid[1:]), a) if bid.startswith("t") else a)
+              for bid, spk, a, b in blocks(doc)]
+        return DocView(doc.id, doc.name, doc.sha256, doc.text, Utf16Map(doc.text), bl,
                        {b[0]: int(b[0][1:]) for b in bl if b[0].startswith("t")})
 
 
@@ -55,14 +69,16 @@ if ctx is None:
     st.stop()
 project_name, member = ctx
 st.title("Code transcripts")
+S = st.session_state
 
 
 def flash(kind: str, text: str) -> None:
-    st.session_state["coding_flash"] = (kind, text)
+    S["coding_flash"] = (kind, text)
 
 
-def _run(action, ok: str | None = None, *, clear: bool = False) -> None:
+def _run(action, ok: str | None = None, *, clear: bool = False) -> bool:
     """Run an engine action in one transaction; report its outcome on the next run."""
+    S["coding_ack"] = S.get("coding_ack", 0) + 1   # the view reconciles optimistic highlights
     try:
         with store().session() as s:
             project = get_project(s, project_name)
@@ -71,26 +87,40 @@ def _run(action, ok: str | None = None, *, clear: bool = False) -> None:
             flash("success", ok.format(result=result))
         if clear:
             clear_selection(VIEW)
+        return True
     except CodingError as exc:
         flash("error", str(exc))
+        return False
 
 
-def _selection(dv: DocView) -> tuple[int, int] | None:
+def _selection(dv: DocView) -> BrowserSelection | None:
+    """The browser's current selection, if it belongs to this document and was not used yet."""
     sel = _current_selection(VIEW)
-    if not sel or sel.get("start") is None or sel["end"] <= sel["start"]:
+    if not sel or sel.get("start") is None or sel.get("end", 0) <= sel["start"]:
         return None
-    return dv.map.span_from_utf16(int(sel["start"]), int(sel["end"]))
+    if sel.get("doc") != dv.id or sel.get("nonce") in S.setdefault("coding_used", set()):
+        return None
+    try:
+        return BrowserSelection.from_component(sel)
+    except CodingError:
+        return None
+
+
+def _consume() -> None:
+    sel = _current_selection(VIEW)
+    if sel and sel.get("nonce"):
+        S.setdefault("coding_used", set()).add(sel["nonce"])
+    clear_selection(VIEW)
 
 
 def apply(dv: DocView, code_ids: list[str], names: str) -> None:
-    span = _selection(dv)
-    if span is None:
+    sel = _selection(dv)
+    if sel is None:
+        S["coding_ack"] = S.get("coding_ack", 0) + 1
         flash("error", "Select some text in the transcript first, then apply a code.")
         return
-
-    def act(s, project):
-        return apply_codes(s, project, member, s.get(Document, dv.id), code_ids, *span)
-    _run(act, f"Applied {names}.", clear=True)
+    if _run(lambda s, p: apply_to_selection(s, p, member, sel, code_ids, document_id=dv.id), f"Applied {names}."):
+        _consume()
 
 
 def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None) -> None:
@@ -99,21 +129,42 @@ def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None) -> No
         return
     turn = dv.turn_of_block.get(block_id or "")
     if turn is None:
-        span = _selection(dv)
-        if span:
+        sel = _selection(dv)
+        if sel:
+            at = dv.map.from_utf16(sel.start)
             turn = next((dv.turn_of_block[b[0]] for b in dv.blocks
-                         if b[0] in dv.turn_of_block and b[2] <= span[0] < b[3]), None)
+                         if b[0] in dv.turn_of_block and b[2] <= at < b[3]), None)
     if turn is None:
         flash("error", "Click or select inside a speaker turn first.")
         return
-    _run(lambda s, p: code_turn(s, p, member, s.get(Document, dv.id), turn, code_ids),
-         "Coded the whole turn.", clear=True)
+    if _run(lambda s, p: code_turn(s, p, member, s.get(Document, dv.id), turn, code_ids), "Coded the whole turn."):
+        _consume()
+
+
+def do_undo(event_id: str | None) -> None:
+    if not event_id:
+        flash("info", "Nothing to undo.")
+        return
+    box: dict = {}
+    _run(lambda s, p: box.setdefault("r", undo(s, p, member, event_id)))
+    if "r" in box:
+        flash("success" if box["r"].done else "warning", box["r"].message + ".")
+
+
+def do_redo(event_id: str | None) -> None:
+    if not event_id:
+        flash("info", "Nothing to redo.")
+        return
+    box: dict = {}
+    _run(lambda s, p: box.setdefault("r", redo(s, p, member, event_id)))
+    if "r" in box:
+        flash("success" if box["r"].done else "warning", box["r"].message + ".")
 
 
 def on_clicked() -> None:
-    value = st.session_state.get(VIEW) or {}
+    value = S.get(VIEW) or {}
     clicked = value.get("clicked") if isinstance(value, dict) else None
-    st.session_state["coding_focus"] = list((clicked or {}).get("ids") or [])
+    S["coding_focus"] = list((clicked or {}).get("ids") or [])
 
 
 with store().session() as s:
@@ -125,17 +176,21 @@ with store().session() as s:
     team = [r for r in progress(s, project) if r["open"]] if member.is_lead else []
     tree = code_tree(s, project)
     recent = recent_code_ids(s, project, member)
+    undo_ev, redo_ev = last_undoable(s, project, member), last_redoable(s, project, member)
+    undo_id, redo_id = (undo_ev.id if undo_ev else None), (redo_ev.id if redo_ev else None)
 if not docs:
     st.info("No documents yet: import transcripts on the Project page.")
     st.stop()
 
-labels = {d.id: f"{d.name} — me: {status.get(d.id, 'not started')}" for d in docs}
-if member.is_lead:  # the lead follows every coder's progress in the open rounds
-    for d in docs:
-        others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == d.name]
-        if others:
-            labels[d.id] += " · " + ", ".join(others)
-doc_id = st.selectbox("Document", [d.id for d in docs], format_func=labels.get, key="coding_doc")
+names = {d.id: d.name for d in docs}
+if S.get("coding_doc") not in names:
+    S["coding_doc"] = docs[0].id
+top_l, top_r = st.columns([3, 2], vertical_alignment="bottom")
+# Options are ids and the label is the (unique, stable) name: nothing that changes.
+doc_id = top_l.selectbox("Document", list(names), format_func=names.get, key="coding_doc")
+mine = status.get(doc_id, "not started")
+others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == names[doc_id]]
+top_r.text(f"My progress: {mine}" + (f"\nCoders: {', '.join(others)}" if others else ""))
 sha = next(d.sha256 for d in docs if d.id == doc_id)
 dv = doc_view(doc_id, sha)
 codable = [i for i in tree.infos if i.codable]
@@ -143,130 +198,248 @@ recent = [c for c in recent if c in tree.info and tree.info[c].codable] or [i.id
 
 
 def on_shortcut() -> None:
-    value = st.session_state.get(VIEW) or {}
+    value = S.get(VIEW) or {}
     sc = value.get("shortcut") if isinstance(value, dict) else None
     if not sc:
         return
+    seen = S.setdefault("coding_keys_seen", set())
+    if sc.get("nonce"):
+        if sc["nonce"] in seen:
+            return  # the same key press delivered twice: act once
+        seen.add(sc["nonce"])
     key = sc.get("key")
     if key and key.isdigit() and 0 < int(key) <= len(recent):
         code = tree.info[recent[int(key) - 1]]
         apply(dv, [code.id], code.name)
     elif key == "t":
-        code_this_turn(dv, st.session_state.get("coding_multi") or recent[:1], sc.get("block"))
+        code_this_turn(dv, S.get("coding_multi") or recent[:1], sc.get("block"))
     elif key == "u":
-        _run(lambda s, p: undo_last(s, p, member) or "nothing", "Undid: {result}.")
+        do_undo(sc.get("target"))
+    elif key == "r":
+        do_redo(sc.get("target"))
 
 
-kind_msg = st.session_state.pop("coding_flash", None)
+def on_pick() -> None:
+    cid = S.get("coding_pick")
+    S["coding_pick"] = None
+    if cid in tree.info:
+        apply(dv, [cid], tree.info[cid].name)
+
+
+kind_msg = S.pop("coding_flash", None)
 if kind_msg:
-    getattr(st, kind_msg[0])(kind_msg[1])
+    getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
 
-pages = max(1, -(-len(dv.blocks) // BLOCKS_PER_PAGE))
+with store().session() as s:
+    p = get_project(s, project_name)
+    all_views = coding_views(s, p, member, s.get(Document, doc_id))
+coders_here = sorted({v.coder for v in all_views})
+
 left, right = st.columns([3, 2], gap="medium")
+with right:
+    tab_code, tab_list, tab_find = st.tabs(["Code", "Codings here", "Search"])
+
+with tab_list:
+    hidden = st.multiselect("Hide codes in the transcript", sorted({v.code_id for v in all_views},
+                            key=lambda c: tree.info[c].path if c in tree.info else c),
+                            key=f"coding_hide_{doc_id}",
+                            format_func=lambda c: tree.info[c].path if c in tree.info else "?")
+    who = st.multiselect("Coders", coders_here, key=f"coding_who_{doc_id}",
+                         help="Show only these coders' codings (empty: all you may see)")
+views = [v for v in all_views if v.code_id not in hidden and (not who or v.coder in who)]
+
+blocks_all = dv.blocks
+pages = 1 if len(dv.text) <= WHOLE_DOCUMENT_LIMIT else max(1, -(-len(blocks_all) // BLOCKS_PER_PAGE))
+page_key = f"coding_page_{doc_id}"
 with left:
     page = 1
     if pages > 1:
-        page = st.number_input(f"Page of turns (1–{pages}; {BLOCKS_PER_PAGE} per page)", min_value=1,
-                               max_value=pages, value=1, step=1, key=f"coding_page_{doc_id}")
-    shown = dv.blocks[(page - 1) * BLOCKS_PER_PAGE: page * BLOCKS_PER_PAGE]
+        page = st.number_input(f"Part of the transcript (1–{pages}; {BLOCKS_PER_PAGE} turns each, cut at "
+                               "turn boundaries)", min_value=1, max_value=pages, value=1, step=1, key=page_key)
+    shown = blocks_all[(page - 1) * BLOCKS_PER_PAGE: page * BLOCKS_PER_PAGE] if pages > 1 else blocks_all
     lo, hi = shown[0][2], shown[-1][3]
-    with store().session() as s:
-        p = get_project(s, project_name)
-        views = [v for v in coding_views(s, p, member, s.get(Document, doc_id)) if v.start < hi and v.end > lo]
     highlights = []
     for v in views:
+        if not (v.start < hi and v.end > lo):
+            continue
         a, b = dv.map.span_to_utf16(v.start, v.end)
         name = v.code_path.rsplit("/", 1)[-1]
-        who = "" if v.own else f" ({v.coder})"
-        highlights.append({"id": v.id, "start": a, "end": b, "colour": v.colour, "label": name + who,
+        highlights.append({"id": v.id, "start": a, "end": b, "colour": v.colour, "code": v.code_id,
+                           "label": name if v.own else f"{name} · {v.coder}",
                            "title": f"{v.code_path} — {v.coder}" + (f"\nMemo: {v.memo}" if v.memo else "")})
+    hits = S.get("coding_hits", {}).get(doc_id, [])
     transcript_view(
         key=VIEW,
-        blocks=[{"id": bid, "speaker": spk, "text": dv.text[a:b], "base": dv.map.to_utf16(a)}
-                for bid, spk, a, b in shown],
+        blocks=[{"id": bid, "speaker": spk, "text": dv.text[a:b], "base": dv.map.to_utf16(a),
+                 "label_end": dv.map.to_utf16(sp) - dv.map.to_utf16(a)}
+                for bid, spk, a, b, sp in shown],
         highlights=highlights,
-        focus=(st.session_state.get("coding_focus") or [None])[0],
-        shortcuts=[tree.info[c].name for c in recent],
-        height=640,
+        doc=dv.id,
+        sha=dv.sha256,
+        marks=[{"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b)} for a, b in hits if lo <= a and b <= hi],
+        focus=(S.get("coding_focus") or [None])[0],
+        shortcuts=recent,
+        codes={i.id: i.colour for i in codable},
+        undo_target=undo_id,
+        redo_target=redo_id,
+        ack=S.get("coding_ack", 0),
+        scroll_to=S.get("coding_scroll"),
+        select=S.get("coding_select"),
+        selection=(lambda sel: sel if sel and sel.get("doc") == dv.id
+                   and sel.get("nonce") not in S.get("coding_used", set()) else None)(_current_selection(VIEW)),
+        height=680,
         on_clicked=on_clicked,
         on_shortcut=on_shortcut,
     )
-    st.caption("Select text with the mouse, then click a code. Keys in the transcript: 1–9 apply a "
-               "recent code, t codes the whole turn, u undoes. Click a highlight to see its codes.")
+    st.caption("Select text with the mouse, then click a code (or press 1–9 for a recent code, / to type a "
+               "code's name). t codes the whole turn, u undoes, r redoes. Click a highlight or a margin label "
+               "to see its codes.")
 
-with right:
-    span = _selection(dv)
-    if span:
-        st.markdown(f"**Selection** · characters {span[0]:,}–{span[1]:,}")
-        excerpt = dv.text[span[0]:span[1]]
+with tab_code:
+    sel_now = _selection(dv)
+    if sel_now:
+        a, b = dv.map.span_from_utf16(sel_now.start, sel_now.end)
+        st.markdown(f"**Selection** · characters {a:,}–{b:,}")
+        excerpt = dv.text[a:b]
         st.text(excerpt if len(excerpt) <= 400 else excerpt[:400] + " …")
     else:
         st.markdown("**Selection** · none: select text in the transcript")
 
-    st.markdown("**Recent codes**")
-    cols = st.columns(3)
+    st.selectbox("Find a code and apply it (type, then Enter)", [i.id for i in codable], index=None,
+                 key="coding_pick", placeholder="Type a code name…", on_change=on_pick,
+                 format_func=lambda c: tree.info[c].path)
+
+    st.markdown("**Recent codes** (keys 1–9)")
     for i, cid in enumerate(recent):
         info = tree.info[cid]
-        cols[i % 3].button(f"{i + 1} · {info.name}", key=f"coding_recent_{cid}", help=info.path,
-                           on_click=apply, args=(dv, [cid], info.name), width="stretch")
+        st.button(f"{i + 1} · {md_escape(info.name)}", key=f"coding_recent_{cid}", help=md_escape(info.path),
+                  on_click=apply, args=(dv, [cid], info.name), width="stretch")
 
-    query = st.text_input("Find a code", key="coding_search", placeholder="name or words of its definition")
+    query = st.text_input("Filter the codebook", key="coding_search", placeholder="name or words of its definition")
     q = query.strip().casefold()
-    matches = [i for i in codable if not q or q in i.path.casefold() or q in i.definition.casefold()]
-    with st.container(height=260, key="coding_tree"):
+    matches = {i.id for i in codable if not q or q in i.path.casefold() or q in i.definition.casefold()}
+    with st.container(height=280, key="coding_tree"):
         for info in tree.infos:
-            if info.codable and info not in matches:
-                continue
+            indent = "\u2003" * info.depth
             if not info.codable:
                 if not q:
-                    st.markdown(f"{'  ' * info.depth}**{info.name}**")
+                    st.text(f"{indent}{info.name}")
                 continue
-            st.button(f"{'· ' * info.depth}{info.name}", key=f"coding_code_{info.id}", help=info.definition or info.path,
-                      on_click=apply, args=(dv, [info.id], info.name))
+            if info.id not in matches:
+                continue
+            st.button(f"{indent}{md_escape(info.name)}", key=f"coding_code_{info.id}",
+                      help=md_escape(info.definition or info.path), on_click=apply, args=(dv, [info.id], info.name))
 
     multi = st.multiselect("Apply several codes", [i.id for i in codable], key="coding_multi",
                            format_func=lambda c: tree.info[c].path)
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     c1.button("Apply", key="coding_apply_multi", disabled=not multi, on_click=apply,
               args=(dv, multi, ", ".join(tree.info[c].name for c in multi)), width="stretch")
     c2.button("Code this turn", key="coding_turn", disabled=not multi, on_click=code_this_turn,
               args=(dv, multi, None), width="stretch")
-    c3.button("Undo", key="coding_undo", width="stretch",
-              on_click=_run, args=(lambda s, p: undo_last(s, p, member) or "nothing", "Undid: {result}."))
+    u1, u2 = st.columns(2)
+    u1.button("Undo", key="coding_undo", width="stretch", disabled=undo_id is None,
+              on_click=do_undo, args=(undo_id,))
+    u2.button("Redo", key="coding_redo", width="stretch", disabled=redo_id is None,
+              on_click=do_redo, args=(redo_id,))
 
-    focus_ids = [f for f in st.session_state.get("coding_focus") or [] if any(v.id == f for v in views)]
+    focus_ids = [f for f in S.get("coding_focus") or [] if any(v.id == f for v in all_views)]
     if focus_ids:
         st.markdown("**Codes at the clicked place**")
-        for v in views:
+        for v in all_views:
             if v.id not in focus_ids:
                 continue
             with st.container(border=True, key=f"coding_focus_box_{v.id}"):
-                st.markdown(f"**{v.code_path}** · {v.coder} · {v.provenance}")
+                st.text(f"{v.code_path} · {v.coder} · {v.provenance}")
                 st.text(dv.text[v.start:v.end][:300])
                 if v.own:
-                    memo = st.text_area("Memo", value=v.memo, key=f"coding_memo_{v.id}", height=80)
+                    mkey = f"coding_memo_{v.id}"
+                    st.text_area("Memo", value=v.memo, key=mkey, height=80)
+                    # The callback reads the text area's value when clicked, not when drawn.
+                    st.button("Save memo", key=f"coding_save_memo_{v.id}", on_click=lambda v=v, mkey=mkey: _run(
+                        lambda s, p: set_memo(s, p, member, v.id, S.get(mkey, "")), "Memo saved."))
                     b1, b2, b3, b4 = st.columns(4)
-                    b1.button("Save memo", key=f"coding_save_memo_{v.id}", on_click=_run,
-                              args=(lambda s, p, v=v, memo=memo: set_memo(s, p, member, v.id, memo), "Memo saved."))
-                    b2.button("Sentence", key=f"coding_widen_s_{v.id}", help="Widen to the whole sentence(s)",
+                    b1.button("Sentence", key=f"coding_widen_s_{v.id}", help="Widen to the whole sentence(s)",
                               on_click=_run, args=(lambda s, p, v=v: widen(s, p, member, v.id, "sentence"),
-                                                   "Widened to the sentence."))
-                    b3.button("Turn", key=f"coding_widen_t_{v.id}", help="Widen to the whole speaker turn",
+                                                   "Widened to the sentence."), width="stretch")
+                    b2.button("Turn", key=f"coding_widen_t_{v.id}", help="Widen to the whole speaker turn",
                               on_click=_run, args=(lambda s, p, v=v: widen(s, p, member, v.id, "turn"),
-                                                   "Widened to the turn."))
-                    b4.button("Remove", key=f"coding_remove_{v.id}", type="primary", on_click=_run,
+                                                   "Widened to the turn."), width="stretch")
+
+                    def to_selection(v=v) -> None:
+                        sel = _selection(dv)
+                        if sel is None:
+                            flash("error", "Select the new extent in the transcript first.")
+                            return
+                        if _run(lambda s, p: adjust_coding(s, p, member, v.id, sel), "Boundaries changed."):
+                            _consume()
+                    b3.button("To selection", key=f"coding_adjust_{v.id}", width="stretch", on_click=to_selection,
+                              help="Move this coding's boundaries to the current selection (shrink or extend)")
+                    b4.button("Remove", key=f"coding_remove_{v.id}", type="primary", width="stretch", on_click=_run,
                               args=(lambda s, p, v=v: remove_coding(s, p, member, v.id), "Code removed."))
+                    rkey = f"coding_recode_{v.id}"
+                    st.selectbox("Change its code to", [i.id for i in codable], index=None, key=rkey,
+                                 placeholder="Type a code name…", format_func=lambda c: tree.info[c].path,
+                                 on_change=lambda v=v, rkey=rkey: S.get(rkey) and _run(
+                                     lambda s, p: recode(s, p, member, v.id, S[rkey]), "Code changed."))
                 elif v.memo:
                     st.text(f"Memo: {v.memo}")
 
     current = status.get(doc_id, "not started")
     if doc_id in assigned:
         key = f"coding_status_{doc_id}"
-        if st.session_state.get(key) not in (None, current):
-            st.session_state[key] = current  # another action (coding) moved it on
+        if S.get(key) not in (None, current):
+            S[key] = current  # another action (coding) moved it on
         st.selectbox("My progress on this document (this round)", STATUSES, index=STATUSES.index(current),
                      key=key, on_change=lambda: _run(
-                         lambda s, p: set_status(s, p, member, s.get(Document, doc_id), st.session_state[key]),
+                         lambda s, p: set_status(s, p, member, s.get(Document, doc_id), S[key]),
                          "Progress saved."))
     else:
         st.caption(f"My progress: {current} (no open round assigns this document to you)")
+
+with tab_list:
+    if not views:
+        st.caption("No codings to show in this document." if not all_views else "All codings are filtered out.")
+    else:
+        table = pd.DataFrame([{
+            "Code": v.code_path, "Coder": v.coder, "Text": dv.text[v.start:v.end][:160],
+            "From": v.start, "To": v.end, "Memo": v.memo, "Colour": v.colour, "id": v.id} for v in views])
+        shown_table = table.drop(columns=["id", "Colour"])
+        styled = shown_table.style.apply(
+            lambda col: [f"border-left: 6px solid {c}" for c in table["Colour"]], subset=["Code"])
+        picked = st.dataframe(styled, key=f"coding_list_{doc_id}", hide_index=True, on_select="rerun",
+                              selection_mode="single-row", width="stretch",
+                              column_config={"Text": st.column_config.TextColumn(width="large")})
+        rows = picked.selection.rows if picked and picked.selection else []
+        chosen = table.iloc[rows[0]] if rows and rows[0] < len(table) else None
+        if chosen is not None and S.get("coding_list_last") != chosen["id"]:
+            S["coding_list_last"] = chosen["id"]  # act on a new pick only; a click elsewhere wins after
+            if S.get("coding_focus") != [chosen["id"]]:
+                S["coding_focus"] = [chosen["id"]]
+                if pages > 1:
+                    S[page_key] = next(i // BLOCKS_PER_PAGE + 1 for i, b in enumerate(blocks_all)
+                                       if b[2] <= int(chosen["From"]) < b[3] or b[2] >= int(chosen["From"]))
+                st.rerun()
+        st.caption("Pick a row to jump to the coding. Colours: the left edge of the Code column.")
+
+with tab_find:
+    term = st.text_input("Search this transcript (all of it)", key=f"coding_find_{doc_id}")
+    found: list[tuple[int, int]] = []
+    if term.strip():
+        found = [(m.start(), m.end()) for m in re.finditer(re.escape(term.strip()), dv.text, re.IGNORECASE)][:500]
+        st.caption(f"{len(found)} hit(s)" + (" (first 500)" if len(found) == 500 else ""))
+    if S.get("coding_hits", {}).get(doc_id) != found:
+        S.setdefault("coding_hits", {})[doc_id] = found
+        st.rerun()
+    for n, (a, b) in enumerate(found[:100]):
+        ctx_a, ctx_b = max(0, a - 60), min(len(dv.text), b + 60)
+        c_text, c_go = st.columns([5, 1], vertical_alignment="center")
+        c_text.text(("…" if ctx_a else "") + dv.text[ctx_a:ctx_b].replace("\n", " ") + ("…" if ctx_b < len(dv.text) else ""))
+
+        def go(a=a, b=b) -> None:
+            if pages > 1:
+                S[page_key] = next(i // BLOCKS_PER_PAGE + 1 for i, bl in enumerate(blocks_all) if bl[3] > a)
+            S["coding_scroll"] = {"at": dv.map.to_utf16(a), "nonce": uuid.uuid4().hex}
+            S["coding_select"] = {"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b), "nonce": uuid.uuid4().hex}
+        c_go.button("Select", key=f"coding_hit_{doc_id}_{n}", on_click=go, help="Scroll to this hit and select it "
+                    "so you can code it", width="stretch")

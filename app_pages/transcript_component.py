@@ -63,34 +63,49 @@ from streamlit.errors import StreamlitAPIException
 
 COMPONENT_NAME = "coding_workbench.transcript_view"
 
-_HTML = '<div class="cwtv-root" tabindex="0" role="document" aria-label="Transcript"></div>'
+_HTML = ('<div class="cwtv-root" tabindex="0" role="document" aria-label="Transcript">'
+         '<div class="cwtv-status" aria-live="polite"></div><div class="cwtv-body"></div></div>')
 
 _CSS = """
 .cwtv-root {
-  font-size: 1rem; line-height: 1.7; outline: none;
-  overflow-y: auto; padding: 0.25rem 0.5rem 0.25rem 0;
+  font-size: 1rem; line-height: 1.7; outline: none; position: relative;
+  overflow-y: auto; padding: 0 0.5rem 0.25rem 0;
 }
 .cwtv-root:focus-visible { box-shadow: 0 0 0 2px rgba(100, 100, 255, 0.4); }
-.cwtv-block {
+.cwtv-status { position: sticky; top: 0; z-index: 2; min-height: 0; font-size: 0.85rem;
+  user-select: none; -webkit-user-select: none; }
+.cwtv-status:not(:empty) { padding: 0.15rem 0.5rem; border-radius: 4px;
+  background: rgba(128, 128, 128, 0.15); }
+.cwtv-status.cwtv-bad { background: rgba(220, 40, 40, 0.18); font-weight: 600; }
+.cwtv-block { display: grid; grid-template-columns: minmax(0, 1fr) 10.5rem; column-gap: 0.6rem;
+  margin: 0 0 0.75rem 0; }
+.cwtv-text {
   white-space: pre-wrap; overflow-wrap: anywhere;
-  border-left: 3px solid rgba(128, 128, 128, 0.35);
-  padding: 0.1rem 0 0.1rem 0.7rem; margin: 0 0 0.75rem 0;
+  border-left: 3px solid rgba(128, 128, 128, 0.35); padding: 0.1rem 0 0.1rem 0.7rem;
 }
-.cwtv-block[data-caption]::before {
+.cwtv-text[data-caption]::before {
   content: attr(data-caption); display: block; font-weight: 700;
   user-select: none; -webkit-user-select: none;
 }
+.cwtv-stripes { font-size: 0.72rem; line-height: 1.25; user-select: none; -webkit-user-select: none;
+  display: flex; flex-direction: column; gap: 2px; padding-top: 0.2rem; }
+.cwtv-stripe { border-left: 4px solid #999; padding: 0 0.3rem; cursor: pointer;
+  overflow-wrap: anywhere; background: rgba(128, 128, 128, 0.08); border-radius: 0 3px 3px 0; }
+.cwtv-stripe.cwtv-focus { outline: 2px solid currentColor; }
 .cwtv-label { font-weight: 700; }
 .cwtv-hl { cursor: pointer; border-radius: 2px;
   -webkit-box-decoration-break: clone; box-decoration-break: clone; }
-.cwtv-focus { outline: 2px solid currentColor; outline-offset: 1px; }
+.cwtv-hl.cwtv-focus { outline: 2px solid currentColor; outline-offset: 1px; }
+.cwtv-mark { outline: 2px dashed #d08000; outline-offset: 1px; }
 """
 
 _JS = r"""
 const ALPHA = "59";  // 0x59/0xff ~ 35 % opacity for highlight backgrounds
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
+const CODE_BUTTON = /(?:^|\s)st-key-coding_(?:code|recent)_([0-9a-fA-F-]{36})(?:\s|$)/;
 
 function colour(c) { return COLOUR.test(c || "") ? c : "#999999"; }
+function nonce() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
 
 // Index of the first element of sorted `arr` with key(x) > v (upper bound).
 function upper(arr, v, key) {
@@ -105,9 +120,7 @@ function build(st, data) {
   const frag = document.createDocumentFragment();
   const hls = (data.highlights || []).filter(h => h.end > h.start)
     .map((h, i) => ({...h, i})).sort((a, b) => a.start - b.start || b.end - a.end);
-  const shortcuts = data.shortcuts || [];
-  st.keys = new Set(["t", "u"]);
-  for (let k = 0; k < 9 && k < shortcuts.length; k++) if (shortcuts[k]) st.keys.add(String(k + 1));
+  const marks = (data.marks || []).filter(m => m.end > m.start);
   st.blocks = [];
   st.pieces = [];
   let hp = 0;           // next highlight (by start) not yet activated
@@ -118,25 +131,28 @@ function build(st, data) {
     const div = document.createElement("div");
     div.className = "cwtv-block";
     div.setAttribute("data-block", String(b.id));
+    const body = document.createElement("div");
+    body.className = "cwtv-text";
     const speaker = String(b.speaker || "");
-    let labelEnd = 0;
-    if (speaker && text.startsWith(speaker)) {
-      labelEnd = speaker.length + (text[speaker.length] === ":" ? 1 : 0);
-    } else if (speaker) {
-      div.setAttribute("data-caption", speaker);
+    // The label (speaker, timestamp) is part of the text and shown in bold; a speaker
+    // known only from elsewhere (e.g. a voice tag) is shown as a caption instead.
+    let labelEnd = b.label_end;
+    if (labelEnd == null) {  // not given: a label is the speaker's name at the start
+      labelEnd = speaker && text.startsWith(speaker) ? speaker.length + (text[speaker.length] === ":" ? 1 : 0) : 0;
     }
-    // Highlights touching this block: carried-over ones plus those starting inside it.
+    labelEnd = Math.max(0, Math.min(text.length, labelEnd | 0));
+    if (speaker && labelEnd === 0) body.setAttribute("data-caption", speaker);
     const active = carried.filter(h => h.end > base);
     while (hp < hls.length && hls[hp].start < endAbs) { if (hls[hp].end > base) active.push(hls[hp]); hp++; }
     carried = active.filter(h => h.end > endAbs);
     const cuts = new Set([0, text.length]);
     if (labelEnd > 0 && labelEnd < text.length) cuts.add(labelEnd);
-    for (const h of active) {
+    const local = [...active, ...marks.filter(m => m.end > base && m.start < endAbs)];
+    for (const h of local) {
       if (h.start > base && h.start < endAbs) cuts.add(h.start - base);
       if (h.end > base && h.end < endAbs) cuts.add(h.end - base);
     }
     const points = [...cuts].sort((a, b) => a - b);
-    // Sweep: starts/ends sorted so each piece's cover is found without rescanning all highlights.
     const starts = active.slice().sort((a, b) => a.start - b.start);
     let si = 0, on = [];
     for (let p = 0; p + 1 < points.length; p++) {
@@ -147,6 +163,7 @@ function build(st, data) {
       span.setAttribute("data-s", String(s));
       span.appendChild(document.createTextNode(text.slice(points[p], points[p + 1])));
       let cls = points[p] < labelEnd ? "cwtv-label" : "";
+      if (marks.some(m => m.start <= s && m.end >= e)) cls += " cwtv-mark";
       if (on.length) {
         // Shortest (most specific) code paints the background; every other one adds a stripe.
         const cover = on.slice().sort((a, b) => (a.end - a.start) - (b.end - b.start) || a.i - b.i);
@@ -160,19 +177,33 @@ function build(st, data) {
         cls += " cwtv-hl";
         if (data.focus != null && cover.some(h => String(h.id) === String(data.focus))) cls += " cwtv-focus";
       }
-      if (cls) span.className = cls.trim();
-      div.appendChild(span);
+      if (cls.trim()) span.className = cls.trim();
+      body.appendChild(span);
       st.pieces.push({s, e, node: span.firstChild});
     }
+    // Coding stripes: one label per coding touching this block, in the margin (NVivo style).
+    const stripes = document.createElement("div");
+    stripes.className = "cwtv-stripes";
+    for (const h of active.slice().sort((a, b) => a.start - b.start || a.i - b.i)) {
+      const tag = document.createElement("div");
+      tag.className = "cwtv-stripe" + (data.focus != null && String(h.id) === String(data.focus) ? " cwtv-focus" : "");
+      tag.style.borderLeftColor = colour(h.colour);
+      tag.setAttribute("data-stripe", String(h.id));
+      tag.title = h.title || h.label || "";
+      tag.appendChild(document.createTextNode(h.label || ""));
+      stripes.appendChild(tag);
+    }
+    div.appendChild(body);
+    div.appendChild(stripes);
     st.blocks.push({id: String(b.id), base, end: endAbs, text});
     frag.appendChild(div);
   }
-  root.replaceChildren(frag);
+  st.body.replaceChildren(frag);
   root.style.maxHeight = data.height ? `${data.height | 0}px` : "";
   root.scrollTop = scroll;
   if (data.focus != null && data.focus !== st.lastFocus) {
-    const f = root.querySelector(".cwtv-focus");
-    if (f) f.scrollIntoView({block: "nearest"});
+    const f = root.querySelector(".cwtv-hl.cwtv-focus") || root.querySelector(".cwtv-focus");
+    if (f) f.scrollIntoView({block: "center"});
   }
   st.lastFocus = data.focus;
 }
@@ -196,7 +227,6 @@ function absolute(st, node, offset, asEnd) {
     const p = ps[lo - 1];
     return r.comparePoint(p.node, p.node.length) <= 0 ? p.e : p.s + Math.min(offset, p.e - p.s);
   }
-  // A point inside piece lo-1 (never a text node here) counts as its start.
   if (lo > 0 && r.comparePoint(ps[lo - 1].node, ps[lo - 1].node.length) > 0) return ps[lo - 1].s;
   return lo < ps.length ? ps[lo].s : null;
 }
@@ -214,7 +244,7 @@ function currentRange(st) {
   const sel = window.getSelection();
   if (!sel || sel.rangeCount === 0) return null;
   const r = sel.getRangeAt(0);
-  return r.intersectsNode(st.root) ? r : null;
+  return r.intersectsNode(st.body) ? r : null;
 }
 
 function blockAt(st, node) {
@@ -226,11 +256,12 @@ function blockAt(st, node) {
 function sendSelection(st, value) {
   const old = st.sent;
   if (old === value || (old && value && old.start === value.start && old.end === value.end)) return;
-  st.sent = value;
-  st.api.setStateValue("selection", value);
+  // Every new selection carries the document it was made on and a fresh id, so the
+  // server can refuse it on another document and never apply it twice.
+  st.sent = value ? {...value, doc: st.doc, sha: st.sha, nonce: nonce()} : null;
+  st.api.setStateValue("selection", st.sent);
 }
 
-// Read the DOM selection and report it; returns true if it is a non-empty selection.
 function readSelection(st) {
   const r = currentRange(st);
   if (!r || r.collapsed) return false;
@@ -241,9 +272,83 @@ function readSelection(st) {
   return true;
 }
 
+function locate(st, v, asEnd) {
+  const ps = st.pieces;
+  let i = upper(ps, v, p => p.s) - 1;   // last piece starting at or before v
+  if (asEnd && i > 0 && ps[i].s === v) i--;
+  i = Math.max(0, i);
+  return [ps[i].node, Math.min(v - ps[i].s, ps[i].node.length)];
+}
+
+function rangeOf(st, start, end) {
+  const ps = st.pieces;
+  if (!ps.length || start < ps[0].s || end > ps[ps.length - 1].e || end <= start) return null;
+  const [sn, so] = locate(st, start, false), [en, eo] = locate(st, end, true);
+  const r = document.createRange();
+  r.setStart(sn, so);
+  r.setEnd(en, eo);
+  return r;
+}
+
+function status(st, text, bad) {
+  st.status.textContent = text || "";
+  st.status.classList.toggle("cwtv-bad", !!bad);
+  if (st.statusTimer) clearTimeout(st.statusTimer);
+  if (text && !bad) st.statusTimer = setTimeout(() => { st.status.textContent = ""; }, 4000);
+}
+
+// Optimistic highlight: paint the selection in the code's colour at once (CSS Custom
+// Highlight API: no DOM change, the selection stays), until the server answers.
+function addPending(st, codeId) {
+  const sel = st.sent;
+  const c = (st.codes || {})[codeId];
+  if (!sel || !c || sel.doc !== st.doc) return;
+  const r = rangeOf(st, sel.start, sel.end);
+  if (!r) return;
+  st.pending.push({start: sel.start, end: sel.end, code: codeId});
+  if (window.CSS && CSS.highlights && window.Highlight) {
+    const name = "cwtv-pending-" + colour(c).slice(1);
+    if (!st.styled.has(name)) {
+      const el = document.createElement("style");
+      el.textContent = `::highlight(${name}) { background-color: ${colour(c)}${ALPHA}; ` +
+        `text-decoration: underline dashed ${colour(c)}; }`;
+      document.head.appendChild(el);
+      st.styled.add(name);
+    }
+    const hl = CSS.highlights.get(name) || new Highlight();
+    hl.add(r);
+    CSS.highlights.set(name, hl);
+    st.pendingNames.add(name);
+  }
+  st.root.setAttribute("data-pending", String(st.pending.length));
+  status(st, "Saving…", false);
+}
+
+// The server answered (new data): keep what it stored, drop what it did not, say so.
+function reconcile(st, data) {
+  if (!st.pending.length) return;
+  const stored = new Set((data.highlights || []).map(h => `${h.start}:${h.end}:${h.code}`));
+  const refused = st.pending.filter(p => !stored.has(`${p.start}:${p.end}:${p.code}`));
+  for (const name of st.pendingNames) CSS.highlights.delete(name);
+  st.pendingNames.clear();
+  st.confirmed += st.pending.length - refused.length;
+  st.refused += refused.length;
+  st.pending = [];
+  st.root.setAttribute("data-pending", "0");
+  st.root.setAttribute("data-confirmed", String(st.confirmed));
+  st.root.setAttribute("data-refused", String(st.refused));
+  if (refused.length) status(st, "Not stored: the coding was refused (see the message on the page).", true);
+  else status(st, "Saved.", false);
+}
+
 function onClickUp(st, ev) {
   if (readSelection(st)) return;
   if (st.sent) sendSelection(st, null);
+  const stripe = ev.target && ev.target.closest ? ev.target.closest("[data-stripe]") : null;
+  if (stripe && st.root.contains(stripe)) {
+    st.api.setTriggerValue("clicked", {ids: [stripe.getAttribute("data-stripe")], at: null});
+    return;
+  }
   const piece = ev.target && ev.target.closest ? ev.target.closest("[data-hl]") : null;
   if (!piece || !st.root.contains(piece)) return;
   const sel = window.getSelection();
@@ -255,44 +360,42 @@ function onClickUp(st, ev) {
 function onKey(st, ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const key = (ev.key || "").toLowerCase();
+  if (key === "/") {  // jump to the type-ahead code picker
+    const input = document.querySelector(".st-key-coding_pick input");
+    if (input) { ev.preventDefault(); st.keepFocus = false; input.focus(); }
+    return;
+  }
   if (!st.keys.has(key)) return;
   ev.preventDefault();
+  if (ev.repeat) return;   // a held key is one press
   readSelection(st);
   const sel = window.getSelection();
   let block = null;
   const r = currentRange(st);
   if (r) block = blockAt(st, r.startContainer);
   if (!block && sel && sel.anchorNode) block = blockAt(st, sel.anchorNode);
-  st.api.setTriggerValue("shortcut", {key, block: block || st.lastBlock || null});
+  if (/^[1-9]$/.test(key)) addPending(st, st.shortcuts[Number(key) - 1]);
+  const target = key === "u" ? st.undoTarget : key === "r" ? st.redoTarget : null;
+  st.api.setTriggerValue("shortcut", {key, block: block || st.lastBlock || null, nonce: nonce(), target});
 }
 
 function restoreSelection(st, want) {
-  if (!want) { st.sent = null; return; }
-  const ps = st.pieces;
-  const first = ps.length ? ps[0].s : 0, last = ps.length ? ps[ps.length - 1].e : 0;
-  if (!(want.start >= first && want.end <= last && want.end > want.start)) {
-    st.sent = want;
-    sendSelection(st, null);
-    return;
-  }
-  const locate = (v, asEnd) => {
-    let i = upper(ps, v, p => p.s) - 1;   // last piece starting at or before v
-    if (asEnd && i > 0 && ps[i].s === v) i--;
-    i = Math.max(0, i);
-    return [ps[i].node, Math.min(v - ps[i].s, ps[i].node.length)];
-  };
+  if (!want || want.doc !== st.doc) { st.sent = null; return; }
+  const r = rangeOf(st, want.start, want.end);
+  if (!r) { st.sent = want; sendSelection(st, null); return; }
   st.sent = want;
   // Never pull the caret out of a field the user is typing in elsewhere on the page.
   const a = document.activeElement;
   if (a && a !== document.body && !st.root.contains(a) &&
       (a.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName))) return;
-  const [sn, so] = locate(want.start, false), [en, eo] = locate(want.end, true);
   const sel = window.getSelection();
-  const r = document.createRange();
-  r.setStart(sn, so);
-  r.setEnd(en, eo);
   sel.removeAllRanges();
   sel.addRange(r);
+}
+
+function typing() {
+  const a = document.activeElement;
+  return a && (a.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName));
 }
 
 export default function (component) {
@@ -301,24 +404,38 @@ export default function (component) {
   if (!root) return;
   let st = root.__cwtv;
   if (!st) {
-    st = {root, rev: null, sent: null, lastBlock: null, pieces: [], blocks: [], keys: new Set()};
+    st = {root, body: root.querySelector(".cwtv-body"), status: root.querySelector(".cwtv-status"),
+          rev: null, sent: null, lastBlock: null, pieces: [], blocks: [], keys: new Set(),
+          pending: [], pendingNames: new Set(), styled: new Set(), confirmed: 0, refused: 0,
+          keepFocus: false, doc: null, sha: null, ack: null, scrollNonce: null, selectNonce: null};
     root.__cwtv = st;
     let pressed = false;
     const down = ev => {
       if (ev.button !== 0) return;
       pressed = true;
+      st.keepFocus = true;
       st.lastBlock = blockAt(st, ev.target) || st.lastBlock;
     };
     const up = ev => { if (pressed) { pressed = false; onClickUp(st, ev); } };
     const keyup = ev => { if (ev.shiftKey || ev.key === "Shift") readSelection(st); };
-    const keydown = ev => onKey(st, ev);
+    const keydown = ev => { st.keepFocus = true; onKey(st, ev); };
+    // A click on a code button elsewhere on the page: paint at once, keep the keyboard here.
+    const pageDown = ev => {
+      if (root.contains(ev.target)) return;
+      const holder = ev.target.closest ? ev.target.closest("[class*='st-key-coding_']") : null;
+      const m = holder ? CODE_BUTTON.exec(holder.className) : null;
+      if (m && ev.target.closest("button")) { addPending(st, m[1]); st.keepFocus = true; }
+      else if (!(ev.target.closest && ev.target.closest("button"))) st.keepFocus = false;
+    };
     root.addEventListener("mousedown", down);
     document.addEventListener("mouseup", up);   // a drag may end outside the component
+    document.addEventListener("mousedown", pageDown, true);
     root.addEventListener("keyup", keyup);
     root.addEventListener("keydown", keydown);
     st.cleanup = () => {
       root.removeEventListener("mousedown", down);
       document.removeEventListener("mouseup", up);
+      document.removeEventListener("mousedown", pageDown, true);
       root.removeEventListener("keyup", keyup);
       root.removeEventListener("keydown", keydown);
       delete root.__cwtv;
@@ -328,6 +445,23 @@ export default function (component) {
   // the previous cleanup, so always refresh the callbacks and return the same cleanup.
   st.api = {setStateValue, setTriggerValue};
   const d = data || {};
+  st.codes = d.codes || {};
+  st.shortcuts = d.shortcuts || [];
+  st.undoTarget = d.undo_target || null;
+  st.redoTarget = d.redo_target || null;
+  st.keys = new Set(["t"]);
+  if (st.undoTarget) st.keys.add("u");
+  if (st.redoTarget) st.keys.add("r");
+  for (let k = 0; k < 9 && k < st.shortcuts.length; k++) if (st.shortcuts[k]) st.keys.add(String(k + 1));
+  const docChanged = d.doc !== st.doc;
+  if (docChanged) {
+    // Another document: nothing selected in the old one may follow the user here.
+    st.doc = d.doc || null;
+    st.sha = d.sha || null;
+    if (st.sent) { st.sent = null; if (st.rev !== null) st.api.setStateValue("selection", null); }
+    st.rev = null;
+    st.root.scrollTop = 0;
+  }
   if (st.reset === undefined) {
     st.reset = d.reset;
   } else if (d.reset !== st.reset) {
@@ -339,13 +473,37 @@ export default function (component) {
     st.sent = null;
     st.api.setStateValue("selection", null);
   }
+  const fresh = st.rev === null;
   if (d.rev !== st.rev) {
     st.rev = d.rev;
     build(st, d);
     // What the JS sent last is fresher than what Python saw; Python's copy only
     // matters on a fresh mount (e.g. after switching pages and back).
-    restoreSelection(st, st.sent || d.selection || null);
+    restoreSelection(st, st.sent || (fresh && !docChanged ? d.selection : null) || null);
+    reconcile(st, d);
+  } else if (d.ack !== st.ack) {
+    reconcile(st, d);
   }
+  st.ack = d.ack;
+  if (d.scroll_to && d.scroll_to.nonce !== st.scrollNonce) {
+    st.scrollNonce = d.scroll_to.nonce;
+    const r = rangeOf(st, d.scroll_to.at, d.scroll_to.at + 1);
+    const el = r && r.startContainer.parentNode;
+    if (el && el.scrollIntoView) el.scrollIntoView({block: "center"});
+  }
+  if (d.select && d.select.nonce !== st.selectNonce) {
+    // The page asked to select a span (e.g. a search hit), so it can be coded.
+    st.selectNonce = d.select.nonce;
+    const r = rangeOf(st, d.select.start, d.select.end);
+    if (r) {
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(r);
+      readSelection(st);
+      st.keepFocus = true;
+    }
+  }
+  if (st.keepFocus && document.activeElement !== root && !typing()) root.focus({preventScroll: true});
   return st.cleanup;
 }
 """
@@ -392,8 +550,18 @@ def transcript_view(
     key: str,
     blocks: list[dict],
     highlights: list[dict],
+    doc: str | None = None,
+    sha: str | None = None,
     focus: str | None = None,
     shortcuts: list[str] | None = None,
+    codes: dict[str, str] | None = None,
+    marks: list[dict] | None = None,
+    undo_target: str | None = None,
+    redo_target: str | None = None,
+    ack: int = 0,
+    scroll_to: dict | None = None,
+    select: dict | None = None,
+    selection: dict | None | bool = True,
     height: int | None = None,
     on_selection: Callable[[], None] | None = None,
     on_clicked: Callable[[], None] | None = None,
@@ -401,12 +569,18 @@ def transcript_view(
 ) -> Any:
     """Mount the transcript view and return its result (see the module docstring).
 
-    blocks: ``[{"id", "speaker", "text" (whole turn, label included), "base"}]``,
-    ``base`` being the UTF-16 offset of the block start in the document.
+    blocks: ``[{"id", "speaker", "text" (whole turn, label included), "base",
+    "label_end"}]``, ``base`` being the UTF-16 offset of the block start in the
+    document and ``label_end`` the UTF-16 length of its speaker label/timestamp.
     highlights: ``[{"id", "start", "end" (absolute UTF-16), "colour" "#rrggbb",
-    "label", "title"}]``. focus: a highlight id to outline. shortcuts: labels for
-    keys 1..9 (only their presence matters). height: pixels, then the view scrolls.
-    ``on_*`` callbacks run before the script reruns, like any widget callback.
+    "label", "title", "code"}]``. doc/sha: the document shown (every selection
+    carries them back). focus: a highlight id to outline. shortcuts: code ids for
+    keys 1..9; codes: code id -> colour (for the optimistic highlight). marks:
+    ``[{"start", "end"}]`` outlined (search hits). undo_target/redo_target: event
+    ids that ``u``/``r`` name. ack: bump after every server action so the view
+    reconciles optimistic highlights. scroll_to ``{"at", "nonce"}`` and select
+    ``{"start", "end", "nonce"}`` act once per nonce. selection: the selection to
+    restore on a fresh mount (True: the one in session state). height: pixels.
     """
     payload = {
         "blocks": [
@@ -415,6 +589,7 @@ def transcript_view(
                 "speaker": str(b.get("speaker") or ""),
                 "text": str(b["text"]),
                 "base": int(b["base"]),
+                "label_end": None if b.get("label_end") is None else int(b["label_end"]),
             }
             for b in blocks
         ],
@@ -426,20 +601,32 @@ def transcript_view(
                 "colour": str(h.get("colour") or ""),
                 "label": str(h.get("label") or ""),
                 "title": str(h.get("title") or h.get("label") or ""),
+                "code": str(h.get("code") or ""),
             }
             for h in highlights
         ],
+        "marks": [{"start": int(m["start"]), "end": int(m["end"])} for m in (marks or [])],
         "focus": None if focus is None else str(focus),
-        "shortcuts": [str(s) for s in (shortcuts or [])][:9],
         "height": int(height) if height else None,
+        "doc": doc,
+        "sha": sha,
     }
     # The JS rebuilds the DOM only when `rev` changes, so a rerun caused by a
     # selection (same blocks and highlights) leaves the user's selection alone.
     payload["rev"] = hashlib.sha1(
         json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
-    payload["selection"] = _current_selection(key)
-    payload["reset"] = st.session_state.get(_reset_key(key), 0)
+    payload.update({
+        "shortcuts": [str(s) for s in (shortcuts or [])][:9],
+        "codes": {str(k): str(v) for k, v in (codes or {}).items()},
+        "undo_target": undo_target,
+        "redo_target": redo_target,
+        "ack": int(ack),
+        "scroll_to": scroll_to,
+        "select": select,
+        "selection": _current_selection(key) if selection is True else (selection or None),
+        "reset": st.session_state.get(_reset_key(key), 0),
+    })
     return _transcript_component(
         key=key,
         data=payload,

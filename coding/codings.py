@@ -15,15 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .codebook import code_tree
-from .errors import CodingError, ConflictError, NotFoundError, PermissionDeniedError
+from .errors import CodingError, ConflictError, NotFoundError, OffsetError, PermissionDeniedError
 from .events import log_event
-from .offsets import check_span
+from .offsets import check_span, utf16_map
 from .projects import Member
 from .rounds import blind_document_ids, touch_progress
-from .segmentation import enclosing, ensure_sentences, turn_spans
-from .store.models import Coder, Coding, Document, Event, Project
+from .segmentation import enclosing, ensure_sentences, label_spans, turn_spans, without_labels
+from .store.models import Code, Coder, Coding, Document, Event, Project
 
-UNDOABLE = ("coding.add", "coding.remove", "coding.memo", "coding.widen")
+UNDOABLE = ("coding.add", "coding.remove", "coding.memo", "coding.widen", "coding.adjust", "coding.recode")
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
 
 
@@ -119,6 +119,99 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
     return made
 
 
+@dataclass(frozen=True)
+class BrowserSelection:
+    """A selection as the browser reports it: UTF-16 offsets, the document it was made
+    on (id and text hash, as the page sent them) and the text the user saw selected."""
+
+    document_id: str
+    sha256: str
+    start: int
+    end: int
+    text: str = ""
+
+    @classmethod
+    def from_component(cls, value: dict) -> BrowserSelection:
+        try:
+            return cls(str(value["doc"]), str(value["sha"]), int(value["start"]), int(value["end"]),
+                       str(value.get("text") or ""))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OffsetError(f"the selection from the page is incomplete ({exc}): select the text again") from None
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def resolve_selection(s: Session, project: Project, sel: BrowserSelection, *,
+                      document_id: str | None = None) -> tuple[Document, int, int]:
+    """The document and code-point span of a browser selection, or a refusal.
+
+    Refused when the selection was made on another document than ``document_id`` (the
+    one the page says it is coding), on another version of the text (hash), outside the
+    text, or when the text at those offsets is not what the user saw selected (ignoring
+    how whitespace between speaker turns was shown)."""
+    if document_id is not None and sel.document_id != document_id:
+        raise ConflictError("the selection belongs to another document than the one shown: "
+                            "nothing was stored; select the text again")
+    doc = s.get(Document, sel.document_id)
+    if doc is None or doc.project_id != project.id:
+        raise NotFoundError("the selected document is not in this project (deleted?): reload the page")
+    if doc.sha256 != sel.sha256:
+        raise ConflictError(f"the selection was made on another version of {doc.name!r}: "
+                            "nothing was stored; reload the page and select again")
+    start, end = utf16_map(doc.sha256, doc.text).span_from_utf16(sel.start, sel.end)
+    check_span(doc.length, start, end, where=f"selection in {doc.name!r}")
+    if sel.text and _squash(sel.text) != _squash(doc.text[start:end]):
+        raise ConflictError(f"the selected text does not match {doc.name!r} at those positions: "
+                            "nothing was stored; reload the page and select again")
+    return doc, start, end
+
+
+def apply_to_selection(s: Session, project: Project, member: Member, sel: BrowserSelection,
+                       code_ids: list[str], *, document_id: str, provenance: str = "typed") -> list[Coding]:
+    """Apply codes to what the user selected in the browser, after checking the
+    selection belongs to ``document_id`` (see :func:`resolve_selection`)."""
+    doc, start, end = resolve_selection(s, project, sel, document_id=document_id)
+    return apply_codes(s, project, member, doc, code_ids, start, end, provenance=provenance)
+
+
+def adjust_coding(s: Session, project: Project, member: Member, coding_id: str, sel: BrowserSelection) -> Coding:
+    """Move a coding's boundaries to a new selection in the same document (shrink or extend)."""
+    c = _own(s, member, coding_id)
+    _, start, end = resolve_selection(s, project, sel, document_id=c.document_id)
+    if (start, end) == (c.start, c.end):
+        return c
+    if s.scalar(select(Coding.id).where(
+            Coding.document_id == c.document_id, Coding.coder_id == c.coder_id, Coding.code_id == c.code_id,
+            Coding.layer == c.layer, Coding.start == start, Coding.end == end).limit(1)):
+        raise ConflictError("you already coded exactly that text with this code: remove one of the two instead")
+    log_event(s, project.id, member.name, "coding.adjust", "coding", c.id, before=[c.start, c.end], after=[start, end])
+    c.start, c.end = start, end
+    s.flush()
+    return c
+
+
+def recode(s: Session, project: Project, member: Member, coding_id: str, code_id: str) -> Coding:
+    """Give a coding another code, keeping its span, memo and identity."""
+    c = _own(s, member, coding_id)
+    if code_id == c.code_id:
+        return c
+    info = code_tree(s, project).info.get(code_id)
+    if info is None:
+        raise NotFoundError(f"code {code_id!r} is not in the codebook of {project.name!r}")
+    if not info.codable:
+        raise ConflictError(f"'{info.path}' is a folder, not a codable code: pick one of its children")
+    if s.scalar(select(Coding.id).where(
+            Coding.document_id == c.document_id, Coding.coder_id == c.coder_id, Coding.code_id == code_id,
+            Coding.layer == c.layer, Coding.start == c.start, Coding.end == c.end).limit(1)):
+        raise ConflictError(f"this text already has '{info.path}' from you: remove this coding instead")
+    log_event(s, project.id, member.name, "coding.recode", "coding", c.id, before=c.code_id, after=code_id)
+    c.code_id = code_id
+    s.flush()
+    return c
+
+
 def remove_coding(s: Session, project: Project, member: Member, coding_id: str) -> None:
     c = _own(s, member, coding_id)
     log_event(s, project.id, member.name, "coding.remove", "coding", c.id, codings=[coding_dict(c)])
@@ -139,12 +232,15 @@ def widen(s: Session, project: Project, member: Member, coding_id: str, to: str)
     c = _own(s, member, coding_id)
     doc = s.get(Document, c.document_id)
     if to == "sentence":
-        units = ensure_sentences(s, doc)
+        units = without_labels(ensure_sentences(s, doc), label_spans(doc))
     elif to == "turn":
         units = turn_spans(doc)
     else:
         raise CodingError(f"cannot widen to {to!r}: use 'sentence' or 'turn'")
     start, end = enclosing(units, c.start, c.end)
+    piece = doc.text[start:end]  # trailing line breaks and spaces are not part of what was said
+    start, end = start + (len(piece) - len(piece.lstrip())), start + len(piece.rstrip())
+    start, end = min(start, c.start), max(end, c.end)
     if (start, end) != (c.start, c.end):
         log_event(s, project.id, member.name, "coding.widen", "coding", c.id,
                   before=[c.start, c.end], after=[start, end])
@@ -163,37 +259,174 @@ def code_turn(s: Session, project: Project, member: Member, document: Document, 
     return apply_codes(s, project, member, document, code_ids, t.speech_start, t.end)
 
 
-def undo_last(s: Session, project: Project, member: Member) -> str | None:
-    """Revert the member's most recent coding action not yet undone; returns its action."""
-    ev = s.scalar(
-        select(Event).where(Event.project_id == project.id, Event.actor == member.name,
-                            Event.action.in_(UNDOABLE), Event.undone_by.is_(None))
-        .order_by(Event.seq.desc()).limit(1)
-    )
-    if ev is None:
+def _own_events(s: Session, project: Project, member: Member, kinds: tuple[str, ...]):
+    return s.scalars(
+        select(Event).where(Event.project_id == project.id, Event.actor == member.name, Event.action.in_(kinds))
+        .order_by(Event.seq.desc()))
+
+
+def _event(s: Session, event_id: str) -> Event | None:
+    return s.scalar(select(Event).where(Event.id == str(event_id)))
+
+
+def last_undoable(s: Session, project: Project, member: Member) -> Event | None:
+    """The member's most recent coding action not yet undone (what Undo would revert)."""
+    return next((e for e in _own_events(s, project, member, UNDOABLE) if e.undone_by is None), None)
+
+
+def last_redoable(s: Session, project: Project, member: Member) -> Event | None:
+    """The member's most recent undo that Redo would re-apply: only while no new action
+    (other than a redo) happened after it, as in any editor."""
+    for ev in _own_events(s, project, member, (*UNDOABLE, "undo")):
+        if ev.action == "undo":
+            if ev.undone_by is None:
+                return ev
+            continue
+        if json.loads(ev.payload).get("redo_of"):
+            continue
         return None
-    p = json.loads(ev.payload)
-    if ev.action == "coding.add":
-        for d in p["codings"]:
-            c = s.get(Coding, d["id"])
+    return None
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """What an undo or redo did: ``done`` is False when it was refused or not needed."""
+
+    done: bool
+    action: str
+    message: str
+
+
+_LABELS = {"coding.add": "applying a code", "coding.remove": "removing a coding", "coding.memo": "a memo edit",
+           "coding.widen": "widening a coding", "coding.adjust": "changing a coding's boundaries",
+           "coding.recode": "changing a coding's code"}
+
+
+def _restorable(s: Session, project: Project, d: dict) -> str | None:
+    """Why coding row ``d`` cannot be put back now, or None."""
+    code = s.get(Code, d["code_id"])
+    if code is None or code.project_id != project.id:
+        return "its code was deleted or merged into another code since"
+    if not code.codable:
+        return f"its code {code.name!r} became a folder since"
+    if s.get(Document, d["document_id"]) is None:
+        return "its document was deleted since"
+    if s.scalar(select(Coding.id).where(
+            Coding.document_id == d["document_id"], Coding.coder_id == d["coder_id"], Coding.code_id == d["code_id"],
+            Coding.layer == d["layer"], Coding.start == d["start"], Coding.end == d["end"]).limit(1)):
+        return "the same coding exists again"
+    return None
+
+
+def _revert(s: Session, project: Project, action: str, object_id: str | None, p: dict) -> str | None:
+    """Revert one action's effect; returns why it cannot be reverted (nothing changed then)."""
+    if action == "coding.add":
+        rows = [s.get(Coding, d["id"]) for d in p["codings"]]
+        for d, c in zip(p["codings"], rows, strict=True):
+            if c is not None and (c.code_id, c.start, c.end) != (d["code_id"], d["start"], d["end"]):
+                return "the coding was changed since"
+        for c in rows:
             if c is not None:
                 s.delete(c)
-    elif ev.action == "coding.remove":
-        for d in p["codings"]:
-            if s.get(Coding, d["id"]) is None:
-                s.add(Coding(**d))
-    elif ev.action == "coding.memo":
-        c = s.get(Coding, ev.object_id)
-        if c is not None:
-            c.memo = p["before"]
-    elif ev.action == "coding.widen":
-        c = s.get(Coding, ev.object_id)
-        if c is not None:
-            c.start, c.end = p["before"]
+        return None
+    if action == "coding.remove":
+        todo = [d for d in p["codings"] if s.get(Coding, d["id"]) is None]
+        for d in todo:
+            why = _restorable(s, project, d)
+            if why:
+                return why
+        for d in todo:
+            s.add(Coding(**{k: v for k, v in d.items() if k in _FIELDS}))
+        return None
+    c = s.get(Coding, object_id)
+    if c is None:
+        return "the coding was removed since"
+    if action == "coding.memo":
+        if c.memo != p["after"]:
+            return "the memo was edited since"
+        c.memo = p["before"]
+    elif action in ("coding.widen", "coding.adjust"):
+        if [c.start, c.end] != list(p["after"]):
+            return "the coding's boundaries changed since"
+        c.start, c.end = p["before"]
+    elif action == "coding.recode":
+        if c.code_id != p["after"]:
+            return "the coding's code changed since"
+        why = _restorable(s, project, {**coding_dict(c), "code_id": p["before"]})
+        if why:
+            return why.replace("its code", "the old code")
+        c.code_id = p["before"]
+    return None
+
+
+def _inverse(action: str, p: dict) -> tuple[str, dict]:
+    """The action (and payload) that re-does what ``action`` did, used by redo."""
+    if action in ("coding.add", "coding.remove"):
+        return action, {"codings": p["codings"]}
+    return action, {"before": p["before"], "after": p["after"]}
+
+
+def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoResult:
+    """Undo the event the user saw as "last" (named by id, so a repeated key press or a
+    stale page never undoes a second action). An event already undone is left alone.
+    When its target changed since (merged code, folder, deleted document...), nothing is
+    changed, the refusal is logged and the event is skipped so undo can go on past it."""
+    ev = _event(s, event_id)
+    if ev is None or ev.project_id != project.id or ev.actor != member.name or ev.action not in UNDOABLE:
+        raise NotFoundError("there is no such action of yours to undo: reload the page")
+    what = _LABELS.get(ev.action, ev.action)
+    if ev.undone_by is not None:
+        return UndoResult(False, ev.action, f"{what} was already undone")
+    why = _revert(s, project, ev.action, ev.object_id, json.loads(ev.payload))
+    if why:
+        skip = log_event(s, project.id, member.name, "undo.refused", ev.object_type, ev.object_id,
+                         refused=ev.id, refused_action=ev.action, reason=why)
+        ev.undone_by = skip.id
+        return UndoResult(False, ev.action, f"Cannot undo {what}: {why}. Nothing was changed; "
+                                            "that step is skipped, so the next Undo goes further back")
     s.flush()
-    undo = log_event(s, project.id, member.name, "undo", ev.object_type, ev.object_id, undid=ev.id, undid_action=ev.action)
-    ev.undone_by = undo.id
-    return ev.action
+    done = log_event(s, project.id, member.name, "undo", ev.object_type, ev.object_id,
+                     undid=ev.id, undid_action=ev.action)
+    ev.undone_by = done.id
+    return UndoResult(True, ev.action, f"Undid {what}")
+
+
+def redo(s: Session, project: Project, member: Member, undo_event_id: str) -> UndoResult:
+    """Re-apply what the undo event ``undo_event_id`` reverted (once)."""
+    u = _event(s, undo_event_id)
+    if u is None or u.project_id != project.id or u.actor != member.name or u.action != "undo":
+        raise NotFoundError("there is no such undo of yours to redo: reload the page")
+    p = json.loads(u.payload)
+    orig = _event(s, p["undid"])
+    what = _LABELS.get(orig.action, orig.action)
+    if u.undone_by is not None:
+        return UndoResult(False, orig.action, f"{what} was already redone")
+    action, payload = _inverse(orig.action, json.loads(orig.payload))
+    # Redo = undoing the undo: the reverse of the reverse, with the same checks.
+    flipped = dict(payload)
+    if action == "coding.add":
+        why = _revert(s, project, "coding.remove", orig.object_id, flipped)
+    elif action == "coding.remove":
+        why = _revert(s, project, "coding.add", orig.object_id, flipped)
+    else:
+        why = _revert(s, project, action, orig.object_id, {"before": payload["after"], "after": payload["before"]})
+    if why:
+        return UndoResult(False, orig.action, f"Cannot redo {what}: {why}. Nothing was changed")
+    s.flush()
+    again = log_event(s, project.id, member.name, orig.action, orig.object_type, orig.object_id,
+                      redo_of=orig.id, **payload)
+    u.undone_by = again.id
+    return UndoResult(True, orig.action, f"Redid {what}")
+
+
+def undo_last(s: Session, project: Project, member: Member) -> str | None:
+    """Undo the member's most recent coding action; returns its action, or None if
+    there was nothing to undo or it was refused (see :func:`undo`)."""
+    ev = last_undoable(s, project, member)
+    if ev is None:
+        return None
+    r = undo(s, project, member, ev.id)
+    return r.action if r.done else None
 
 
 def recent_code_ids(s: Session, project: Project, member: Member, *, limit: int = 9) -> list[str]:

@@ -14,6 +14,7 @@ Other worlds count differently:
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 from itertools import accumulate
 
 from .errors import OffsetError
@@ -74,6 +75,22 @@ class Utf16Map:
 
     def span_to_utf16(self, start: int, end: int) -> tuple[int, int]:
         return self.to_utf16(start), self.to_utf16(end)
+
+
+_MAPS: OrderedDict[str, Utf16Map] = OrderedDict()
+
+
+def utf16_map(sha256: str, text: str) -> Utf16Map:
+    """A shared :class:`Utf16Map` per document version, keyed by the stored text hash
+    (a document's text never changes, so the hash identifies it); keeps the last 64."""
+    m = _MAPS.get(sha256)
+    if m is None or m.text is not text and len(m.text) != len(text):
+        m = _MAPS[sha256] = Utf16Map(text)
+        while len(_MAPS) > 64:
+            _MAPS.popitem(last=False)
+    else:
+        _MAPS.move_to_end(sha256)
+    return m
 
 
 def utf16_to_codepoints(text: str, start: int, end: int) -> tuple[int, int]:

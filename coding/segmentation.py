@@ -63,3 +63,27 @@ def blocks(doc: Document) -> list[tuple[str, str, int, int]]:
     if cursor < doc.length:
         paragraphs(cursor, doc.length)
     return out
+
+
+
+def label_spans(doc: Document) -> list[tuple[int, int]]:
+    """Speaker labels and timestamps: each turn's text before its words begin."""
+    return [(t.start, t.speech_start) for t in doc.turns if t.start < t.speech_start]
+
+
+def without_labels(units: list[tuple[int, int]], labels: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``units`` (e.g. sentences) with speaker labels and timestamps cut out, so widening
+    never pulls a label into a coding. A unit that was only a label disappears."""
+    out = []
+    for a, b in units:
+        for la, lb in labels:
+            if lb <= a or la >= b:
+                continue
+            if la > a:
+                out.append((a, la))
+            a = max(a, lb)
+            if a >= b:
+                break
+        if a < b:
+            out.append((a, b))
+    return out

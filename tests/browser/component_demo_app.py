@@ -51,7 +51,9 @@ def main() -> None:
     mid.button("Focus schools", on_click=lambda: st.session_state.update(focus="h-schools"))
     right.button("Rerun")
     result = transcript_view(key="demo", blocks=_blocks(umap), highlights=highlights,
-                             focus=st.session_state.get("focus"), shortcuts=["Code A", "Code B"])
+                             focus=st.session_state.get("focus"), shortcuts=["code-a", "code-b"],
+                             codes={"code-a": "#aa00aa", "code-b": "#00aaaa"}, doc="demo-doc", sha="demo-sha",
+                             undo_target="event-1")
     if result.clicked:
         st.session_state["last_clicked"] = result.clicked
     if result.shortcut:

@@ -85,6 +85,7 @@ def _check_selection(selection: dict, phrase: str) -> None:
     umap = Utf16Map(FULL_TEXT)
     cp = FULL_TEXT.index(phrase)
     assert (selection["start"], selection["end"]) == umap.span_to_utf16(cp, cp + len(phrase))
+    assert (selection["doc"], selection["sha"]) == ("demo-doc", "demo-sha") and selection["nonce"]
     start, end = umap.span_from_utf16(selection["start"], selection["end"])
     assert FULL_TEXT[start:end] == phrase
 
@@ -168,14 +169,18 @@ def test_digit_shortcut_reports_key_and_block(page):
     _drag(page, "t2", "señora", "t2", "Núñez")
     _reported(page, "SELECTION")
     page.keyboard.press("1")
-    assert _reported(page, "SHORTCUT") == {"key": "1", "block": "t2"}
+    shortcut = _reported(page, "SHORTCUT")
+    assert (shortcut["key"], shortcut["block"], shortcut["target"]) == ("1", "t2", None)
+    assert shortcut["nonce"]
 
 
 @pytest.mark.browser
 def test_undo_key_after_a_plain_click(page):
     page.locator(".cwtv-root .cwtv-block[data-block='t2'] .cwtv-label").click()
     page.keyboard.press("u")
-    assert _reported(page, "SHORTCUT") == {"key": "u", "block": "t2"}
+    shortcut = _reported(page, "SHORTCUT")
+    # undo names the event it undoes, and each key press has its own id
+    assert (shortcut["key"], shortcut["block"], shortcut["target"]) == ("u", "t2", "event-1")
 
 
 def _dom_selection(page) -> str:
