@@ -322,6 +322,8 @@ def _revert(s: Session, project: Project, action: str, object_id: str | None, p:
     """Revert one action's effect; returns why it cannot be reverted (nothing changed then)."""
     if action == "coding.add":
         rows = [s.get(Coding, d["id"]) for d in p["codings"]]
+        if all(c is None for c in rows):
+            return "the coding no longer exists"
         for d, c in zip(p["codings"], rows, strict=True):
             if c is not None and (c.code_id, c.start, c.end) != (d["code_id"], d["start"], d["end"]):
                 return "the coding was changed since"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coding.auth import sign_in
 from coding.codebook import code_tree, import_codebook, load_codebook_file
@@ -14,7 +14,7 @@ from coding.documents import import_uploads, list_documents
 from coding.errors import ConflictError, OffsetError, PermissionDeniedError
 from coding.projects import Member, add_member, create_project
 from coding.rounds import assign, open_round, progress, reveal, set_status
-from coding.store.models import Event
+from coding.store.models import Coding, Event
 
 REPO = Path(__file__).resolve().parents[1]
 TEXT = ("Interviewer: How did planning go?\n\n"
@@ -144,10 +144,132 @@ def test_passwords_are_hashed_and_checked(env):
         ben = get_member(s, p, "ben")
         assert ben.password_hash.startswith("$argon2")
         assert sign_in(s, p, "ben", "correct horse").name == "ben"
-        with pytest.raises(PermissionDeniedError, match="wrong password"):
+        with pytest.raises(PermissionDeniedError, match="password is wrong"):
             sign_in(s, p, "ben", "wrong")
         assert sign_in(s, p, "ana").role == "coder"  # local mode: no password needed
         p2 = s.merge(p)
         p2.local_mode = False
         with pytest.raises(PermissionDeniedError, match="not in local mode"):
             sign_in(s, p2, "ana")
+
+
+# --- issue 7: selections belong to a document; undo/redo; boundaries; widening ---------------
+
+TIMED = ("[00:00:05] Interviewer: How did planning go?\n\n"
+         "[00:00:55] Teacher: We planned together every Tuesday. Then we observed José teach it.\n")
+
+
+def _browser_sel(doc, phrase, text=TEXT):
+    from coding.codings import BrowserSelection
+    from coding.offsets import Utf16Map
+
+    i = text.index(phrase)
+    a, b = Utf16Map(text).span_to_utf16(i, i + len(phrase))
+    return BrowserSelection(doc.id, doc.sha256, a, b, phrase)
+
+
+def test_selection_is_checked_against_the_document_it_came_from(env):
+    from dataclasses import replace
+
+    from coding.codings import apply_to_selection
+
+    store, p, ana, _, _, codes = env
+    with store.session() as s:
+        import_uploads(s, p, [("T2.txt", ("x" * 20 + TEXT).encode())])
+        doc, other = sorted(list_documents(s, p), key=lambda d: d.name)
+        sel = _browser_sel(doc, "observed José 👏 teach")
+        made = apply_to_selection(s, p, ana, sel, [codes["obs"]], document_id=doc.id)
+        assert [(c.document_id, TEXT[c.start:c.end]) for c in made] == [(doc.id, "observed José 👏 teach")]
+        n = s.scalar(select(func.count()).select_from(Coding))
+        with pytest.raises(ConflictError, match="another document"):
+            apply_to_selection(s, p, ana, sel, [codes["plan"]], document_id=other.id)
+        with pytest.raises(ConflictError, match="another version"):
+            apply_to_selection(s, p, ana, replace(sel, sha256="0" * 64), [codes["plan"]], document_id=doc.id)
+        with pytest.raises(ConflictError, match="does not match"):
+            apply_to_selection(s, p, ana, replace(sel, text="something else"), [codes["plan"]], document_id=doc.id)
+        with pytest.raises(OffsetError, match="outside the text"):
+            apply_to_selection(s, p, ana, replace(sel, start=5000, end=5010, text=""), [codes["plan"]],
+                               document_id=doc.id)
+        assert s.scalar(select(func.count()).select_from(Coding)) == n
+
+
+def test_adjust_recode_undo_and_redo(env):
+    from coding.codings import adjust_coding, last_redoable, last_undoable, recode, redo, undo
+
+    store, p, ana, ben, _, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        c = apply_codes(s, p, ana, doc, [codes["obs"]], *span_of("observed José"))[0]
+        adjust_coding(s, p, ana, c.id, _browser_sel(doc, "we observed José 👏 teach it"))
+        assert TEXT[c.start:c.end] == "we observed José 👏 teach it"
+        recode(s, p, ana, c.id, codes["plan"])
+        assert c.code_id == codes["plan"]
+        with pytest.raises(ConflictError, match="folder"):
+            recode(s, p, ana, c.id, codes["folder"])
+        with pytest.raises(PermissionDeniedError):
+            adjust_coding(s, p, ben, c.id, _browser_sel(doc, "observed"))
+        r = undo(s, p, ana, last_undoable(s, p, ana).id)
+        assert r.done and c.code_id == codes["obs"]
+        r = undo(s, p, ana, last_undoable(s, p, ana).id)
+        assert r.done and TEXT[c.start:c.end] == "observed José"
+        # redo re-applies in order, once each
+        u = last_redoable(s, p, ana)
+        assert redo(s, p, ana, u.id).done and TEXT[c.start:c.end] == "we observed José 👏 teach it"
+        assert not redo(s, p, ana, u.id).done
+        assert redo(s, p, ana, last_redoable(s, p, ana).id).done and c.code_id == codes["plan"]
+        assert last_redoable(s, p, ana) is None
+        # a new action ends the redo chain
+        undo(s, p, ana, last_undoable(s, p, ana).id)
+        set_memo(s, p, ana, c.id, "new")
+        assert last_redoable(s, p, ana) is None
+
+
+def test_undo_refuses_when_the_code_was_merged_away_and_moves_on(env):
+    from coding.codebook_edit import merge_codes
+    from coding.codings import last_undoable, undo
+
+    store, p, ana, _, lead, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        first = apply_codes(s, p, ana, doc, [codes["plan"]], *span_of("We planned together"))[0]
+        c = apply_codes(s, p, ana, doc, [codes["obs"]], *span_of("observed José"))[0]
+        remove_coding(s, p, ana, c.id)
+    with store.session() as s:
+        merge_codes(s, p, lead, codes["obs"], codes["plan"])
+    with store.session() as s:
+        r = undo(s, p, ana, last_undoable(s, p, ana).id)
+        assert not r.done and "deleted or merged" in r.message
+        assert s.get(Coding, c.id) is None
+        # not stuck: undo goes further back (applying the merged-away coding: gone already)
+        r = undo(s, p, ana, last_undoable(s, p, ana).id)
+        assert not r.done and "no longer exists" in r.message
+        r = undo(s, p, ana, last_undoable(s, p, ana).id)
+        assert r.done and s.get(Coding, first.id) is None
+
+
+def test_undo_refuses_to_restore_a_coding_on_a_folder(env):
+    from coding.codebook_edit import edit_code
+    from coding.codings import last_undoable, undo
+
+    store, p, ana, _, lead, codes = env
+    with store.session() as s:
+        doc = _doc(s, p)
+        c = apply_codes(s, p, ana, doc, [codes["obs"]], *span_of("observed José"))[0]
+        remove_coding(s, p, ana, c.id)
+        edit_code(s, p, lead, codes["obs"], codable=False)
+        r = undo(s, p, ana, last_undoable(s, p, ana).id)
+        assert not r.done and "folder" in r.message
+        assert s.get(Coding, c.id) is None
+
+
+def test_widening_never_takes_the_speaker_label_or_timestamp(env):
+    store, p, ana, _, _, codes = env
+    with store.session() as s:
+        import_uploads(s, p, [("timed.txt", TIMED.encode())])
+        doc = next(d for d in list_documents(s, p) if d.name == "timed")
+        i = TIMED.index("We planned")
+        c = apply_codes(s, p, ana, doc, [codes["plan"]], i, i + len("We planned"))[0]
+        widen(s, p, ana, c.id, "sentence")
+        assert TIMED[c.start:c.end] == "We planned together every Tuesday."
+        widen(s, p, ana, c.id, "turn")
+        assert TIMED[c.start:c.end] == "We planned together every Tuesday. Then we observed José teach it."
