@@ -137,28 +137,6 @@ def test_widen_code_turn_and_undo(env):
         assert actions.count("undo") == 4 and actions.count("coding.add") == 2
 
 
-def test_passwords_are_hashed_and_checked(env):
-    store, p, *_ = env
-    with store.session() as s:
-        from coding.projects import get_member
-        ben = get_member(s, p, "ben")
-        assert ben.password_hash.startswith("$argon2")
-        assert sign_in(s, p, "ben", "correct horse").name == "ben"
-        with pytest.raises(PermissionDeniedError, match="password is wrong"):
-            sign_in(s, p, "ben", "wrong")
-        assert sign_in(s, p, "ana").role == "coder"  # local mode: no password needed
-        p2 = s.merge(p)
-        p2.local_mode = False
-        with pytest.raises(PermissionDeniedError, match="not in local mode"):
-            sign_in(s, p2, "ana")
-
-
-# --- issue 7: selections belong to a document; undo/redo; boundaries; widening ---------------
-
-TIMED = ("[00:00:05] Interviewer: How did planning go?\n\n"
-         "[00:00:55] Teacher: We planned together every Tuesday. Then we observed José teach it.\n")
-
-
 def _browser_sel(doc, phrase, text=TEXT):
     from coding.codings import BrowserSelection
     from coding.offsets import Utf16Map
