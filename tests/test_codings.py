@@ -137,6 +137,12 @@ def test_widen_code_turn_and_undo(env):
         assert actions.count("undo") == 4 and actions.count("coding.add") == 2
 
 
+# --- issue 7: selections belong to a document; undo/redo; boundaries; widening ---------------
+
+TIMED = ("[00:00:05] Interviewer: How did planning go?\n\n"
+         "[00:00:55] Teacher: We planned together every Tuesday. Then we observed José teach it.\n")
+
+
 def _browser_sel(doc, phrase, text=TEXT):
     from coding.codings import BrowserSelection
     from coding.offsets import Utf16Map
