@@ -85,8 +85,17 @@ ROW = 26            # pixels per code row: room for a 12 px label and its paddin
 LABEL_LIMIT = 720   # pixels; Vega-Lite truncates labels with an ellipsis beyond this
 
 
+CHAR_PX = 7         # average width of a 12 px label character, for the room angled labels need
+
+
 def _axis(**kw) -> alt.Axis:
-    return alt.Axis(labelOverlap=False, labelLimit=LABEL_LIMIT, **kw)
+    return alt.Axis(labelOverlap=False, labelLimit=LABEL_LIMIT, labelFontSize=12, **kw)
+
+
+def _label_room(labels, angle: int) -> int:
+    """Vertical pixels x-axis labels at ``angle`` degrees take (the chart height includes them)."""
+    longest = min(LABEL_LIMIT, CHAR_PX * max((len(str(x)) for x in labels), default=0))
+    return int(longest * abs(math.sin(math.radians(angle)))) + 30
 
 
 def _fingerprint(s, project) -> tuple:
@@ -234,7 +243,8 @@ if chart_rows:
     rules = alt.Chart(pd.DataFrame({"alpha": [TENTATIVE, RELIABLE],
                                     "threshold": ["tentative ≥ .667", "reliable ≥ .800"]})).mark_rule(
         strokeDash=[4, 4], color="#555").encode(x="alpha:Q", tooltip=["threshold"])
-    st.altair_chart((bars + rules).properties(height=ROW * len(cdf)), width="stretch", key="agreement_alpha_chart")
+    st.altair_chart((bars + rules).properties(height=ROW * len(cdf) + 60), width="stretch",
+                    key="agreement_alpha_chart")
 
 # --- document x code -------------------------------------------------------------------
 
@@ -246,12 +256,12 @@ metric = st.radio("Cell value", metrics, horizontal=True, key="agreement_cell_me
 if not cells.empty:
     cells["value"] = cells[metric].astype(float)
     heat = alt.Chart(cells).mark_rect().encode(
-        x=alt.X("document:N", title=None, axis=_axis(labelAngle=-40)),
+        x=alt.X("document:N", title=None, axis=_axis(labelAngle=-60)),
         y=alt.Y("code:N", sort=None, title=None, axis=_axis()),
         color=alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="redyellowgreen")),
         tooltip=["document", "code", alt.Tooltip("value:Q", format=".3f"), "coded"])
-    st.altair_chart(heat.properties(height=ROW * cells["code"].nunique()), width="stretch",
-                    key="agreement_heatmap")
+    st.altair_chart(heat.properties(height=ROW * cells["code"].nunique() + _label_room(cells["document"].unique(), 60)),
+                    width="stretch", key="agreement_heatmap")
     with st.expander("As a table"):
         pivot = cells.pivot_table(index="code", columns="document", values="value", sort=False, dropna=False)
         st.dataframe(pivot, key="agreement_doc_table",

@@ -22,12 +22,18 @@ def _by_prefix(widgets, prefix):
     return [w for w in widgets if w.key and w.key.startswith(prefix)]
 
 
+def _lead(s, p):
+    from coding.projects import Member
+
+    return Member.of(get_member(s, p, "lead"))
+
+
 def _ids(demo_store):
     with demo_store.session() as s:
         p = get_project(s, "demo")
         doc = get_document(s, p, DOC)
         code_id = code_tree(s, p).resolve(CODE).id
-        regions = compare(s, p, doc, code_id, "ana", "ben")
+        regions = compare(s, p, _lead(s, p), doc, code_id, "ana", "ben")
         return doc.id, code_id, regions, get_member(s, p, "lead").id
 
 
@@ -165,7 +171,7 @@ def _third_doc_third_code(demo_store):
                       if d.name in {"P03_teacher_School-II_4", "P05_special-educator_School-I_7"})
         for name, doc_id in docs:
             for info in codable[2:]:
-                regions = compare(s, p, s.get(Document, doc_id), info.id, "ana", "ben")
+                regions = compare(s, p, _lead(s, p), s.get(Document, doc_id), info.id, "ana", "ben")
                 if any(r.kind == "only A" for r in regions):
                     return doc_id, info.id, regions
     raise AssertionError("the demo has no such pair")
@@ -214,3 +220,114 @@ def test_drilldown_keeps_code_and_document_after_deciding(app_for, demo_store):
     assert at.button(key=f"agreement_decide_{rk}").label == "Decide again"
     counts = [c.value for c in at.caption if "decided" in c.value and "disagreement" in c.value]
     assert counts and all("0 decided" not in c for c in counts)
+
+
+# --- defect 8: names as plain text --------------------------------------------------------
+
+HOSTILE_CODES = ["**B**", "![t](x.png)", ":red[x]"]
+HOSTILE_CODERS = ["**Bo**", "![t](https://example.invalid/x.png)"]
+HOSTILE_DOC = "_[d](https:example.invalid) `c` $x$ <b>"
+PARTIAL_DOC = "*Only* <i>one :blue[y] #1"
+
+
+def _hostile_project(demo_store):
+    """Codes, coders and a document named with Markdown, coded by both coders; one
+    more document coded by one of them only (so the partial note names them)."""
+    from coding.codebook_edit import add_code
+    from coding.codings import apply_codes
+    from coding.documents import import_uploads
+    from coding.projects import Member, add_member
+
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        lead = Member.of(get_member(s, p, "lead"))
+        codes = [add_code(s, p, lead, None, name).id for name in HOSTILE_CODES]
+        a, b = (Member.of(add_member(s, p, n, "coder")) for n in HOSTILE_CODERS)
+        import_uploads(s, p, [(HOSTILE_DOC + ".txt", b"Teacher: the materials helped us a lot this year.\n"),
+                              (PARTIAL_DOC + ".txt", b"Teacher: nothing much.\n")])
+        doc, other = get_document(s, p, HOSTILE_DOC), get_document(s, p, PARTIAL_DOC)
+        apply_codes(s, p, a, doc, codes, 9, 30)
+        apply_codes(s, p, b, doc, codes[:1], 20, 40)
+        apply_codes(s, p, a, other, codes[:1], 0, 5)
+        return codes, doc.id
+
+
+def _markdown_sources(at) -> list[str]:
+    """Every string the page hands to Streamlit's Markdown renderer."""
+    out = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error", "subheader", "title")
+           for e in at.get(kind)]
+    out += [e.label for e in at.get("expander")]
+    for kind in ("selectbox", "multiselect", "radio", "text_input", "button", "checkbox", "number_input"):
+        out += [w.label for w in at.get(kind)]
+    return out
+
+
+def _rendered_text(src: str) -> tuple[str, str]:
+    """(HTML, visible text) of ``src`` under CommonMark with strikethrough, as Streamlit renders it."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    page = MarkdownIt("commonmark").enable("strikethrough").render(src)
+    return page, html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_user_names_are_plain_text_on_the_agreement_page(app_for, demo_store):
+    import re
+
+    codes, doc_id = _hostile_project(demo_store)
+    at = app_for(PAGE, "lead")
+    at.run()
+    at.multiselect(key="agreement_coders").set_value(HOSTILE_CODERS).run()
+    at.selectbox(key="agreement_dd_code").set_value(codes[0]).run()
+    at.selectbox(key="agreement_dd_doc").set_value(doc_id).run()
+    assert not at.exception and not at.error
+    sources = _markdown_sources(at)
+    texts = []
+    for src in sources:
+        page, text = _rendered_text(src)
+        assert not re.search(r"<(img|a|code|b|i|em|h1)\b", page), src
+        # Streamlit's own directives and math need a bare ':' + '[' or '$': none may survive
+        assert not re.search(r"(?<!\\):(red|blue)(?<!\\)\[", src) and not re.search(r"(?<!\\)\$x", src), src
+        texts.append(text)
+    shown = "\n".join(texts)
+    # each name is shown as the characters it holds, where the page names it
+    for name in HOSTILE_CODERS + [PARTIAL_DOC]:
+        assert name in shown, name
+    assert f"A: {HOSTILE_CODERS[0]}" in shown and f"B: {HOSTILE_CODERS[1]}" in shown
+    # plain-text widgets get the raw names (no backslashes from escaping)
+    assert [at.selectbox(key="agreement_dd_code").format_func(c) for c in codes] == HOSTILE_CODES
+    assert HOSTILE_DOC in at.selectbox(key="agreement_dd_doc").options
+    assert set(HOSTILE_CODES) <= set(_table(at)["code"])
+
+
+# --- defect 10: chart labels -------------------------------------------------------------
+
+def _charts(at) -> list[dict]:
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def test_charts_label_every_code_and_whole_document_names(app_for, demo_store):
+    """Every code and document gets its axis label (no thinning, no clipping of the
+    demo's names) and each code row has room for its label."""
+    at = app_for(PAGE, "lead")
+    at.run()
+    df = _table(at)
+    alpha_chart = next(c for c in _charts(at) if "layer" in c)
+    heat = next(c for c in _charts(at) if c.get("mark", {}).get("type") == "rect")
+    rows = len(df[df["alpha"].notna()])
+    y = alpha_chart["layer"][0]["encoding"]["y"]["axis"]
+    assert y["labelOverlap"] is False and y["labelLimit"] >= 7 * df["code"].str.len().max()
+    assert alpha_chart["height"] >= 24 * rows
+    n_codes = len(df) - 1
+    with demo_store.session() as s:
+        docs = s.scalars(select(Document.name)).all()
+    for axis in ("x", "y"):
+        a = heat["encoding"][axis]["axis"]
+        assert a["labelOverlap"] is False, axis
+    assert heat["encoding"]["x"]["axis"]["labelLimit"] >= 7 * max(map(len, docs))
+    assert heat["encoding"]["y"]["axis"]["labelLimit"] >= 7 * df["code"].str.len().max()
+    assert heat["height"] >= 24 * n_codes + 0.8 * 7 * max(map(len, docs))
