@@ -1,23 +1,33 @@
-"""Projects and their members (coders and leads)."""
+"""Projects and their members (coders and leads).
+
+A project is created with its lead: protected (the lead's password is required,
+every member signs in with one) or, chosen explicitly, in local single-user mode
+(a member without a password signs in by name; the app refuses such a project
+unless it listens on a loopback address only). Only a lead adds, removes or
+re-roles members, and a project always keeps at least one lead. A removed member
+keeps their codings and history but can no longer sign in or act.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .errors import CodingError, ConflictError, NotFoundError
+from .errors import CodingError, ConflictError, NotFoundError, PermissionDeniedError
 from .events import log_event
-from .store.models import Coder, Project
+from .store.models import Coder, MemberAccount, Project
 
 ROLES = ("lead", "coder")
 
 
 @dataclass(frozen=True)
 class Member:
-    """Who is acting: passed to every engine function that changes or reads coder data."""
+    """Who is acting: passed to every engine function that changes or reads coder data.
+    Only its ``id`` is trusted: the engine reloads the member from the database."""
 
     id: str
     name: str
@@ -39,18 +49,124 @@ def _check_name(name: str, what: str) -> str:
         raise CodingError(f"{what} name is empty: give a name")
     if len(name) > 120:
         raise CodingError(f"{what} name {name[:30]!r}... is over 120 characters: shorten it")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise CodingError(f"{what} name {name[:30]!r} contains control characters: type it again")
     return name
 
 
-def create_project(s: Session, name: str) -> Project:
+def account_of(s: Session, coder_id: str) -> MemberAccount | None:
+    return s.get(MemberAccount, coder_id)
+
+
+def is_removed(s: Session, coder_id: str) -> bool:
+    acc = account_of(s, coder_id)
+    return acc is not None and acc.removed_at is not None
+
+
+def active_coder(s: Session, member: Member | Coder | str, project: Project | None = None) -> Coder:
+    """The member's row as the database holds it now, refused if gone, removed or (with
+    ``project``) of another project. Use it for every acting member: the UI's copy is
+    only an id."""
+    member_id = member if isinstance(member, str) else member.id
+    coder = s.get(Coder, member_id, populate_existing=True) if member_id else None
+    label = getattr(member, "name", member_id)
+    if coder is None or is_removed(s, coder.id):
+        raise PermissionDeniedError(f"{label!r} is no longer a member of this project: "
+                                    "ask a lead, or sign in as a current member")
+    if project is not None and coder.project_id != project.id:
+        raise PermissionDeniedError(f"{coder.name!r} is not a member of {project.name!r}: "
+                                    "sign in to that project")
+    return coder
+
+
+def require_lead(s: Session, project: Project, actor: Member | None, what: str) -> Member:
+    """The acting member, reloaded, if they are a current lead of ``project``."""
+    from .access import Action, require  # access imports this module
+
+    if actor is None:
+        raise PermissionDeniedError(f"only a lead can {what}: sign in as a lead (CLI: --as NAME)")
+    coder = active_coder(s, actor, project)
+    if coder.role != "lead":
+        raise PermissionDeniedError(f"{coder.name!r} is a {coder.role}: only a lead can {what}; ask a lead")
+    return require(s, coder.id, Action.MANAGE_MEMBERS, project)
+
+
+def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_password: str | None = None,
+                   local_mode: bool = False) -> Project:
+    """Create a project and its first lead.
+
+    A protected project (the default) needs the lead's password, checked against
+    the policy. ``local_mode=True`` chooses single-user mode explicitly: members
+    without a password sign in by name, and the app serves such a project only on
+    a loopback address. Returns the project; the lead is ``get_member(s, p, lead_name)``.
+    """
+    from .auth import check_password, hash_password  # auth imports this module
+
     name = _check_name(name, "project")
+    if lead_name is None:  # TRANSITIONAL (see _LEGACY_SETUP)
+        return _legacy_create(s, name)
+    lead_name = _check_name(lead_name, "lead")
+    if not local_mode and not lead_password:
+        raise PermissionDeniedError(
+            f"project {name!r} needs a password for its lead {lead_name!r}: give one, or choose local "
+            "single-user mode (only for one person on their own computer)")
+    if lead_password is not None:
+        check_password(lead_password, names=(lead_name, name))
     if s.scalar(select(Project).where(Project.name == name)):
         raise ConflictError(f"a project named {name!r} already exists: pick another name or open it")
-    p = Project(name=name)
+    p = Project(name=name, local_mode=bool(local_mode))
+    s.add(p)
+    try:
+        s.flush()
+    except IntegrityError as exc:  # a concurrent create of the same name
+        raise ConflictError(f"a project named {name!r} already exists: pick another name or open it") from exc
+    lead = Coder(project_id=p.id, name=lead_name, role="lead",
+                 password_hash=hash_password(lead_password) if lead_password else None)
+    s.add(lead)
+    s.flush()
+    s.add(MemberAccount(coder_id=lead.id, must_change_password=False,
+                        password_changed_at=datetime.now(UTC) if lead_password else None))
+    me = Member.of(lead)
+    log_event(s, p.id, me, "project.create", "project", p.id, name=name)
+    log_event(s, p.id, me, "member.add", "coder", lead.id, name=lead_name, role="lead")
+    return p
+
+
+# TRANSITIONAL: tests of other modules still build projects the old way
+# (``create_project(s, name)`` then ``add_member`` with no acting member). A project
+# made so is in local mode, and while it is, ``add_member`` without an actor is let
+# through. To be removed once those call sites pass ``lead_name=`` and ``actor=``.
+_LEGACY_SETUP = True
+
+
+def _legacy_create(s: Session, name: str) -> Project:
+    if not _LEGACY_SETUP:
+        raise CodingError(f"project {name!r} needs its lead: pass lead_name= (and lead_password=, or local_mode=True)")
+    if s.scalar(select(Project).where(Project.name == name)):
+        raise ConflictError(f"a project named {name!r} already exists: pick another name or open it")
+    p = Project(name=name, local_mode=True)
     s.add(p)
     s.flush()
-    log_event(s, p.id, "system", "project.create", "project", p.id, name=name)
+    log_event(s, p.id, None, "project.create", "project", p.id, name=name)
     return p
+
+
+def set_local_mode(s: Session, project: Project, actor: Member, enabled: bool) -> list[str]:
+    """A lead turns local single-user mode on or off. Turning it off needs the lead to
+    have a password; returns the names of members who then cannot sign in until a
+    lead gives them a temporary password."""
+    lead = require_lead(s, project, actor, "change the project's mode")
+    coder = active_coder(s, lead, project)
+    if not enabled and coder.password_hash is None:
+        raise PermissionDeniedError(
+            f"set your own password first ({coder.name!r} has none): a protected project needs its lead "
+            "to sign in with one")
+    project.local_mode = bool(enabled)
+    log_event(s, project.id, lead, "project.local_mode", "project", project.id, name=project.name,
+              local_mode=bool(enabled))
+    if enabled:
+        return []
+    return [c.name for c in members(s, project, active_only=True) if c.password_hash is None]
 
 
 def get_project(s: Session, name: str) -> Project:
@@ -58,7 +174,8 @@ def get_project(s: Session, name: str) -> Project:
     if p is None:
         known = ", ".join(s.scalars(select(Project.name).order_by(Project.name))) or "none yet"
         raise NotFoundError(
-            f"no project named {name!r} (projects: {known}); create it with `python -m coding init {name}`"
+            f"no project named {name!r} (projects: {known}); create it with "
+            f"`python -m coding --as YOUR_NAME init {name}`"
         )
     return p
 
@@ -68,17 +185,28 @@ def list_projects(s: Session) -> list[Project]:
 
 
 def add_member(
-    s: Session, project: Project, name: str, role: str = "coder", *, password: str | None = None,
-    actor: str = "system",
+    s: Session, project: Project, name: str, role: str = "coder", *, actor: Member | None = None,
+    password: str | None = None, temporary: bool = True,
 ) -> Coder:
-    """Add a coder or lead. With a password the member must sign in with it."""
-    from .auth import hash_password  # auth imports this module: import at call time
+    """A lead adds a coder or a lead. In a protected project the new member needs a
+    password: a temporary one (the default) they must change at their first sign-in."""
+    from .auth import check_password, hash_password  # auth imports this module
 
+    if actor is None and _LEGACY_SETUP and project.local_mode:  # TRANSITIONAL (see _LEGACY_SETUP)
+        lead = None
+    else:
+        lead = require_lead(s, project, actor, "add members")
     name = _check_name(name, "member")
     if role not in ROLES:
         raise CodingError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")
+    if not project.local_mode and not password:
+        raise PermissionDeniedError(
+            f"{project.name!r} is protected: give {name!r} a temporary password to pass on in person")
+    if password:
+        check_password(password, names=(name, project.name))
     if s.scalar(select(Coder).where(Coder.project_id == project.id, Coder.name == name)):
-        raise ConflictError(f"{name!r} is already a member of {project.name!r}")
+        raise ConflictError(f"{name!r} is already a member of {project.name!r} (or was: removed members keep "
+                            "their name and work); choose another name")
     c = Coder(project_id=project.id, name=name, role=role,
               password_hash=hash_password(password) if password else None)
     s.add(c)
@@ -86,17 +214,81 @@ def add_member(
         s.flush()
     except IntegrityError as exc:  # a concurrent add of the same name
         raise ConflictError(f"{name!r} is already a member of {project.name!r}") from exc
-    log_event(s, project.id, actor, "member.add", "coder", c.id, name=name, role=role)
+    s.add(MemberAccount(coder_id=c.id, must_change_password=bool(password) and temporary,
+                        password_changed_at=datetime.now(UTC) if password else None))
+    s.flush()
+    log_event(s, project.id, lead, "member.add", "coder", c.id, name=name, role=role)
     return c
 
 
-def members(s: Session, project: Project) -> list[Coder]:
-    return list(s.scalars(select(Coder).where(Coder.project_id == project.id).order_by(Coder.name)))
+def _leads_left(s: Session, project: Project, without: str) -> int:
+    return s.scalar(
+        select(func.count()).select_from(Coder)
+        .outerjoin(MemberAccount, MemberAccount.coder_id == Coder.id)
+        .where(Coder.project_id == project.id, Coder.role == "lead", Coder.id != without,
+               MemberAccount.removed_at.is_(None))
+    ) or 0
+
+
+def _lock_leads(s: Session, project: Project) -> None:
+    """PostgreSQL: serialise role changes and removals of one project's members, so
+    two leads demoting each other at once cannot leave the project without a lead."""
+    s.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+
+
+def change_role(s: Session, project: Project, actor: Member, name: str, role: str) -> Coder:
+    """A lead makes a member a lead or a coder; the last lead cannot be demoted."""
+    lead = require_lead(s, project, actor, "change roles")
+    if role not in ROLES:
+        raise CodingError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")
+    _lock_leads(s, project)
+    coder = active_coder(s, get_member(s, project, name), project)
+    if coder.role == role:
+        return coder
+    if coder.role == "lead" and _leads_left(s, project, coder.id) == 0:
+        raise ConflictError(f"{coder.name!r} is the last lead of {project.name!r}: make another member a lead "
+                            "first, then change this role")
+    before, coder.role = coder.role, role
+    s.flush()
+    log_event(s, project.id, lead, "member.role", "coder", coder.id, name=coder.name, before=before, after=role)
+    return coder
+
+
+def remove_member(s: Session, project: Project, actor: Member, name: str) -> Coder:
+    """A lead removes a member: they can no longer sign in (sessions end now); their
+    codings, memos and events stay. The last lead cannot be removed."""
+    from .auth import revoke_member_sessions  # auth imports this module
+
+    lead = require_lead(s, project, actor, "remove members")
+    _lock_leads(s, project)
+    coder = active_coder(s, get_member(s, project, name), project)
+    if coder.role == "lead" and _leads_left(s, project, coder.id) == 0:
+        raise ConflictError(f"{coder.name!r} is the last lead of {project.name!r}: make another member a lead "
+                            "first")
+    acc = account_of(s, coder.id)
+    if acc is None:
+        acc = MemberAccount(coder_id=coder.id, must_change_password=False)
+        s.add(acc)
+    acc.removed_at = datetime.now(UTC)
+    s.flush()
+    revoke_member_sessions(s, coder.id, by=lead.id)
+    log_event(s, project.id, lead, "member.remove", "coder", coder.id, name=coder.name, role=coder.role)
+    return coder
+
+
+def members(s: Session, project: Project, *, active_only: bool = False) -> list[Coder]:
+    """The project's members by name; removed ones too unless ``active_only`` (their
+    work stays in the project)."""
+    q = select(Coder).where(Coder.project_id == project.id).order_by(Coder.name)
+    if active_only:
+        q = (q.outerjoin(MemberAccount, MemberAccount.coder_id == Coder.id)
+             .where(MemberAccount.removed_at.is_(None)))
+    return list(s.scalars(q))
 
 
 def get_member(s: Session, project: Project, name: str) -> Coder:
     c = s.scalar(select(Coder).where(Coder.project_id == project.id, Coder.name == name))
     if c is None:
-        names = ", ".join(m.name for m in members(s, project)) or "none yet"
+        names = ", ".join(m.name for m in members(s, project, active_only=True)) or "none yet"
         raise NotFoundError(f"{name!r} is not a member of {project.name!r} (members: {names})")
     return c

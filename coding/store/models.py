@@ -290,3 +290,57 @@ class Adjudication(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str] = mapped_column(String(120))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- Accounts and sessions (migration 0003) ----------------------------------
+# Sign-in state lives beside ``Coder``, not in it: it changes on every sign-in and
+# is never part of a project's export.
+
+
+class MemberAccount(Base):
+    """Sign-in state of one member (1:1 with ``coders``; no row means the defaults)."""
+
+    __tablename__ = "member_accounts"
+    coder_id: Mapped[str] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), primary_key=True)
+    # A temporary password (set by a lead): the member must choose a new one first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A removed member keeps their codings and history but can no longer sign in.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SignInAttempt(Base):
+    """One sign-in try. Rate limiting and lock-out read these rows, so they hold across
+    app instances. ``coder_id`` is NULL for a name that is not a member."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'fail', 'reset')", name="sign_in_outcome"),
+        Index("ix_sign_in_attempts_coder_at", "coder_id", "at"),
+        Index("ix_sign_in_attempts_source_at", "source", "at"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    coder_id: Mapped[str | None] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), nullable=True)
+    source: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(5))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SessionToken(Base):
+    """A signed-in browser or CLI session. Only SHA-256 hashes of its secrets are stored:
+    ``grant_hash`` for the one-time grant a browser trades for its cookie, ``token_hash``
+    for the token the cookie (or ``--token``) carries."""
+
+    __tablename__ = "session_tokens"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    coder_id: Mapped[str] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), index=True)
+    client: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    grant_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    grant_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # coder id
