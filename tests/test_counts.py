@@ -112,5 +112,19 @@ def test_a_member_of_another_project_is_refused(env):
     with store.session() as s:
         other = create_project(s, "other")
         outsider = Member.of(add_member(s, other, "eve", "lead"))
-    with pytest.raises(PermissionDeniedError, match="not a member of project 'blind'"):
+    with pytest.raises(PermissionDeniedError, match="is not in the project"):
         _counts(store, outsider)
+
+
+def test_consensus_codings_on_a_blind_document_are_not_counted_for_a_coder(env):
+    store, ana, ben, lead, plan, obs, _ = env
+    from coding.projects import get_project
+
+    with store.session() as s:
+        p = get_project(s, "blind")
+        t1 = next(d for d in list_documents(s, p) if d.name == "T1")
+        apply_codes(s, p, lead, t1, [plan], 0, 10, layer="consensus")
+    assert _counts(store, ben) == {}
+    assert _counts(store, lead) == {plan: 1}
+    with store.session() as s:
+        assert visible_coding_counts(s, get_project(s, "blind"), lead, layer="coder") == {}
