@@ -461,6 +461,7 @@ export default function (component) {
     if (st.sent) { st.sent = null; if (st.rev !== null) st.api.setStateValue("selection", null); }
     st.rev = null;
     st.root.scrollTop = 0;
+    st.root.setAttribute("data-doc", st.doc || "");
   }
   if (st.reset === undefined) {
     st.reset = d.reset;
