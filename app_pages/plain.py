@@ -22,14 +22,25 @@ _SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 _BREAK = re.compile(r"\r\n|\r|\n")
 # Indentation would start a code block; a no-break space looks the same.
 _LEADING = re.compile(r"^[ \t]+")
+# Some rewrites run on the parsed text, after escapes are gone: ":streamlit:" becomes a
+# logo image, " -> " an arrow, " -- " a dash, " >= " a sign. An invisible WORD JOINER
+# (U+2060) inside each such sequence keeps it from matching. (GFM still turns a bare
+# "http://x", "www.x" or "a@b.c" into a link showing those same characters.)
+WORD_JOINER = "\u2060"
+_TEXT_REWRITES = re.compile(
+    r"(?<=:)(?=streamlit:)"             # the Streamlit logo shortcode
+    r"|(?<=[-<>~])(?=[->=])"            # arrows, dashes, >= <= ~= typography
+)
 
 
 def md_escape(s: str) -> str:
     """``s`` escaped so that Streamlit's Markdown shows it as its literal characters.
 
     Line breaks become spaces: the result is for one-line places (labels,
-    names, messages); show multi-line text with st.text.
+    names, messages); show multi-line text with st.text. The text shown may hold
+    invisible word joiners (see ``_TEXT_REWRITES``) but no other change.
     """
     s = _BREAK.sub(" ", str(s))
     s = _LEADING.sub(lambda m: "\u00a0" * len(m.group(0).expandtabs(4)), s)
+    s = _TEXT_REWRITES.sub(WORD_JOINER, s)
     return _SPECIAL.sub(r"\\\1", s)

@@ -8,6 +8,7 @@ fonts.gstatic.com).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -98,3 +99,65 @@ def test_config_keeps_users_out_of_developer_menus_and_sends_no_statistics():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["browser"]["gatherUsageStats"] is False
+
+
+NASTY = [IMG, LEAD, ":red[x]", ":blue-background[x]", ":material/face:", ":smile:", ":streamlit:", "$x^2$",
+         "$$y$$", "`code`", "<b>x</b>", "<img src=http://example.invalid/i.png>", "[l](http://example.invalid)",
+         "# h", "> q", "- item", "1. item", "a_b_c *d*", "~~s~~ ~t~", "| a | b |", "\\*", "back\\slash",
+         "www.example.invalid", "a@example.invalid", "&amp; &#42;", "    indented", "[x]: http://example.invalid",
+         "café ☕ 👏 ¿qué?", "H~2~O ^sup^ ==mark==", "<http://example.invalid>", "x :streamlit: y",
+         "a -- b -> c <- d <-> e >= f <= g ~= h", "HTTPS://example.invalid/x WWW.example.invalid"]
+MD_APP = '''
+import streamlit as st
+from app_pages.plain import md_escape
+NASTY = {nasty!r}
+for i, s in enumerate(NASTY):
+    with st.container(key=f"md_{{i}}"):
+        st.markdown(md_escape(s))
+    with st.container(key=f"cap_{{i}}"):
+        st.caption("Code: " + md_escape(s))
+    st.button(md_escape(s), key=f"btn_{{i}}")
+    st.checkbox(md_escape(s), key=f"chk_{{i}}")
+    st.expander(md_escape(s))
+    st.radio("r", [s], format_func=md_escape, key=f"rad_{{i}}")
+'''
+
+
+@pytest.mark.browser
+def test_md_escape_shows_every_character_and_fetches_nothing(browser, tmp_path):
+    app = tmp_path / "md_app.py"
+    app.write_text(MD_APP.format(nasty=NASTY), encoding="utf-8")
+    with run_streamlit(app) as base:
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+        requests: list[str] = []
+        ctx.on("request", lambda r: requests.append(r.url))
+        page = ctx.new_page()
+        try:
+            page.goto(base)
+            page.locator(f".st-key-rad_{len(NASTY) - 1}").wait_for(timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(1_000)
+
+            def shown(selector: str) -> str:
+                # md_escape may add invisible word joiners; a no-break space stands for indentation
+                return page.locator(selector).inner_text().replace("\u2060", "").replace("\u00a0", " ").strip()
+
+            for i, s in enumerate(NASTY):
+                want = s.strip()
+                assert shown(f".st-key-md_{i}") == want, s
+                assert shown(f".st-key-cap_{i}") == f"Code: {s}".strip(), s
+                assert shown(f".st-key-btn_{i}") == want, s
+                assert shown(f".st-key-chk_{i}") == want, s
+                assert shown(f".st-key-rad_{i} [role='radiogroup']") == want, s
+            labels = page.locator("[data-testid='stExpander'] summary").all_inner_texts()
+            icon = re.compile(r"^keyboard_arrow_\w+\s*")  # the expander's Material Symbols ligature
+            assert [icon.sub("", t.replace("\u2060", "").replace("\u00a0", " ")).strip()
+                    for t in labels] == [s.strip() for s in NASTY]
+            assert page.locator("main img, main .katex, main code, main strong, main em").count() == 0
+            # GFM autolinks: a bare URL or e-mail address becomes a link showing the same characters
+            assert {a.inner_text() for a in page.locator("main a").all()} <= {
+                "http://example.invalid/pixel.png", "http://example.invalid", "http://example.invalid/i.png",
+                "HTTPS://example.invalid/x", "WWW.example.invalid", "www.example.invalid", "a@example.invalid"}
+            assert _outside(requests, base) == []
+        finally:
+            ctx.close()
