@@ -1,19 +1,51 @@
 """Shared UI state: the store, the open project and the signed-in member.
 
-Session keys: ``project`` (name) and ``member`` (coding.projects.Member).
+Session keys: ``project`` (name), ``member`` (a :class:`coding.projects.Member`,
+rewritten from the database on every run: only its id is trusted),
+``auth_session`` (the id of the member's session row) and ``auth_cookie`` (a
+pending cookie action for the browser).
+
+Sessions survive a reload through an HTTP-only cookie. A Streamlit script cannot
+set a cookie, so signing in stores a one-time *grant* (valid 2 minutes) and a tiny
+component posts it to ``/account/session``, a route that ``app.py`` adds to the
+server; the route answers with ``Set-Cookie: coding_session=...; HttpOnly;
+SameSite=Strict``. On the next page load the browser sends the cookie with the
+WebSocket handshake, where ``st.context.cookies`` reads it. Page JavaScript never
+sees the token. Sign-out revokes the session row and asks ``/account/sign-out``
+to delete the cookie.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
+from collections.abc import Mapping
 
 import streamlit as st
 
 from app_pages.plain import md_escape
-from coding.auth import sign_in
+from coding.auth import (
+    SESSION_COOKIE,
+    close_session,
+    is_loopback,
+    must_change_password,
+    open_session,
+    resume_session,
+    session_member,
+    set_password,
+    sign_in,
+)
 from coding.errors import CodingError
-from coding.projects import Member, get_project, list_projects, members
+from coding.projects import Member, active_coder, get_project, list_projects, members
 from coding.store import Store
+from coding.store.models import Project
+
+_SESSION = "auth_session"
+_COOKIE_ACTION = "auth_cookie"
+_COOKIE_TRIED = "auth_cookie_tried"
+_COOKIE_FAILED = "auth_cookie_failed"
+_NOTICE = "auth_notice"
 
 
 @st.cache_resource
@@ -29,53 +61,259 @@ def report(exc: CodingError) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
+# --- where the server listens ---------------------------------------------------
+
+
+def local_mode_refusal(project_name: str) -> str | None:
+    """Why a local-mode project may not be used here, or None. Local single-user mode
+    (no passwords) is served only when Streamlit listens on a loopback address
+    (``server.address``: ``--server.address 127.0.0.1`` or ``.streamlit/config.toml``)
+    and the request did not come through a proxy."""
+    address = st.get_option("server.address")
+    if not is_loopback(address):
+        where = f"on {address}" if address else "on every network interface (no server.address set)"
+        return (f"{project_name!r} is in local single-user mode (no passwords), and this server listens {where}. "
+                "Start it with `--server.address 127.0.0.1` to use it on this computer only, or protect the "
+                "project: `python -m coding --as LEAD passwd " + project_name + "` then `python -m coding --as LEAD "
+                "local-mode " + project_name + " off`.")
+    headers = st.context.headers
+    if not isinstance(headers, Mapping):  # AppTest has no real request
+        headers = {}
+    if any(h in headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-Ip")):
+        return (f"{project_name!r} is in local single-user mode (no passwords) and this request came through a "
+                "proxy: protect the project before serving it to others (`python -m coding local-mode NAME off`).")
+    return None
+
+
+# --- the session cookie -------------------------------------------------------------
+
+_COOKIE_JS = """
+const done = new Set();
+export default function (component) {
+  const {data, setTriggerValue} = component;
+  if (!data || !data.action || done.has(data.nonce)) return;
+  done.add(data.nonce);
+  const path = data.action === "set" ? "/account/session" : "/account/sign-out";
+  fetch(path, {
+    method: "POST", credentials: "same-origin", cache: "no-store",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(data.action === "set" ? {grant: data.grant} : {}),
+  }).then(
+    (r) => setTriggerValue("done", {nonce: data.nonce, ok: r.ok, status: r.status}),
+    () => setTriggerValue("done", {nonce: data.nonce, ok: false, status: 0}),
+  );
+}
+"""
+
+_cookie_component = st.components.v2.component("coding_workbench.session_cookie", html="<span></span>",
+                                               js=_COOKIE_JS)
+
+
+def _cookie_done() -> None:
+    value = st.session_state.get("common_cookie") or {}
+    done = value.get("done") if hasattr(value, "get") else None
+    pending = st.session_state.get(_COOKIE_ACTION)
+    if not done or not pending or done.get("nonce") != pending["nonce"]:
+        return
+    st.session_state.pop(_COOKIE_ACTION, None)
+    if pending["action"] == "set" and not done.get("ok"):
+        st.session_state[_COOKIE_FAILED] = int(done.get("status") or 0)
+
+
+def _mount_cookie_component() -> None:
+    pending = st.session_state.get(_COOKIE_ACTION)
+    if pending:
+        with st.sidebar:
+            _cookie_component(key="common_cookie", data=pending, default={}, on_done_change=_cookie_done,
+                              height=0)
+
+
+def _queue_cookie(action: str, grant: str = "") -> None:
+    st.session_state[_COOKIE_ACTION] = {"action": action, "grant": grant, "nonce": secrets.token_hex(8)}
+
+
+def _source() -> str:
+    """Where a sign-in comes from, for the per-source limit (AppTest has no address)."""
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else "this computer"
+
+
+def _forget_member() -> None:
+    for k in ("member", _SESSION):
+        st.session_state.pop(k, None)
+
+
+def _restore_from_cookie() -> None:
+    """After a reload: sign the tab in from its session cookie (once per cookie value)."""
+    if st.session_state.get(_SESSION) or st.session_state.get("member"):
+        return
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if not isinstance(token, str) or not token:  # AppTest has no real request
+        return
+    tried = hashlib.sha256(token.encode()).hexdigest()
+    if st.session_state.get(_COOKIE_TRIED) == tried:
+        return
+    st.session_state[_COOKIE_TRIED] = tried
+    try:
+        with store().session() as s:
+            member, sid = resume_session(s, token)
+            project_name = s.get(Project, member.project_id).name
+    except CodingError as exc:
+        st.session_state[_NOTICE] = str(exc)
+        return
+    st.session_state.update({"member": member, _SESSION: sid, "project": project_name})
+
+
+def _current(project_name: str) -> Member | None:
+    """The signed-in member of this tab, reloaded from the database, or None."""
+    sid = st.session_state.get(_SESSION)
+    held: Member | None = st.session_state.get("member")
+    if sid is None and held is None:
+        return None
+    try:
+        with store().session() as s:
+            project = get_project(s, project_name)
+            if sid is not None:
+                m = session_member(s, sid)
+            elif project.local_mode:
+                # a tab signed in without a session (tests): in local mode the name was enough
+                m = Member.of(active_coder(s, held, project))
+            else:
+                m = None
+            if m is not None and m.project_id != project.id:
+                m = None
+    except CodingError as exc:
+        st.session_state[_NOTICE] = str(exc)
+        m = None
+    if m is None:
+        _forget_member()
+        return None
+    st.session_state["member"] = m
+    return m
+
+
+# --- sidebar -----------------------------------------------------------------------
+
+
 def project_picker() -> str | None:
     """Sidebar: pick a project; offer the demo study when there is none."""
-    with store().session() as s:
+    _restore_from_cookie()
+    with store().session(write=False) as s:
         names = [p.name for p in list_projects(s)]
     if not names:
         return None
     current = st.session_state.get("project")
     if current not in names:
         current = "demo" if "demo" in names else names[0]
-    name = st.sidebar.selectbox("Project", names, index=names.index(current), key="common_project")
+    if current != st.session_state.get("_common_project_shown") or st.session_state.get("common_project") not in names:
+        # the project was chosen in code (a page, a restored session), not in the box
+        st.session_state["common_project"] = current
+    name = st.sidebar.selectbox("Project", names, key="common_project")
+    st.session_state["_common_project_shown"] = name
     if name != st.session_state.get("project"):
         st.session_state["project"] = name
-        st.session_state.pop("member", None)
+        _forget_member()
     return name
 
 
-def sign_in_box(project_name: str) -> Member | None:
-    """Sidebar sign-in: pick a member; a password when the member has one."""
-    m: Member | None = st.session_state.get("member")
-    if m is not None and m.project_id:
-        st.sidebar.markdown(f"Signed in as **{md_escape(m.name)}** ({md_escape(m.role)})")
-        if st.sidebar.button("Sign out", key="common_sign_out"):
-            st.session_state.pop("member", None)
+def _sign_out(m: Member) -> None:
+    sid = st.session_state.get(_SESSION)
+    if sid:
+        with store().session() as s:
+            close_session(s, sid)
+    _forget_member()
+    _queue_cookie("clear")
+
+
+def _password_form(project_name: str, m: Member) -> None:
+    """A member signed in with a temporary password chooses their own first."""
+    with st.sidebar.form("common_new_password", clear_on_submit=True):
+        st.markdown("**Choose your own password**")
+        st.caption("You signed in with a temporary password from a lead. At least 10 characters; "
+                   "a few unrelated words work well.")
+        old = st.text_input("Temporary password", type="password", key="common_pw_old")
+        new = st.text_input("New password", type="password", key="common_pw_new")
+        again = st.text_input("New password again", type="password", key="common_pw_again")
+        ok = st.form_submit_button("Set password")
+    if ok:
+        if new != again:
+            st.sidebar.error("The two new passwords differ: type them again.")
+            return
+        try:
+            with store().session() as s:
+                set_password(s, get_project(s, project_name), m, new, old_password=old,
+                             keep_session=st.session_state.get(_SESSION))
             st.rerun()
-        return m
-    with store().session() as s:
+        except CodingError as exc:
+            st.sidebar.error(str(exc))
+
+
+def sign_in_box(project_name: str) -> Member | None:
+    """Sidebar sign-in. Protected project: name and password. Local mode: pick a name
+    (a password when the member has one), and only on a loopback server address.
+    Returns the member, reloaded from the database, or None."""
+    _mount_cookie_component()
+    with store().session(write=False) as s:
         project = get_project(s, project_name)
-        people = [(c.name, c.role, c.password_hash is not None) for c in members(s, project)]
         local = project.local_mode
-    if not people:
-        st.sidebar.info("This project has no members yet: add a lead on the Project page.")
-        return None
+        people = [(c.name, c.role) for c in members(s, project, active_only=True)] if local else []
+    if local:
+        refusal = local_mode_refusal(project_name)
+        if refusal:
+            _forget_member()
+            st.sidebar.error(refusal)
+            return None
+    notice = st.session_state.pop(_NOTICE, None)
+    m = _current(project_name)
+    if m is not None:
+        st.sidebar.markdown(f"Signed in as **{md_escape(m.name)}** ({md_escape(m.role)})")
+        if st.session_state.get(_COOKIE_FAILED) is not None:
+            st.sidebar.caption("This sign-in ends when the page reloads: the session cookie could not be set "
+                               f"(answer {st.session_state[_COOKIE_FAILED]}). Start the app with "
+                               "`streamlit run app.py` to keep sessions across reloads.")
+        if st.sidebar.button("Sign out", key="common_sign_out"):
+            _sign_out(m)
+            st.rerun()
+        with store().session(write=False) as s:
+            change = must_change_password(s, m)
+        if change:
+            _password_form(project_name, m)
+            return None
+        return m
+    if notice:
+        st.sidebar.info(notice)
     with st.sidebar.form("common_sign_in"):
         st.markdown("**Sign in**")
-        labels = [f"{n} ({r})" for n, r, _ in people]
-        idx = st.selectbox("Member", range(len(people)), format_func=lambda i: labels[i], key="common_who")
-        pw = st.text_input("Password", type="password", key="common_pw",
-                           help="Leave empty in local mode for members without a password" if local else None)
+        if local:
+            if not people:
+                st.info("This project has no members yet.")
+            labels = [f"{n} ({r})" for n, r in people]
+            idx = st.selectbox("Member", range(len(people)), format_func=lambda i: labels[i], key="common_who")
+            who = people[idx][0] if people and idx is not None else ""
+            pw = st.text_input("Password", type="password", key="common_pw",
+                               help="Leave empty for a member without a password (local mode)")
+        else:
+            who = st.text_input("Name", key="common_name")
+            pw = st.text_input("Password", type="password", key="common_pw")
         ok = st.form_submit_button("Sign in")
     if ok:
         try:
             with store().session() as s:
-                st.session_state["member"] = sign_in(s, get_project(s, project_name), people[idx][0], pw or None)
+                p = get_project(s, project_name)
+                member = sign_in(s, p, who, pw or None, source=_source())
+                issued = open_session(s, member, client=f"browser, {_source()}")
+            st.session_state.update({"member": member, _SESSION: issued.id})
+            st.session_state.pop(_COOKIE_FAILED, None)
+            _queue_cookie("set", issued.secret)
             st.rerun()
         except CodingError as exc:
             st.sidebar.error(str(exc))
     return None
+
+
+def current_session_id() -> str | None:
+    """The id of this tab's session row (None when signed in without one, as tests do)."""
+    return st.session_state.get(_SESSION)
 
 
 def require_member(lead: bool = False) -> tuple[str, Member] | None:
@@ -86,7 +324,10 @@ def require_member(lead: bool = False) -> tuple[str, Member] | None:
         return None
     m = sign_in_box(name)
     if m is None:
-        st.info("Sign in from the sidebar to continue.")
+        if st.session_state.get(_SESSION):
+            st.info("Choose your own password in the sidebar to continue.")
+        else:
+            st.info("Sign in from the sidebar to continue.")
         return None
     if lead and not m.is_lead:
         st.warning("This page is for leads. Sign in as a lead to use it.")

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from .errors import CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
-from .projects import Member, account_of, active_coder, get_member, require_lead
+from .projects import Member, account_of, active_coder, get_member, members, require_lead
 from .store.models import Coder, MemberAccount, Project, SessionToken, SignInAttempt
 
 MIN_LENGTH = 10
@@ -49,6 +49,7 @@ SOURCE_MAX_FAILURES = 30
 GRANT_TTL = timedelta(minutes=2)
 DEFAULT_SESSION_HOURS = 12
 TOUCH_EVERY = timedelta(minutes=5)  # last_seen_at is written at most this often
+SESSION_COOKIE = "coding_session"  # the web layer's HTTP-only cookie holding the token
 
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so both answers take as long.
@@ -480,3 +481,20 @@ def revoke_session(s: Session, project: Project, actor: Member, session_id: str)
         row.revoked_at, row.revoked_by, row.grant_hash = utcnow(), me.id, None
         log_event(s, project.id, Member.of(me), "session.revoke", "coder", owner.id, name=owner.name,
                   sessions=1)
+
+
+def member_overview(s: Session, project: Project, actor: Member) -> list[dict]:
+    """For a lead: each member's role, password state, lock-out and last sign-in."""
+    require_lead(s, project, actor, "see the members' sign-in state")
+    now = utcnow()
+    rows = []
+    for c in members(s, project):
+        acc = account_of(s, c.id)
+        last = s.scalar(select(SignInAttempt.at).where(SignInAttempt.coder_id == c.id, SignInAttempt.outcome == "ok")
+                        .order_by(SignInAttempt.at.desc()).limit(1))
+        password = "none" if c.password_hash is None else (
+            "temporary" if acc is not None and acc.must_change_password else "set")
+        rows.append({"name": c.name, "role": c.role, "password": password,
+                     "removed": acc is not None and acc.removed_at is not None,
+                     "locked_until": locked_until(s, c.id, now), "last_sign_in": _utc(last)})
+    return rows

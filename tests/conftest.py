@@ -78,10 +78,23 @@ def demo_store(store) -> Store:
 
 
 @pytest.fixture
-def app_for(demo_store, db_url, monkeypatch):
-    """``app_for(page, member_name)``: an AppTest of ``app.py`` on the demo database,
-    switched to ``page`` (e.g. "app_pages/coding_page.py"), signed in as the member
-    (None: not signed in). Run it with ``at.run()``."""
+def loopback_server():
+    """Streamlit's ``server.address`` set to 127.0.0.1, as on a researcher's own computer:
+    the app serves local-mode projects (the demo) only then."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)
+
+
+@pytest.fixture
+def app_for(demo_store, db_url, monkeypatch, loopback_server):
+    """``app_for(page, member_name)``: an AppTest of ``app.py`` on the demo database
+    (local mode, served on a loopback address), switched to ``page`` (e.g.
+    "app_pages/coding_page.py"), signed in as the member (None: not signed in).
+    Run it with ``at.run()``."""
     from streamlit.testing.v1 import AppTest
 
     from coding.auth import sign_in
