@@ -111,8 +111,8 @@ def test_unknown_language_and_missing_paths(store, project, tmp_path):
 
 
 def test_size_limit(store, project, tmp_path, monkeypatch):
-    import coding.documents as documents
-    monkeypatch.setattr(documents, "MAX_FILE_BYTES", 100)
+    from coding.importing import limits
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)
     (tmp_path / "big.txt").write_text("x" * 300)
     with store.session() as s:
         rep = import_files(s, s.merge(project), [tmp_path / "big.txt"])

@@ -19,7 +19,7 @@ from coding.importing import (
     detect_turns,
     parse_transcript,
 )
-from coding.importing import decoding, formats
+from coding.importing import limits
 
 SPANISH = "Entrevistadora: Año, señora, ¿qué?\nDocente: Sí, el niño… “bien”.\n"
 
@@ -176,13 +176,20 @@ def test_binary_files_are_refused(tmp_path, raw):
     )
 
 
-def test_a_few_control_characters_are_still_text():
-    text, _ = decode_bytes(b"P1: hello\x0c world\x1a" + b" words" * 20, "t.txt")
-    assert text.startswith("P1: hello\x0c world\x1a")
+def test_a_few_control_characters_are_refused_with_where_and_what_to_do():
+    # Stored text is the file's text (DESIGN.md, Offsets): control characters are
+    # refused, not silently removed. Tabs and newlines are text.
+    with pytest.raises(InputFileError) as excinfo:
+        decode_bytes(b"P1: hello\tthere\nP2: a\x0c world\x1a" + b" words" * 20, "t.txt")
+    message = error_of(excinfo)
+    assert message.startswith("t.txt: contains 2 control characters")
+    assert "U+000C form feed (page break), on line 2, column 6" in message
+    assert "Remove them in a text editor" in message
+    assert decode_bytes(b"P1: hello\tthere\n", "t.txt")[0] == "P1: hello\tthere\n"
 
 
 def test_too_big_names_size_and_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(decoding, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)
     path = write(tmp_path, "long.txt", b"P1: words\n" * 15)
     with pytest.raises(InputFileError) as excinfo:
         parse_file(path)
@@ -233,7 +240,7 @@ def test_docx_that_is_a_zip_but_not_word(tmp_path):
 
 
 def test_docx_expanding_to_too_much_xml(tmp_path, monkeypatch):
-    monkeypatch.setattr(formats, "MAX_DOCX_XML_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_DOCX_XML_BYTES", 1000)
     document = docx.Document()
     document.add_paragraph("P1: " + "words " * 400)
     document.save(tmp_path / "bomb.docx")

@@ -1,27 +1,28 @@
 """File formats -> :class:`ParsedTranscript` (stored text + speaker turns).
 
 * ``.txt`` / ``.md``: the decoded text, verbatim (markdown is not rendered).
-* ``.docx``: paragraph texts (table cells included, in document order) joined by ``\\n``.
+* ``.docx``: paragraph texts joined by ``\\n``, see :mod:`.wordml` for what counts.
 * ``.vtt`` / ``.srt``: cues are rebuilt as a readable transcript, one paragraph
   per speaker turn (``"Speaker: words"``), paragraphs separated by a blank line.
 
 For docx, vtt and srt the text built here *is* the stored text; every offset in
-:class:`Turn` refers to it.
+:class:`Turn` refers to it. Every format ends with the same checks on the stored
+text (:func:`.decoding.check_text`) and on the turns (speaker and timestamp
+widths), and runs under one time budget (:class:`.limits.Deadline`).
 """
 
 from __future__ import annotations
 
 import html
-import io
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from ..errors import InputFileError
 from ..offsets import normalise_text
-from . import decoding
-from .decoding import check_size, decode_bytes, empty_error
+from . import limits
+from .decoding import check_size, check_text, decode_text, empty_error
+from .limits import Deadline, LimitExceeded, display_name, human_count
 from .speakers import (
     LabelMatch,
     Turn,
@@ -32,174 +33,228 @@ from .speakers import (
     match_label,
     match_pattern,
 )
+from .wordml import docx_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".vtt", ".srt")
 UNKNOWN_SPEAKER = "Unknown"
-# Guard against zip bombs: uncompressed XML a .docx may hold.
-MAX_DOCX_XML_BYTES = 10 * decoding.MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)
 class ParsedTranscript:
+    """A parsed file. ``warnings``: what was guessed, replaced or left out (one line
+    each, naming the file); ``replaced_bytes``: undecodable bytes that became U+FFFD."""
+
     text: str
     turns: tuple[Turn, ...]
     encoding: str
     source_format: str
+    warnings: tuple[str, ...] = ()
+    replaced_bytes: int = 0
 
 
-def _source_format(filename: str) -> str:
+def check_suffix(filename: str) -> str:
+    """The format of ``filename`` from its suffix (``"txt"``...), or :class:`InputFileError`."""
     suffix = PurePath(filename).suffix.lower()
     if suffix in SUPPORTED_SUFFIXES:
         return suffix[1:]
     problem = (
-        f"has the unsupported file type '{suffix}'" if suffix else "has no file extension"
+        f"has the unsupported file type '{display_name(suffix, 20)}'" if suffix else "has no file extension"
     )
     raise InputFileError(
-        filename,
+        display_name(filename),
         f"{problem} (supported: {', '.join(SUPPORTED_SUFFIXES)})",
         "Save the transcript as .txt, .md, .docx, .vtt or .srt and import again",
     )
 
 
+_source_format = check_suffix
+
+
 def parse_transcript(
-    filename: str, data: bytes, *, speaker_pattern: str | None = None
+    filename: str, data: bytes, *, speaker_pattern: str | None = None, deadline: Deadline | None = None
 ) -> ParsedTranscript:
     """Read one transcript file's bytes into stored text and speaker turns.
 
     The format comes from the file name's suffix. ``speaker_pattern`` (a regex
     with a named group ``speaker``) replaces the built-in speaker-label rule, see
     :func:`coding.importing.speakers.detect_turns`. Raises
-    :class:`InputFileError` for a bad file, :class:`CodingError` for a bad pattern.
+    :class:`InputFileError` for a bad file (including one over a bound of
+    :mod:`.limits`, or slower than ``deadline``), :class:`CodingError` for a bad pattern.
     """
-    source_format = _source_format(filename)
+    source_format = check_suffix(filename)
     if speaker_pattern is not None:
         compile_pattern(speaker_pattern)
     check_size(data, filename)
     if not data:
         raise empty_error(filename)
-    if source_format == "docx":
-        text = _docx_text(data, filename)
-        return ParsedTranscript(text, detect_turns(text, speaker_pattern), "docx", "docx")
-    decoded, encoding = decode_bytes(data, filename)
-    if source_format in ("txt", "md"):
-        return ParsedTranscript(
-            decoded, detect_turns(decoded, speaker_pattern), encoding, source_format
-        )
-    text, turns = _subtitle_transcript(decoded, filename, source_format, speaker_pattern)
-    return ParsedTranscript(text, turns, encoding, source_format)
-
-
-# --- docx ---------------------------------------------------------------------------
-
-_DOCX_FIX = "Open it in Word/LibreOffice and save as .docx again, or export as .txt"
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-# A paragraph's visible text: python-docx's CT_P.text reads only w:r and w:hyperlink,
-# which would drop tracked insertions, moved text, smart tags and simple fields.
-# Runs render tabs and breaks as "\t" and "\n".
-_RUNS = (
-    "w:r | w:hyperlink | w:ins/w:r | w:moveTo/w:r | w:smartTag/w:r"
-    " | w:fldSimple/w:r | w:sdt/w:sdtContent/w:r | w:customXml/w:r"
-)
-
-
-def _one_line(exc: BaseException) -> str:
-    words = " ".join(str(exc).split())
-    return words[:120] or type(exc).__name__
-
-
-def _docx_text(data: bytes, filename: str) -> str:
-    import docx  # imported here: only .docx imports pay for it
-
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise InputFileError(filename, "is not a valid .docx (not a zip archive)", _DOCX_FIX)
+    deadline = deadline or Deadline()
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            xml_bytes = sum(
-                info.file_size for info in archive.infolist()
-                if info.filename.endswith((".xml", ".rels"))
-            )
-        if xml_bytes > MAX_DOCX_XML_BYTES:
-            raise InputFileError(
-                filename,
-                f"is not a valid .docx (its XML expands to {xml_bytes} bytes, "
-                f"over the limit of {MAX_DOCX_XML_BYTES})",
-                _DOCX_FIX,
-            )
-        document = docx.Document(io.BytesIO(data))
-    except InputFileError:
-        raise
-    except Exception as exc:  # python-docx raises KeyError, ValueError, lxml and zip errors
-        raise InputFileError(
-            filename, f"is not a valid .docx ({_one_line(exc)})", _DOCX_FIX
-        ) from None
-    text = normalise_text("\n".join(_block_texts(document.element.body)))
-    if not text.strip():
-        raise empty_error(filename)
-    return text
+        parsed = _parse(filename, data, source_format, speaker_pattern, deadline)
+    except LimitExceeded as exc:
+        raise InputFileError(display_name(filename), exc.problem, exc.fix) from None
+    _check_turns(parsed, filename)
+    return parsed
 
 
-def _block_texts(container):
-    """Paragraph texts of a body or table cell, tables and content controls included."""
-    for child in container.iterchildren():
-        if child.tag == _W + "p":
-            yield "".join(part.text or "" for part in child.xpath(_RUNS))
-        elif child.tag == _W + "tbl":
-            for row in child.iterchildren(_W + "tr"):
-                for cell in row.iterchildren(_W + "tc"):
-                    yield from _block_texts(cell)
-        elif child.tag == _W + "sdt":
-            content = child.find(_W + "sdtContent")
-            if content is not None:
-                yield from _block_texts(content)
+def _parse(filename: str, data: bytes, source_format: str, speaker_pattern: str | None,
+           deadline: Deadline) -> ParsedTranscript:
+    if source_format == "docx":
+        raw, warnings = docx_text(data, filename, deadline)
+        text = normalise_text(raw)
+        check_text(text, filename)
+        turns = detect_turns(text, speaker_pattern, deadline=deadline)
+        return ParsedTranscript(text, turns, "docx", "docx", warnings)
+    decoded = decode_text(data, filename)
+    deadline.check()
+    if source_format in ("txt", "md"):
+        turns = detect_turns(decoded.text, speaker_pattern, deadline=deadline)
+        return ParsedTranscript(decoded.text, turns, decoded.encoding, source_format,
+                                decoded.warnings, decoded.replaced_bytes)
+    text, turns, problems = _subtitle_transcript(decoded.text, filename, source_format, speaker_pattern, deadline)
+    check_text(text, filename)
+    return ParsedTranscript(text, turns, decoded.encoding, source_format,
+                            decoded.warnings + problems, decoded.replaced_bytes)
+
+
+def _check_turns(parsed: ParsedTranscript, filename: str) -> None:
+    """Speaker names and timestamps must fit their columns: refuse, never truncate."""
+    for turn in parsed.turns:
+        for what, value, limit in (("speaker name", turn.speaker, limits.MAX_SPEAKER_CHARS),
+                                   ("timestamp", turn.timestamp or "", limits.MAX_TIMESTAMP_CHARS)):
+            if len(value) > limit:
+                line = parsed.text.count("\n", 0, turn.start) + 1
+                raise InputFileError(
+                    display_name(filename),
+                    f"the {what} of the turn on line {line} is {human_count(len(value))} characters long, "
+                    f"over the limit of {limit}",
+                    "Shorten it in the file (or give a speaker pattern that matches only the name) "
+                    "and import again",
+                )
 
 
 # --- WebVTT and SubRip ----------------------------------------------------------------
 
-_CUE_TIME = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
-_TIMING = re.compile(rf"^[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*{_CUE_TIME}(?:[ \t].*)?$")
+# Lenient on digits (1:02.5, 00:01:02,500), strict on what the numbers mean.
+_CUE_TIME = r"(?:(\d+):)?(\d+):(\d+)(?:[.,](\d+))?"
+_TIMING = re.compile(rf"^[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*(?P<end>{_CUE_TIME})(?:[ \t].*)?$")
+_CLOCK = re.compile(_CUE_TIME)
 _SKIPPED_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION")
-_VOICE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+(?P<name>[^>]*))?>")
-_VTT_TAG = re.compile(r"<[^>]*>")
-_SRT_TAG = re.compile(r"</?(?:[biu]|font)\b[^>]*>", re.IGNORECASE)
-_ASS_TAG = re.compile(r"\{\\[^}]*\}")
+# Each tag pattern stops at the next "<" (or "{"), and the voice name is matched
+# possessively, so text full of "<" is stripped in linear time.
+_VOICE = re.compile(r"<v(?:\.[^\s<>]*+)?(?:[ \t]++(?P<name>[^<>]*+))?>")
+_VTT_TAG = re.compile(r"<[^<>]*+>")
+_SRT_TAG = re.compile(r"</?(?:[biu]|font)\b[^<>]*+>", re.IGNORECASE)
+_ASS_TAG = re.compile(r"\{\\[^{}]*+\}")
 
 
 @dataclass
 class _Cue:
-    timestamp: str
+    timestamp: str | None
     lines: list[str]
 
 
 @dataclass
 class _Segment:
-    timestamp: str
+    timestamp: str | None
     speaker: str | None
     words: str
     label: LabelMatch | None = None
 
 
-def _read_cues(text: str) -> list[_Cue]:
+def _seconds(clock: str) -> float | None:
+    """Seconds of a cue time as written, or None when it is impossible (minutes or
+    seconds over 59, more than 4 hour digits or 3 fraction digits)."""
+    m = _CLOCK.fullmatch(clock)
+    if m is None:
+        return None
+    hours, minutes, seconds, fraction = m.groups()
+    if (hours is not None and len(hours) > 4) or len(minutes) > 2 or len(seconds) != 2 \
+            or (fraction is not None and len(fraction) > 3):
+        return None
+    if int(minutes) > 59 or int(seconds) > 59:
+        return None
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + float(f"0.{fraction or 0}")
+
+
+class _CueProblems:
+    """Counts what a subtitle file had wrong, for one warning per kind."""
+
+    def __init__(self):
+        self.found: dict[str, list[int]] = {}
+
+    def add(self, kind: str, line: int) -> None:
+        self.found.setdefault(kind, []).append(line)
+
+    def warnings(self, filename: str) -> tuple[str, ...]:
+        text = {
+            "timing": "cue(s) with an invalid or impossible timing line: their text is kept, without a time",
+            "order": "cue(s) ending before they start: their text and start time are kept",
+            "untimed": "block(s) of text with no timing line: their text is kept, without a time",
+        }
+        return tuple(
+            f"{display_name(filename)}: {human_count(len(lines))} {text[kind]} (first on line {lines[0]}). "
+            "Check those cues in the file"
+            for kind, lines in self.found.items()
+        )
+
+
+def _read_cues(text: str, problems: _CueProblems, deadline: Deadline | None = None) -> list[_Cue]:
+    """Cues of a WebVTT/SubRip text, block by block (blocks end at a blank line).
+
+    A block with timing lines gives one cue per timing line (a missing blank line
+    leaves the next cue's number glued to the previous cue: dropped); the line
+    before the first timing line is the cue's identifier. ``NOTE``/``STYLE``/
+    ``REGION`` blocks and the ``WEBVTT`` header are skipped. Nothing else is
+    dropped: a cue whose timing is invalid or impossible keeps its text without a
+    time, a block of text with no timing line is kept as an untimed cue; both
+    are counted in ``problems``.
+    """
     cues: list[_Cue] = []
-    current: _Cue | None = None
-    block_start, skipping = True, False
-    for line in text.split("\n"):
-        if not line.strip():
-            current, block_start, skipping = None, True, False
+    block: list[tuple[int, str]] = []
+    lines = text.split("\n")
+    for lineno, line in enumerate([*lines, ""], start=1):
+        if line.strip():
+            block.append((lineno, line))
             continue
-        timing = _TIMING.match(line)
-        if block_start and not timing and line.split()[0] in _SKIPPED_BLOCKS:
-            skipping = True
-        block_start = False
-        if timing:
-            skipping = False
-            # A missing blank line leaves the next cue's number glued to this cue.
-            if current is not None and current.lines and current.lines[-1].strip().isdigit():
-                current.lines.pop()
-            current = _Cue(timing.group("start"), [])
-            cues.append(current)
-        elif not skipping and current is not None:
-            current.lines.append(line)
+        if block:
+            if deadline is not None and len(cues) % 4096 == 0:
+                deadline.check()
+            _read_block(block, cues, problems)
+            block = []
     return cues
+
+
+def _read_block(block: list[tuple[int, str]], cues: list[_Cue], problems: _CueProblems) -> None:
+    if block[0][1].split()[0] in _SKIPPED_BLOCKS:
+        return
+    timing_at = [k for k, (_n, line) in enumerate(block) if "-->" in line]
+    if not timing_at:
+        if not all(line.strip().isdigit() for _n, line in block):  # a lone cue number is no text
+            problems.add("untimed", block[0][0])
+            cues.append(_Cue(None, [line for _n, line in block]))
+        return
+    if timing_at[0] > 1:  # text before the identifier line
+        problems.add("untimed", block[0][0])
+        cues.append(_Cue(None, [line for _n, line in block[:timing_at[0] - 1]]))
+    for i, k in enumerate(timing_at):
+        lineno, line = block[k]
+        stop = timing_at[i + 1] if i + 1 < len(timing_at) else len(block)
+        body = [text for _n, text in block[k + 1:stop]]
+        if i + 1 < len(timing_at) and body and body[-1].strip().isdigit():
+            body.pop()
+        cues.append(_Cue(_cue_start(line, lineno, problems), body))
+
+
+def _cue_start(line: str, lineno: int, problems: _CueProblems) -> str | None:
+    timing = _TIMING.match(line)
+    start = _seconds(timing.group("start")) if timing else None
+    end = _seconds(timing.group("end")) if timing else None
+    if start is None or end is None:
+        problems.add("timing", lineno)
+        return None
+    if end < start:
+        problems.add("order", lineno)
+    return timing.group("start")
 
 
 def _clean_words(raw: str, source_format: str) -> str:
@@ -257,8 +312,9 @@ def _apply_text_labels(segments: list[_Segment], speaker_pattern: str | None) ->
 
 
 def _subtitle_transcript(
-    decoded: str, filename: str, source_format: str, speaker_pattern: str | None
-) -> tuple[str, tuple[Turn, ...]]:
+    decoded: str, filename: str, source_format: str, speaker_pattern: str | None,
+    deadline: Deadline | None = None,
+) -> tuple[str, tuple[Turn, ...], tuple[str, ...]]:
     """Rebuild subtitle cues as ``Speaker: words`` paragraphs.
 
     A cue's speaker is its voice tag (``<v Kelly>``, ``<v.loud Kelly>``) or a
@@ -266,20 +322,24 @@ def _subtitle_transcript(
     (subtitles usually name a speaker only when the speaker changes); cues before
     any named speaker are unlabeled turns of speaker ``"Unknown"``. Consecutive
     cues of one speaker merge into one paragraph, joined by a space; the turn's
-    timestamp is its first cue's start time as written.
+    timestamp is its first cue's start time as written (None when that cue's
+    timing was invalid). Returns the text, the turns and warnings about cues.
     """
-    cues = _read_cues(decoded)
-    if not cues:
+    problems = _CueProblems()
+    cues = _read_cues(decoded, problems, deadline)
+    if not any(cue.timestamp is not None for cue in cues):
         raise InputFileError(
-            filename,
+            display_name(filename),
             "has no subtitle cues (no timing line such as 00:00:01.000 --> 00:00:04.000)",
             f"Check that it is a {'WebVTT' if source_format == 'vtt' else 'SubRip'} file, "
             "or save the transcript as .txt and import again",
         )
     segments = [seg for cue in cues for seg in _segments(cue, source_format)]
+    if deadline is not None:
+        deadline.check()
     _apply_text_labels(segments, speaker_pattern)
 
-    groups: list[tuple[str | None, str, list[str]]] = []
+    groups: list[tuple[str | None, str | None, list[str]]] = []
     speaker: str | None = None
     for seg in segments:
         if seg.speaker is not None:
@@ -289,6 +349,8 @@ def _subtitle_transcript(
                 groups[-1][2].append(seg.words)
         else:
             groups.append((speaker, seg.timestamp, [seg.words] if seg.words else []))
+            if len(groups) > limits.MAX_TURNS:
+                raise LimitExceeded(f"has more than {human_count(limits.MAX_TURNS)} speaker turns, over the limit")
 
     parts: list[str] = []
     turns: list[Turn] = []
@@ -307,4 +369,4 @@ def _subtitle_transcript(
     text = "".join(parts)
     if not text.strip():
         raise empty_error(filename)
-    return text, tuple(turns)
+    return text, tuple(turns), problems.warnings(filename)

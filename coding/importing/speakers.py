@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import CodingError
+from . import limits
+from .limits import Deadline, LimitExceeded, human_count
 
 MAX_LABEL_CHARS = 40
 MAX_LABEL_WORDS = 4
@@ -34,7 +36,8 @@ _BOLD = r"(?:\*\*|__)"
 # whole prefix; French typography allows a space before the colon).
 LABEL_LINE = re.compile(
     rf"""
-    ^{_HSPACE}*
+    ^(?=[^\n]*:)                  # cheapest reject first: no colon on the line at all
+    {_HSPACE}*+                   # possessive: a long run of blanks is never re-scanned
     (?P<lead>{_BOLD}?)
     (?:
         (?:\[(?P<ts_b>{_TS})\]|\((?P<ts_p>{_TS})\)|(?P<ts_n>{_TS}))
@@ -92,8 +95,10 @@ def is_role_word(label: str) -> bool:
 def match_label(text: str, pos: int = 0) -> LabelMatch | None:
     """The built-in label rule applied at the line starting at ``pos`` (no recurrence guard)."""
     m = LABEL_LINE.match(text, pos)
-    if m is None:
-        return None
+    return None if m is None else _label_of(m)
+
+
+def _label_of(m: re.Match[str]) -> LabelMatch | None:
     speaker = _clean_label(m.group("speaker"))
     if len(speaker) > MAX_LABEL_CHARS or len(speaker.split()) > MAX_LABEL_WORDS:
         return None
@@ -144,26 +149,58 @@ def _line_starts(text: str):
         pos = nl + 1
 
 
-def find_labels(text: str, pattern: str | None = None) -> list[LabelMatch]:
-    """Every accepted turn-starting label of ``text``, in order (see :func:`detect_turns`)."""
+def _too_many(count: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"has more than {human_count(count)} lines that look like speaker labels, over the limit of "
+        f"{human_count(limits.MAX_TURNS)} speaker turns",
+        "Check the speaker labels (or the speaker pattern), or split the transcript, and import again",
+    )
+
+
+def find_labels(text: str, pattern: str | None = None, *, deadline: Deadline | None = None) -> list[LabelMatch]:
+    """Every accepted turn-starting label of ``text``, in order (see :func:`detect_turns`).
+
+    Raises :class:`~coding.importing.limits.LimitExceeded` past
+    :data:`~coding.importing.limits.MAX_TURNS` labels or the ``deadline``.
+    """
+    max_turns = limits.MAX_TURNS
     if pattern is not None:
         compiled = compile_pattern(pattern)
         found: list[LabelMatch] = []
         covered = 0
-        for pos in _line_starts(text):
+        for n, pos in enumerate(_line_starts(text)):
+            if deadline is not None and not n % 4096:
+                deadline.check()
             if pos < covered:
                 continue  # the previous match ran over this line
             hit = match_pattern(compiled, text, pos)
             if hit is not None:
                 found.append(hit)
                 covered = hit.label_end
+                if len(found) > max_turns:
+                    raise _too_many(max_turns)
         return found
-    candidates = [hit for pos in _line_starts(text) if (hit := match_label(text, pos))]
+    # One scan in C finds every line start that holds a label (a label never spans
+    # lines, so this equals trying the rule at each line start, without a Python
+    # step per line).
+    candidates: list[LabelMatch] = []
+    for n, m in enumerate(LABEL_LINE.finditer(text), start=1):
+        hit = _label_of(m)
+        if hit is not None:
+            candidates.append(hit)
+        if not n % 4096:
+            if deadline is not None:
+                deadline.check()
+            if n > 4 * max_turns:  # label-shaped lines, even if too long to be names
+                raise _too_many(max_turns)
     counts = Counter(label_key(hit.speaker) for hit in candidates)
-    return [
+    accepted = [
         hit for hit in candidates
         if counts[label_key(hit.speaker)] >= 2 or is_role_word(hit.speaker)
     ]
+    if len(accepted) > max_turns:
+        raise _too_many(max_turns)
+    return accepted
 
 
 def _rstrip_end(text: str, start: int, end: int) -> int:
@@ -185,7 +222,9 @@ def turns_from_labels(text: str, labels: list[LabelMatch]) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
-def detect_turns(text: str, pattern: str | None = None) -> tuple[Turn, ...]:
+def detect_turns(
+    text: str, pattern: str | None = None, *, deadline: Deadline | None = None
+) -> tuple[Turn, ...]:
     """Find speaker turns in plain transcript text (txt, md, docx).
 
     A turn starts at a line that begins with an optional timestamp (``[00:01:02]``,
@@ -207,6 +246,8 @@ def detect_turns(text: str, pattern: str | None = None) -> tuple[Turn, ...]:
     ``pattern`` replaces the built-in rule: a regular expression with a named
     group ``speaker`` (optional group ``timestamp``), tried at each line start
     with ``re.MULTILINE``; every match counts (no recurrence guard). An invalid
-    pattern raises :class:`coding.errors.CodingError`.
+    pattern raises :class:`coding.errors.CodingError`. More than
+    :data:`~coding.importing.limits.MAX_TURNS` turns, or parsing past ``deadline``,
+    raise :class:`~coding.importing.limits.LimitExceeded`.
     """
-    return turns_from_labels(text, find_labels(text, pattern))
+    return turns_from_labels(text, find_labels(text, pattern, deadline=deadline))
