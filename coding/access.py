@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import NotFoundError, PermissionDeniedError
-from .projects import Member
+from .projects import Member, active_coder
 from .store.models import Coder, Project
 
 
@@ -84,16 +84,11 @@ def can(member: Member, action: Action, resource: Any = None) -> bool:
 
 
 def current(s: Session, member: Member | Coder | str) -> Member:
-    """The member as the database knows it now (by id); refused if removed."""
-    member_id = member if isinstance(member, str) else member.id
-    # populate_existing: another session may have changed the role since this one loaded it
-    coder = s.get(Coder, member_id, populate_existing=True) if member_id else None
-    if coder is None:
-        name = getattr(member, "name", member_id)
-        raise PermissionDeniedError(
-            f"{name!r} is not a member (removed from the project, or never added): "
-            "sign in again, or ask a lead to add you")
-    return Member.of(coder)
+    """The member as the database knows it now (by id, role included); refused if the
+    member was removed or never existed (see :func:`coding.projects.active_coder`)."""
+    if not member or not (member if isinstance(member, str) else member.id):
+        raise PermissionDeniedError("no member is acting: sign in (CLI: --as NAME)")
+    return Member.of(active_coder(s, member))
 
 
 def check_scope(member: Member, *resources: Any) -> None:

@@ -131,6 +131,7 @@ def log_event(
     ev = Event(
         project_id=project_id,
         actor=name,
+        actor_id=actor_id,
         action=action,
         object_type=object_type,
         object_id=object_id,
@@ -175,11 +176,11 @@ def list_events(s: Session, project, member, *, limit: int = 200) -> list[EventV
     vis = visibility(s, m)
     q = select(Event).where(Event.project_id == m.project_id)
     if vis.restricted:
-        q = q.where(Event.actor == m.name)
+        q = q.where(Event.actor_id == m.id)
     out = []
     for ev in s.scalars(q.order_by(Event.seq.desc()).limit(limit)):
         kind = EVENT_KINDS.get(ev.action)
-        hide = not m.is_lead and ev.actor != m.name and (kind is None or kind.private)
-        out.append(EventView(ev.seq, ev.id, ev.at, ev.actor, None, ev.action, ev.object_type, ev.object_id,
+        hide = not m.is_lead and ev.actor_id != m.id and (kind is None or kind.private)
+        out.append(EventView(ev.seq, ev.id, ev.at, ev.actor, ev.actor_id, ev.action, ev.object_type, ev.object_id,
                              None if hide else json.loads(ev.payload), ev.undone_by))
     return out

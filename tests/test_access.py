@@ -270,7 +270,7 @@ def test_a_changed_role_or_a_removed_member_takes_effect_at_once(world):
         for m in (stale_lead, forged):
             with pytest.raises(PermissionDeniedError, match="is a coder and cannot manage rounds"):
                 rounds.open_round(s, c.p, m, "R2")
-        with pytest.raises(PermissionDeniedError, match="not a member"):
+        with pytest.raises(PermissionDeniedError, match="no longer a member"):
             rounds.reveal(s, c.p, temp, c.r1)
         assert s.scalar(select(func.count()).select_from(Round)) == 1
         assert c.r1.status == "open"
@@ -404,3 +404,76 @@ def test_require_returns_the_member_as_stored(world):
         c = Ctx(s, world.ids)
         m = require(s, Member(world.ids["ana"], "old name", "lead", "whatever"), Action.READ_CODINGS, c.p)
         assert m == Member(world.ids["ana"], "ana", "coder", c.p.id)
+
+
+def test_a_member_removed_through_the_accounts_api_can_no_longer_act(world):
+    from coding.projects import remove_member
+
+    with world.store.session() as s:
+        c = Ctx(s, world.ids)
+        ana = _member(c, "ana")
+        remove_member(s, c.p, _member(c, "lead"), "ana")
+    with world.store.session() as s:
+        c = Ctx(s, world.ids)
+        with pytest.raises(PermissionDeniedError, match="no longer a member"):
+            memos.coding_memos(s, c.p, ana)
+        with pytest.raises(PermissionDeniedError, match="no longer a member"):
+            list_events(s, c.p, ana)
+
+
+# --- events name their actor by member id (migration 0004) ----------------------------
+
+def test_events_store_the_actor_as_a_member_id(world):
+    with world.store.session() as s:
+        c = Ctx(s, world.ids)
+        ids = world.ids
+        rows = s.execute(select(Event.action, Event.actor, Event.actor_id)
+                         .where(Event.project_id == c.p.id).order_by(Event.seq)).all()
+        by_name = {"lead": ids["lead"], "ana": ids["ana"], "ben": ids["ben"], "system": None}
+        assert all(actor_id == by_name[actor] for _, actor, actor_id in rows), rows
+        assert {a for a, actor, _ in rows if actor == "system"} >= {"project.create", "codebook.import"}
+        assert ("round.open", "lead", ids["lead"]) in rows and ("coding.memo", "ben", ids["ben"]) in rows
+        # a name is still accepted during the transition, and resolved to the member
+        ev = log_event(s, c.p.id, "ana", "assignment.status", "document", ids["d1"], status="done")
+        assert ev.actor_id == ids["ana"]
+        # the member row going (not the soft removal) keeps the event, actor name and all
+        temp = add_member(s, c.p, "temp", "coder", actor=_member(c, "lead"))
+        ev = log_event(s, c.p.id, Member.of(temp), "assignment.status", "document", ids["d1"], status="done")
+        ev_id = ev.id
+        s.delete(temp)
+    with world.store.session() as s:
+        ev = s.scalars(select(Event).where(Event.id == ev_id)).one()
+        assert (ev.actor, ev.actor_id) == ("temp", None)
+
+
+def test_migration_0004_gives_existing_events_their_member_id(db_url):
+    """An old database (at 0003) with events named by actor: upgrading fills actor_id."""
+    from sqlalchemy import text
+
+    from coding.store.db import make_engine, migrate
+
+    from alembic import command
+    from alembic.config import Config
+
+    from coding.store.db import MIGRATIONS
+
+    eng = make_engine(db_url)  # the test database is at head: go back to 0003 first
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO projects (id, name, created_at, codebook_title, codebook_description, "
+                          "codebook_version, local_mode) VALUES ('p1', 'old', CURRENT_TIMESTAMP, '', '', 1, true)"))
+        conn.execute(text("INSERT INTO coders (id, project_id, name, role, created_at) "
+                          "VALUES ('c1', 'p1', 'ana', 'coder', CURRENT_TIMESTAMP)"))
+        for seq, actor in ((1, "ana"), (2, "system"), (3, "gone")):
+            conn.execute(text("INSERT INTO events (seq, id, project_id, actor, action, object_type, payload, at) "
+                              "VALUES (:seq, :id, 'p1', :actor, 'x', 'y', '{}', CURRENT_TIMESTAMP)"),
+                         {"seq": seq, "id": f"e{seq}", "actor": actor})
+    migrate(eng)
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT actor, actor_id FROM events ORDER BY seq")).all()
+    eng.dispose()
+    assert [tuple(r) for r in rows] == [("ana", "c1"), ("system", None), ("gone", None)]

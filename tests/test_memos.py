@@ -110,7 +110,7 @@ def test_empty_memo_or_foreign_member_is_refused(env, store):
         with pytest.raises(CodingError, match="empty"):
             save_document_memo(s, p, ana, doc, "   \n")
         stranger = Member("x", "stranger", "lead", "another-project")
-        with pytest.raises(PermissionDeniedError, match="not a member"):
+        with pytest.raises(PermissionDeniedError, match="no longer a member"):
             save_document_memo(s, p, stranger, doc, "hello")
         assert list(s.scalars(select(Memo))) == []
 

@@ -249,7 +249,11 @@ class Event(Base):
     project_id: Mapped[str] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(120))  # the name, for display
+    # The acting member (migration 0004); NULL for the system.
+    actor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("coders.id", ondelete="SET NULL", name="fk_events_actor_id_coders"), nullable=True, index=True
+    )
     action: Mapped[str] = mapped_column(String(60))
     object_type: Mapped[str] = mapped_column(String(30))
     object_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
