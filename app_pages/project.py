@@ -52,11 +52,14 @@ if name is None:
     with st.form("project_new"):
         new_name = st.text_input("Or create an empty project", key="project_new_name")
         lead = st.text_input("Your name (you become its lead)", key="project_new_lead")
+        lead_pw = st.text_input("Your password", type="password", key="project_new_pw",
+                                help="Members sign in with passwords unless you choose local mode below.")
+        local = st.checkbox("Local single-user mode: no passwords, only on this computer", value=False,
+                            key="project_new_local")
         if st.form_submit_button("Create project"):
             try:
                 with store().session() as s:
-                    p = create_project(s, new_name)
-                    add_member(s, p, lead, "lead")
+                    p = create_project(s, new_name, lead_name=lead, lead_password=lead_pw or None, local_mode=local)
                 st.session_state["project"] = p.name
                 st.rerun()
             except CodingError as exc:
@@ -137,7 +140,7 @@ if member is not None and member.is_lead:
         if st.form_submit_button("Add member"):
             try:
                 with store().session() as s:
-                    add_member(s, get_project(s, name), n, r, password=pw or None, actor=member.name)
+                    add_member(s, get_project(s, name), n, r, password=pw or None, actor=member)
                 flash(("success", f"Added {n.strip()} as {r}."))
                 st.rerun()
             except CodingError as exc:

@@ -180,3 +180,35 @@ def test_coder_sees_no_lead_forms(app_for):
     at.run()
     labels = [b.label for b in at.button]
     assert "Open round" not in labels and "Import" not in labels
+
+
+def test_creating_a_project_asks_for_the_leads_password_or_local_mode(db_url, monkeypatch):
+    from pathlib import Path
+
+    from coding.store import Store
+    from coding.store.models import Coder, Project
+
+    monkeypatch.setenv("CODING_DB_URL", db_url)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.text_input(key="project_new_name").input("Study *2*")
+    at.text_input(key="project_new_lead").input("Dr. [Lee](http://example.invalid)")
+    at.button[[b.label for b in at.button].index("Create project")].click().run()
+    assert not at.exception
+    assert "needs a password" in plain(at.error[0].value)
+    assert "](" not in at.error[0].value  # the lead's name is escaped in the message
+    store = Store(db_url, run_migrations=False)
+    try:
+        with store.session() as s:
+            assert s.query(Project).count() == 0
+        at.text_input(key="project_new_pw").input("quiet harbour lantern 47")
+        at.button[[b.label for b in at.button].index("Create project")].click().run()
+        assert not at.exception
+        with store.session() as s:
+            (p,) = s.query(Project).all()
+            (lead,) = s.query(Coder).filter_by(project_id=p.id).all()
+            assert (p.name, p.local_mode, lead.name, lead.role) == ("Study *2*", False, "Dr. [Lee](http://example.invalid)",
+                                                                     "lead")
+            assert lead.password_hash and "quiet" not in lead.password_hash
+    finally:
+        store.dispose()
