@@ -36,7 +36,7 @@ def open_round(s: Session, project: Project, member: Member, name: str, *, blind
     r = Round(project_id=project.id, name=name, blind=blind, codebook_version=project.codebook_version)
     s.add(r)
     s.flush()
-    log_event(s, project.id, m.name, "round.open", "round", r.id, name=name, blind=blind)
+    log_event(s, project.id, m, "round.open", "round", r.id, name=name, blind=blind)
     return r
 
 
@@ -64,7 +64,7 @@ def assign(s: Session, project: Project, member: Member, rnd: Round, documents: 
                 s.add(Assignment(round_id=rnd.id, document_id=d.id, coder_id=c.id))
                 added += 1
     s.flush()
-    log_event(s, project.id, m.name, "round.assign", "round", rnd.id,
+    log_event(s, project.id, m, "round.assign", "round", rnd.id,
               documents=[d.name for d in documents], coders=[c.name for c in coders])
     return added
 
@@ -73,7 +73,7 @@ def reveal(s: Session, project: Project, member: Member, rnd: Round) -> None:
     m = require(s, member, Action.MANAGE_ROUNDS, project, rnd)
     rnd.status = "revealed"
     rnd.revealed_at = datetime.now(UTC)
-    log_event(s, project.id, m.name, "round.reveal", "round", rnd.id, name=rnd.name)
+    log_event(s, project.id, m, "round.reveal", "round", rnd.id, name=rnd.name)
 
 
 def set_status(s: Session, project: Project, member: Member, document: Document, status: str) -> None:
@@ -89,7 +89,7 @@ def set_status(s: Session, project: Project, member: Member, document: Document,
     for a in rows:
         a.status = status
     if rows:
-        log_event(s, project.id, m.name, "assignment.status", "document", document.id, status=status)
+        log_event(s, project.id, m, "assignment.status", "document", document.id, status=status)
 
 
 def touch_progress(s: Session, member: Member, document_id: str) -> None:
