@@ -282,7 +282,8 @@ if s3.button("Save snapshot", key="agreement_snapshot_save", type="primary"):
     try:
         with store().session() as s:
             save_snapshot(s, get_project(s, project_name), member, rep, label=label, round_id=round_id)
-        st.session_state[FLASH] = ("rounds", f"Saved the snapshot{' “' + md_escape(label.strip()) + '”' if label.strip() else ''} "
+        named = f" “{md_escape(label.strip())}”" if label.strip() else ""
+        st.session_state[FLASH] = ("rounds", f"Saved the snapshot{named} "
                                              f"(codebook version {rep.codebook_version}).")
         st.rerun()
     except CodingError as exc:
@@ -330,7 +331,8 @@ else:
 
 st.subheader("Disagreements and adjudication")
 coder_a, coder_b = coders[0], coders[1]
-st.caption(f"A = {md_escape(coder_a)}, B = {md_escape(coder_b)}" + (" (the first two chosen coders)." if len(coders) > 2 else ".")
+st.caption(f"A = {md_escape(coder_a)}, B = {md_escape(coder_b)}"
+           + (" (the first two chosen coders)." if len(coders) > 2 else ".")
            + " Each region is a stretch where either coder applied the code; ⟦ ⟧ marks what each coded. "
            "A decision writes the consensus layer that exports use; a reason is required.")
 if flash and flash[0] == "adjudication":
