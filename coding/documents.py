@@ -29,6 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .access import Action, require_or_setup
 from .errors import CodingError, InputFileError, NotFoundError
 from .events import log_event
 from .importing import SUPPORTED_SUFFIXES, ParsedTranscript, check_suffix, decode_text, parse_transcript
@@ -138,8 +139,15 @@ def _prepare_reporting(report: ImportReport, label: str, read: Callable[[], byte
     return None
 
 
+def _acting(s: Session, project: Project, actor: Any, action: Action = Action.IMPORT_DOCUMENTS) -> Any:
+    """The acting member, reloaded and allowed ``action`` (coding.access); the system
+    (None, "system") only while the project is being set up."""
+    return require_or_setup(s, None if actor in (None, "system") else actor, action, project)
+
+
 def _store_prepared(s: Session, project: Project, prep: _Prepared, *, language: str, actor: Any) -> Document:
     """Add one parsed file with its turns and its event (in the caller's transaction)."""
+    actor = _acting(s, project, actor)
     parsed = prep.parsed
     if s.scalar(select(Document.id).where(Document.project_id == project.id, Document.name == prep.name)):
         raise InputFileError(
@@ -265,6 +273,7 @@ def import_files(
     """Import transcripts (files or folders) and optionally an attributes CSV, each
     file in a savepoint of the caller's transaction (see the module docstring)."""
     _batch_setup(language, speaker_pattern)
+    actor = _acting(s, project, actor)
     report = ImportReport()
     for f in _files_of(paths, attributes_csv, report):
         _import_one(s, project, report, str(f), lambda f=f: read_regular_file(f), language=language,
@@ -281,6 +290,7 @@ def import_uploads(
     """Import files given as (file name, bytes), as the browser uploads them, each
     in a savepoint of the caller's transaction."""
     _batch_setup(language, speaker_pattern)
+    actor = _acting(s, project, actor)
     report = ImportReport()
     for name, data in uploads:
         _import_one(s, project, report, name, lambda data=data: data, language=language,
@@ -338,6 +348,7 @@ def import_attributes(
 ) -> tuple[int, list[str]]:
     """Read a CSV whose first column names documents and whose other columns are
     attributes. All rows land or none; rows for unknown documents are warnings."""
+    actor = _acting(s, project, actor)
     decoded = decode_text(data, path)
     text = decoded.text
     try:
@@ -434,6 +445,7 @@ def delete_document(s: Session, project: Project, name: str, *, actor: Any) -> d
     first (PostgreSQL), so a coding added meanwhile waits and then fails instead
     of vanishing unrecorded. Returns the number of rows deleted per kind.
     """
+    actor = _acting(s, project, actor, Action.DELETE_DOCUMENT)
     s.flush()
     doc = s.scalar(select(Document).where(Document.project_id == project.id, Document.name == name)
                    .with_for_update())
