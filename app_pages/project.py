@@ -125,7 +125,7 @@ if member is not None and member.is_lead:
             try:
                 with store().session() as s:
                     rep = import_uploads(s, get_project(s, name), [(f.name, f.getvalue()) for f in files or []],
-                                         language=language, speaker_pattern=pattern or None, actor=member.name)
+                                         language=language, speaker_pattern=pattern or None, actor=member)
                 flash(*[("success", f"Imported {doc} ({rep.encodings[doc]})") for doc in rep.imported],
                       *[("error", msg) for msg in rep.failed])
                 st.rerun()
