@@ -301,6 +301,7 @@ def test_codebook_import_needs_a_lead_once_the_project_has_members(world):
     book = codebook.parse_codebook("codes: [{name: Extra}]")
     with world.store.session() as s:
         c = Ctx(s, world.ids)
+        c.p.local_mode = False  # a protected project (a legacy local one is still set up freely)
         with pytest.raises(PermissionDeniedError, match="has members"):
             codebook.import_codebook(s, c.p, book)
         assert codebook.import_codebook(s, c.p, book, member=_member(c, "lead")) == {"created": 1, "updated": 0}
