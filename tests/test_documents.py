@@ -15,7 +15,7 @@ from coding.store.models import Document, Event, SpeakerTurn
 @pytest.fixture
 def project(store):
     with store.session() as s:
-        return create_project(s, "study")
+        return create_project(s, "study", lead_name="lead", local_mode=True)
 
 
 def _docx_bytes(paragraphs):

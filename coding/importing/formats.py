@@ -138,6 +138,11 @@ def _check_turns(parsed: ParsedTranscript, filename: str) -> None:
 _CUE_TIME = r"(?:(\d+):)?(\d+):(\d+)(?:[.,](\d+))?"
 _TIMING = re.compile(rf"^[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*(?P<end>{_CUE_TIME})(?:[ \t].*)?$")
 _CLOCK = re.compile(_CUE_TIME)
+# A line that was meant as a timing line but is not one: "-->" anywhere, or a
+# whole line of two clock times joined by another arrow or dash ("00:01 -> 00:02").
+_CLOCKISH = r"\d(?=[\d.,]*:)[\d:.,]*+"  # digits with a colon; possessive, so linear on any line
+_TIMING_LIKE = re.compile(rf"-->|^[ \t]*{_CLOCKISH}[ \t]*+(?:-+>|=+>|\u2192|[-\u2013\u2014]++)[ \t]*+{_CLOCKISH}"
+                          r"(?:[ \t]++[^\s:]++:\S*+)*+[ \t]*$")
 _SKIPPED_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION")
 # Each tag pattern stops at the next "<" (or "{"), and the voice name is matched
 # possessively, so text full of "<" is stripped in linear time.
@@ -227,7 +232,7 @@ def _read_cues(text: str, problems: _CueProblems, deadline: Deadline | None = No
 def _read_block(block: list[tuple[int, str]], cues: list[_Cue], problems: _CueProblems) -> None:
     if block[0][1].split()[0] in _SKIPPED_BLOCKS:
         return
-    timing_at = [k for k, (_n, line) in enumerate(block) if "-->" in line]
+    timing_at = [k for k, (_n, line) in enumerate(block) if _TIMING_LIKE.search(line)]
     if not timing_at:
         if not all(line.strip().isdigit() for _n, line in block):  # a lone cue number is no text
             problems.add("untimed", block[0][0])
