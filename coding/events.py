@@ -56,12 +56,14 @@ EVENT_KINDS: dict[str, EventKind] = {k.name: k for k in (
     _kind("member.password", "coder", "name reset"),
     _kind("session.revoke", "coder", "name sessions"),
     _kind("document.import", "document", "name file encoding sha256 characters replaced warnings"),
-    _kind("document.delete", "document",
-          "name sha256 file text codings memos adjudications assignments attributes turns sentences"),
+    _kind("document.delete", "document",  # holds every coder's codings and memos: private
+          "name sha256 file text codings memos adjudications assignments attributes turns sentences", private=True),
     _kind("attributes.import", "project", "file values"),
     _kind("codebook.import", "project", "created updated codes file before after"),
     *(_kind(f"code.{op}", "code", _CODE_FIELDS)
-      for op in ("add", "rename", "edit", "move", "merge", "split", "delete", "propose", "accept", "reject")),
+      for op in ("add", "rename", "edit", "move", "split", "propose", "accept", "reject")),
+    # merge and delete record the codings they moved or deleted (every coder's): private
+    *(_kind(f"code.{op}", "code", _CODE_FIELDS, private=True) for op in ("merge", "delete")),
     _kind("coding.add", "document", "codings redo_of",
           undo="delete the codings it added", private=True),
     _kind("coding.remove", "coding", "codings redo_of",

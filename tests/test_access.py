@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import func, select
 
-from coding import adjudication, codebook, memos, rounds, snapshots
+from coding import adjudication, codebook, documents, memos, rounds, snapshots
 from coding.access import ROLE_ACTIONS, Action, can, require
 from coding.agreement.project import Report, Row
 from coding.codings import apply_codes, set_memo
@@ -155,6 +155,13 @@ CASES = [
     Case("set_status", lambda c, m: rounds.set_status(c.s, c.p, m, c.doc("d1"), "done")),
     Case("member_progress", lambda c, m: rounds.member_progress(c.s, c.p, m)),
     Case("open_assignments", lambda c, m: rounds.open_assignments(c.s, c.p, m)),
+    # documents
+    Case("import_uploads", lambda c, m: documents.import_uploads(c.s, c.p, [(f"D3-{m.name}.txt", TEXT.encode())], actor=m)),
+    Case("store_document", lambda c, m: documents.store_document(
+        c.s, c.p, f"D4-{m.name}", "D4.txt", TEXT.encode(), actor=m)),
+    Case("import_attributes", lambda c, m: documents.import_attributes(
+        c.s, c.p, "attrs.csv", b"document,role\nD2,teacher\n", actor=m)),
+    Case("delete_document", lambda c, m: documents.delete_document(c.s, c.p, "D2", actor=m), lead_only=True),
     # codebook
     Case("import_codebook", lambda c, m: codebook.import_codebook(
         c.s, c.p, codebook.parse_codebook("codes: [{name: Extra}]"), member=m), lead_only=True),
