@@ -27,14 +27,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..codebook import CodeTree, code_tree
-from ..errors import AgreementError
-from ..projects import get_member
+from ..access import Action, require_or_setup
+from ..errors import AgreementError, PermissionDeniedError
+from ..projects import Member, get_member
 from ..segmentation import ensure_sentences, turn_spans
 from ..store.models import Assignment, Coding, Document, Project
 from .coefficients import (
     alpha_from_table, all_coefficients, kappa_from_table, percent_from_table,
 )
 from .unitizing import u_alpha
+from ..visibility import visibility
 from .units import (
     char_segments, char_tables, match_segments, only_coded, roll_up, table_from_matrix, unit_matrix,
 )
@@ -296,8 +298,24 @@ def _partial(worked: dict[str, tuple[str, set[str]]], coders: list[str], names: 
     return out
 
 
+def _hidden_documents(s: Session, project: Project, member: Member | None,
+                      documents: list[str] | None) -> set[str]:
+    """Documents whose figures the blind rule keeps from ``member`` (a coder while an open
+    blind round holds them); naming one of them explicitly is refused."""
+    vis = visibility(s, member) if member is not None else None
+    if vis is None or not vis.restricted:
+        return set()
+    named = set(documents or ()) & set(s.scalars(select(Document.name).where(
+        Document.project_id == project.id, Document.id.in_(sorted(vis.blind)))))
+    if named:
+        raise PermissionDeniedError(
+            f"{', '.join(sorted(named))} is in an open blind round: {member.name!r} sees only their own "
+            "codings there, so no agreement on it until a lead reveals the round")
+    return set(vis.blind)
+
+
 def compute_agreement(
-    s: Session, project: Project, coders: list[str], *, unit: str = "character", codes: list[str] | None = None,
+    s: Session, project: Project, coders: list[str], *, member: Member | None = None, unit: str = "character", codes: list[str] | None = None,
     min_share: float = 0.0, min_overlap: float = 0.9, rollup: bool = False, layer: str = "coder",
     documents: list[str] | None = None, ci: bool = True, n_boot: int = 1000, seed: int = 0,
 ) -> Report:
@@ -316,6 +334,10 @@ def compute_agreement(
     ``documents`` all of them count: a coder's units there are "not coded"
     wherever they coded nothing, and the partial ones are listed with
     ``counted: True``.
+
+    ``member`` is who asks (coding.access): a lead, or a coder, whose figures leave out
+    the documents of an open blind round. None only while the project is set up
+    without members (see access.require_or_setup).
     """
     if unit not in UNITS:
         raise AgreementError(f"unit {unit!r} is unknown: use one of {', '.join(UNITS)}")
@@ -323,7 +345,9 @@ def compute_agreement(
         raise AgreementError("segment matching compares exactly two coders; give two, or use --unit sentence")
     if len(set(coders)) != len(coders) or len(coders) < 2:
         raise AgreementError("give at least two different coders, e.g. --coders ana ben")
-    worked = _worked_on(s, project, coders, layer)
+    member = require_or_setup(s, member, Action.COMPUTE_AGREEMENT, project)
+    hidden = _hidden_documents(s, project, member, documents)
+    worked = {k: v for k, v in _worked_on(s, project, coders, layer).items() if k not in hidden}
     if documents is None:
         documents = sorted(name for name, by in worked.values() if len(by) == len(coders))
         partial = _partial(worked, coders, None, counted=False)
