@@ -163,7 +163,7 @@ if rep is None:
     try:
         with st.spinner(f"Computing agreement over {UNIT_WORD[unit]}..."):
             with store().session() as s:
-                rep = compute_agreement(s, get_project(s, project_name), coders, unit=unit, codes=codes or None,
+                rep = compute_agreement(s, get_project(s, project_name), coders, member=member, unit=unit, codes=codes or None,
                                         min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci)
     except CodingError as exc:
         st.error(md_escape(str(exc)))
