@@ -1,12 +1,21 @@
 """``python -m coding``: a thin, scriptable shell over the engine.
 
+Every command that touches a project acts as a named member (``--as NAME``), and
+the engine records that member in the event log. A protected project asks for
+the member's password (``CODING_PASSWORD``, else a prompt on a terminal) or takes
+a session token (``--token`` or ``CODING_TOKEN``, from ``login``). In local
+single-user mode a member without a password needs none, and ``--as`` defaults
+to the project's only lead.
+
 Exit status: 0 success, 1 bad input (one line on stderr), 2 wrong usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -29,24 +38,187 @@ def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def _secret(env: str, prompt: str, *, fallback_env: str | None = None, confirm: bool = False) -> str:
+    """A password from ``env`` (or ``fallback_env``), else typed at a terminal prompt."""
+    value = os.environ.get(env) or (os.environ.get(fallback_env) if fallback_env else None)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CodingError(f"a password is needed and there is no terminal to ask it on: set {env}"
+                          + (" (or use --token TOKEN from `login`)" if env == "CODING_PASSWORD" else ""))
+    value = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != value:
+        raise CodingError("the two passwords differ: run the command again")
+    return value
+
+
+def _acting(s, project, args):
+    """The member the command acts as: by token, or ``--as NAME`` signed in with a
+    password (none for a member without one in local mode)."""
+    from .auth import resume_session, sign_in
+    from .projects import members
+
+    token = args.token or os.environ.get("CODING_TOKEN")
+    if token:
+        member, _ = resume_session(s, token)
+        if member.project_id != project.id:
+            raise CodingError(f"the token is for another project than {project.name!r}: use that project's token")
+        if args.as_name and args.as_name != member.name:
+            raise CodingError(f"the token is {member.name!r}'s, not {args.as_name!r}'s: drop --as or the token")
+        return member
+    name = args.as_name or os.environ.get("CODING_AS")
+    if not name and project.local_mode:
+        leads = [c for c in members(s, project, active_only=True) if c.role == "lead"]
+        if len(leads) == 1:
+            name = leads[0].name
+    if not name:
+        raise CodingError(f"say who you are in {project.name!r}: --as NAME (or CODING_AS), or --token TOKEN")
+    coder = next((c for c in members(s, project) if c.name == name), None)
+    password = None
+    if coder is None or coder.password_hash is not None or not project.local_mode:
+        password = _secret("CODING_PASSWORD", f"Password for {name} in {project.name}: ")
+    member = sign_in(s, project, name, password, source="cli")
+    args.signed_in_with = password  # passwd needs it again as the current password
+    return member
+
+
+def _project_and_member(s, args):
+    from .projects import get_project
+
+    project = get_project(s, args.name)
+    return project, _acting(s, project, args)
+
+
 @command("init")
 def cmd_init(store: Store, args) -> int:
     from .projects import create_project
 
+    lead = args.lead or args.as_name or os.environ.get("CODING_AS")
+    if not lead:
+        raise CodingError("name the project's lead: --lead NAME (or --as NAME); you become its lead")
+    password = None
+    if not args.local:
+        password = _secret("CODING_NEW_PASSWORD", f"Choose a password for {lead} (at least 10 characters): ",
+                           fallback_env="CODING_PASSWORD", confirm=True)
     with store.session() as s:
-        p = create_project(s, args.name)
-        print(f"created project {p.name!r} ({p.id})")
+        p = create_project(s, args.name, lead_name=lead, lead_password=password, local_mode=args.local)
+        mode = "local single-user mode (this computer only)" if args.local else "protected"
+        print(f"created project {p.name!r} ({p.id}), {mode}, lead {lead!r}")
+    return 0
+
+
+@command("passwd")
+def cmd_passwd(store: Store, args) -> int:
+    from .auth import set_password
+    from .projects import active_coder
+
+    with store.session() as s:
+        project, member = _project_and_member(s, args)
+        old = getattr(args, "signed_in_with", None)
+        if old is None and active_coder(s, member).password_hash is not None:  # signed in by token
+            old = _secret("CODING_PASSWORD", f"Current password for {member.name}: ")
+        new = _secret("CODING_NEW_PASSWORD", f"New password for {member.name}: ", confirm=True)
+        set_password(s, project, member, new, old_password=old)
+        print(f"password of {member.name!r} in {project.name!r} changed; their other sessions ended")
+    return 0
+
+
+@command("login")
+def cmd_login(store: Store, args) -> int:
+    from .auth import open_session
+
+    with store.session() as s:
+        project, member = _project_and_member(s, args)
+        issued = open_session(s, member, client="cli", kind="cli")
+    if args.json:
+        _print_json({"token": issued.secret, "member": member.name, "project": project.name,
+                     "expires_at": issued.expires_at.isoformat()})
+    else:
+        print(issued.secret)
+        print(f"token for {member.name!r} in {project.name!r}, valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC: "
+              "pass it as --token or CODING_TOKEN; `logout` ends it", file=sys.stderr)
+    return 0
+
+
+@command("logout")
+def cmd_logout(store: Store, args) -> int:
+    from .auth import close_session, resume_session
+
+    token = args.token or os.environ.get("CODING_TOKEN")
+    if not token:
+        raise CodingError("give the token to end: --token TOKEN (or CODING_TOKEN)")
+    with store.session() as s:
+        member, sid = resume_session(s, token)
+        close_session(s, sid)
+    print(f"session of {member.name!r} ended")
+    return 0
+
+
+@command("member")
+def cmd_member(store: Store, args) -> int:
+    from .auth import member_overview, reset_password
+    from .projects import add_member, change_role, remove_member
+
+    with store.session() as s:
+        project, me = _project_and_member(s, args)
+        if args.action == "list":
+            rows = [{**r, "locked_until": r["locked_until"] and r["locked_until"].isoformat(),
+                     "last_sign_in": r["last_sign_in"] and r["last_sign_in"].isoformat()}
+                    for r in member_overview(s, project, me)]
+            if args.json:
+                _print_json(rows)
+            else:
+                for r in rows:
+                    state = "removed" if r["removed"] else (f"locked until {r['locked_until']}" if r["locked_until"]
+                                                            else "active")
+                    print(f"{r['name']}  {r['role']}  password: {r['password']}  {state}")
+            return 0
+        if args.action == "add":
+            password = None
+            if not (project.local_mode and args.no_password):
+                password = _secret("CODING_NEW_PASSWORD", f"Temporary password for {args.member}: ", confirm=True)
+            add_member(s, project, args.member, args.role or "coder", actor=me, password=password)
+            print(f"added {args.member!r} as {args.role or 'coder'}"
+                  + ("; they choose their own password at the first sign-in" if password else ""))
+        elif args.action == "role":
+            if not args.role:
+                raise CodingError("give the new role: --role lead or --role coder")
+            change_role(s, project, me, args.member, args.role)
+            print(f"{args.member!r} is now a {args.role}")
+        elif args.action == "remove":
+            remove_member(s, project, me, args.member)
+            print(f"removed {args.member!r}: their sessions ended; their codings and memos stay")
+        else:  # reset-password
+            password = _secret("CODING_NEW_PASSWORD", f"Temporary password for {args.member}: ", confirm=True)
+            reset_password(s, project, me, args.member, password)
+            print(f"password of {args.member!r} reset; they choose their own at the next sign-in")
+    return 0
+
+
+@command("local-mode")
+def cmd_local_mode(store: Store, args) -> int:
+    from .projects import set_local_mode
+
+    with store.session() as s:
+        project, me = _project_and_member(s, args)
+        without = set_local_mode(s, project, me, args.state == "on")
+    if args.state == "on":
+        print(f"{project.name!r} is in local single-user mode: serve it on 127.0.0.1 only")
+    else:
+        print(f"{project.name!r} is protected: every member signs in with a password")
+        if without:
+            print(f"warning: no password yet (reset one for each): {', '.join(without)}", file=sys.stderr)
     return 0
 
 
 @command("import")
 def cmd_import(store: Store, args) -> int:
     from .documents import import_files
-    from .projects import get_project
 
     with store.session() as s:
-        report = import_files(s, get_project(s, args.name), args.paths, language=args.language,
-                              attributes_csv=args.attributes, speaker_pattern=args.speaker_pattern)
+        project, member = _project_and_member(s, args)
+        report = import_files(s, project, args.paths, language=args.language,
+                              attributes_csv=args.attributes, speaker_pattern=args.speaker_pattern, actor=member)
     if args.json:
         _print_json({"imported": report.imported, "encodings": report.encodings, "failed": report.failed,
                      "attributes": report.attributes, "warnings": report.warnings})
@@ -67,12 +239,11 @@ def cmd_codebook(store: Store, args) -> int:
     from pathlib import Path
 
     from .codebook import export_codebook, import_codebook, load_codebook_file
-    from .projects import get_project
 
     with store.session() as s:
-        project = get_project(s, args.name)
+        project, member = _project_and_member(s, args)
         if args.action == "import":
-            counts = import_codebook(s, project, load_codebook_file(args.file))
+            counts = import_codebook(s, project, load_codebook_file(args.file), member=member)
             print(f"codebook imported: {counts['created']} created, {counts['updated']} updated")
         else:
             Path(args.file).write_text(export_codebook(s, project), encoding="utf-8")
@@ -84,19 +255,24 @@ def cmd_codebook(store: Store, args) -> int:
 def cmd_demo(store: Store, args) -> int:
     from .demo import build_demo
 
+    password = None
+    if args.protected:
+        password = _secret("CODING_NEW_PASSWORD", "Password for every demo member (at least 10 characters): ",
+                           fallback_env="CODING_PASSWORD", confirm=True)
     with store.session() as s:
-        project, created = build_demo(s)
-        print(f"{'built' if created else 'already present:'} project {project.name!r}")
+        project, created = build_demo(s, password=password)
+        mode = "local single-user mode: serve it on 127.0.0.1 only" if project.local_mode else "protected"
+        print(f"{'built' if created else 'already present:'} project {project.name!r} ({mode})")
     return 0
 
 
 @command("documents")
 def cmd_documents(store: Store, args) -> int:
     from .documents import document_summary, list_documents
-    from .projects import get_project
 
     with store.session() as s:
-        rows = [document_summary(d) for d in list_documents(s, get_project(s, args.name))]
+        project, _ = _project_and_member(s, args)
+        rows = [document_summary(d) for d in list_documents(s, project)]
     if args.json:
         _print_json(rows)
         return 0
@@ -109,13 +285,13 @@ def cmd_documents(store: Store, args) -> int:
 
 @command("codes")
 def cmd_codes(store: Store, args) -> int:
-    from .codebook import code_tree, coding_counts
-    from .projects import get_project
+    from .codebook import code_tree
+    from .counts import visible_coding_counts
 
     with store.session() as s:
-        project = get_project(s, args.name)
+        project, member = _project_and_member(s, args)
         tree = code_tree(s, project)
-        counts = coding_counts(s, project)
+        counts = visible_coding_counts(s, project, member)  # the blind rule: a coder counts their own
     rows = [{"id": i.id, "path": i.path, "name": i.name, "parent_id": i.parent_id, "depth": i.depth,
              "codable": i.codable, "colour": i.colour, "definition": i.definition,
              "codings": counts.get(i.id, 0)} for i in tree.infos]
@@ -176,11 +352,11 @@ def _coef_dict(c) -> dict:
 def cmd_agreement(store: Store, args) -> int:
     from .agreement.project import compute_agreement
     from .agreement.tables import report_csv, report_markdown, report_text
-    from .projects import get_project
 
     with store.session() as s:
+        project, _ = _project_and_member(s, args)
         report = compute_agreement(
-            s, get_project(s, args.name), args.coders, unit=args.unit, codes=args.code or None,
+            s, project, args.coders, unit=args.unit, codes=args.code or None,
             min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
             layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot)
     if args.json:
@@ -202,11 +378,50 @@ def build_parser() -> argparse.ArgumentParser:
                "Exit status: 0 success, 1 bad input, 2 wrong usage.",
     )
     p.add_argument("--db", metavar="URL", help="database URL: sqlite:///PATH or postgresql://USER:PW@HOST/DB")
+    p.add_argument("--as", dest="as_name", metavar="NAME",
+                   help="act as this member (else $CODING_AS; in local mode the project's only lead); the password "
+                        "comes from $CODING_PASSWORD or a prompt")
+    p.add_argument("--token", metavar="TOKEN", help="a session token from `login` (else $CODING_TOKEN)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sp = sub.add_parser("init", help="create an empty project")
+    sp = sub.add_parser("init", help="create an empty project with its lead",
+                        description="Protected (the default): the lead's password comes from $CODING_NEW_PASSWORD "
+                                    "(or $CODING_PASSWORD) or a prompt. --local: single-user mode on this computer, "
+                                    "no passwords, served by the app on 127.0.0.1 only.")
     sp.add_argument("name", help="project name")
+    sp.add_argument("--lead", metavar="NAME", help="the lead's name (default: --as)")
+    sp.add_argument("--local", action="store_true", help="local single-user mode: no passwords, this computer only")
+
+    sp = sub.add_parser("passwd", help="change your password (--as NAME)",
+                        description="Current password from $CODING_PASSWORD or a prompt; the new one from "
+                                    "$CODING_NEW_PASSWORD or a prompt. Your other sessions end.")
+    sp.add_argument("name", help="project name")
+
+    sp = sub.add_parser("login", help="print a session token for --token / $CODING_TOKEN",
+                        description="Signs in once (password from $CODING_PASSWORD or a prompt) and prints a token "
+                                    "that later commands take instead of the password, until it expires or `logout`.")
+    sp.add_argument("name", help="project name")
+    sp.add_argument("--json", action="store_true", help="stable JSON output")
+
+    sub.add_parser("logout", help="end the session of --token / $CODING_TOKEN")
+
+    sp = sub.add_parser("member", help="list, add, re-role or remove members, reset a password (leads)",
+                        description="Temporary passwords come from $CODING_NEW_PASSWORD or a prompt; the member "
+                                    "chooses their own at the first sign-in. The last lead cannot be removed or "
+                                    "made a coder.")
+    sp.add_argument("action", choices=["list", "add", "role", "remove", "reset-password"])
+    sp.add_argument("name", help="project name")
+    sp.add_argument("member", nargs="?", help="the member's name (all actions but list)")
+    sp.add_argument("--role", choices=["lead", "coder"], help="add: the role (default coder); role: the new role")
+    sp.add_argument("--no-password", action="store_true", help="add, in local mode: no password")
+    sp.add_argument("--json", action="store_true", help="list: stable JSON output")
+
+    sp = sub.add_parser("local-mode", help="turn local single-user mode on or off (leads)",
+                        description="off protects the project: every member signs in with a password (set yours "
+                                    "first with passwd). on: no passwords, served on 127.0.0.1 only.")
+    sp.add_argument("name", help="project name")
+    sp.add_argument("state", choices=["on", "off"])
 
     sp = sub.add_parser("import", help="import transcripts (.txt .md .docx .vtt .srt; files or folders)")
     sp.add_argument("name", help="project name")
@@ -222,7 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", help="project name")
     sp.add_argument("file", help="YAML codebook file")
 
-    sub.add_parser("demo", help="build the demo project from corpora/ and codebooks/ (idempotent)")
+    sp = sub.add_parser("demo", help="build the demo project from corpora/ and codebooks/ (idempotent)",
+                        description="By default in local single-user mode (members lead, ana, ben sign in by name; "
+                                    "the app serves it on 127.0.0.1 only). --protected: every member gets the password "
+                                    "from $CODING_NEW_PASSWORD (or $CODING_PASSWORD) or a prompt.")
+    sp.add_argument("--protected", action="store_true", help="give every demo member a password")
 
     sp = sub.add_parser("documents", help="list documents with language, length, attributes, speakers")
     sp.add_argument("name", help="project name")
@@ -267,7 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "member" and args.action != "list" and not args.member:
+        parser.error(f"member {args.action} needs the member's name: member {args.action} PROJECT NAME")
     try:
         store = None if args.command in STORELESS else Store(args.db)
         return COMMANDS[args.command](store, args)

@@ -57,24 +57,34 @@ def load_quoted_codings(s: Session, project: Project, path: Path, *, layer_membe
     return n
 
 
-def build_demo(s: Session, folder: Path = DEMO_DIR) -> tuple[Project, bool]:
-    """Build the demo project if absent. Returns (project, created)."""
+def build_demo(s: Session, folder: Path = DEMO_DIR, *, password: str | None = None) -> tuple[Project, bool]:
+    """Build the demo project if absent. Returns (project, created).
+
+    Without ``password`` the demo is in local single-user mode (members sign in by
+    picking their name; the app serves it on a loopback address only). With one,
+    the project is protected and every member signs in with that password."""
     spec = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
     existing = s.scalar(select(Project).where(Project.name == spec["project"]))
     if existing is not None:
         return existing, False
-    project = create_project(s, spec["project"])
-    import_codebook(s, project, load_codebook_file((folder / spec["codebook"]).resolve()))
+    lead_spec = next((m for m in spec["members"] if m["role"] == "lead"), None)
+    if lead_spec is None:
+        raise CodingError(f"{folder / 'study.yaml'}: members need one with role lead")
+    project = create_project(s, spec["project"], lead_name=lead_spec["name"], lead_password=password,
+                             local_mode=password is None)
+    lead = Member.of(get_member(s, project, lead_spec["name"]))
+    import_codebook(s, project, load_codebook_file((folder / spec["codebook"]).resolve()), member=lead)
     languages = spec.get("languages") or {}
     for f in sorted(folder.glob("*.txt")):
         store_document(s, project, f.stem, f.name, f.read_bytes(),
-                       language=languages.get(f.stem, spec.get("language", "en")))
+                       language=languages.get(f.stem, spec.get("language", "en")), actor=lead)
     csv_path = folder / spec["attributes"]
-    import_attributes(s, project, csv_path.name, csv_path.read_bytes())
-    by_name: dict[str, Member] = {}
+    import_attributes(s, project, csv_path.name, csv_path.read_bytes(), actor=lead)
+    by_name: dict[str, Member] = {lead.name: lead}
     for m in spec["members"]:
-        by_name[m["name"]] = Member.of(add_member(s, project, m["name"], m["role"]))
-    lead = next(m for m in by_name.values() if m.is_lead)
+        if m["name"] != lead.name:
+            by_name[m["name"]] = Member.of(add_member(s, project, m["name"], m["role"], actor=lead,
+                                                      password=password, temporary=False))
     total = 0
     sample_docs: list[str] = []
     for fname in spec.get("double_coding") or []:

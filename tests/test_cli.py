@@ -23,7 +23,7 @@ def test_init_import_documents_codes(db_url, tmp_path, capsys):
     (tmp_path / "P1.txt").write_text("[00:00:01] Interviewer: Hola\n\n[00:00:05] Directora: Buenas tardes\n",
                                      encoding="utf-8")
     (tmp_path / "attrs.csv").write_text("document,role\nP1,Principal\n")
-    assert main(["--db", db_url, "init", "s"]) == 0
+    assert main(["--db", db_url, "init", "s", "--lead", "lead", "--local"]) == 0
     assert main(["--db", db_url, "import", "s", str(tmp_path / "P1.txt"), "--language", "es",
                  "--attributes", str(tmp_path / "attrs.csv")]) == 0
     assert main(["--db", db_url, "codebook", "import", "s", str(REPO / "codebooks" / "cic.yaml")]) == 0
@@ -50,7 +50,7 @@ def test_exit_codes_and_one_line_errors(db_url, tmp_path):
     r = run(db_url, "frobnicate")
     assert r.returncode == 2
     (tmp_path / "bad.txt").write_bytes(b"")
-    assert run(db_url, "init", "p").returncode == 0
+    assert run(db_url, "init", "p", "--lead", "lead", "--local").returncode == 0
     r = run(db_url, "import", "p", str(tmp_path / "bad.txt"))
     assert r.returncode == 1 and "bad.txt" in r.stderr and "empty" in r.stderr
     (tmp_path / "book.yaml").write_text("codes: [{name: A, colour: blue}]")
@@ -118,3 +118,129 @@ def test_agreement_on_the_demo(db_url, capsys):
     assert md.startswith("| Code |") and "Synthesis/Aspects to keep" in md
     assert main(["--db", db_url, "agreement", "demo", "--coders", "ana", "--csv"]) == 1
     assert "at least two different coders" in capsys.readouterr().err
+
+
+LEAD_PW = "plum orchard lantern"
+ANA_PW = "river stone quietly"
+
+
+def _events(db_url):
+    from coding.store import Store
+    from coding.store.models import Event
+
+    st = Store(db_url, run_migrations=False)
+    try:
+        with st.session() as s:
+            return [(e.actor, e.action, json.loads(e.payload)) for e in s.query(Event).order_by(Event.seq)]
+    finally:
+        st.dispose()
+
+
+def test_a_protected_project_from_the_cli(db_url, monkeypatch, capsys):
+    for var in ("CODING_PASSWORD", "CODING_NEW_PASSWORD", "CODING_AS", "CODING_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+
+    def cli(*argv, password=None, new=None):
+        for var, value in (("CODING_PASSWORD", password), ("CODING_NEW_PASSWORD", new)):
+            if value is None:
+                monkeypatch.delenv(var, raising=False)
+            else:
+                monkeypatch.setenv(var, value)
+        code = main(["--db", db_url, *argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, _, err = cli("--as", "maria", "init", "study")
+    assert code == 1 and "set CODING_NEW_PASSWORD" in err  # no terminal to ask on, and nothing stored
+    assert cli("--as", "maria", "init", "study", new="maria")[0] == 1
+    assert cli("--as", "maria", "init", "study", new=LEAD_PW)[0] == 0
+    code, _, err = cli("documents", "study")
+    assert code == 1 and "say who you are in 'study': --as NAME" in err
+    code, _, err = cli("--as", "maria", "documents", "study")
+    assert code == 1 and "set CODING_PASSWORD" in err
+    code, _, err = cli("--as", "maria", "documents", "study", password="not the password")
+    assert code == 1 and "name or password is wrong" in err
+    assert cli("--as", "maria", "documents", "study", password=LEAD_PW)[0] == 0
+
+    assert cli("--as", "maria", "member", "add", "study", "ana", password=LEAD_PW, new="temporary pass 1")[0] == 0
+    code, _, err = cli("--as", "ana", "member", "add", "study", "eve", "--role", "lead",
+                       password="temporary pass 1", new="temporary pass 2")
+    assert code == 1 and "'ana' is a coder: only a lead can add members" in err
+    assert cli("--as", "ana", "passwd", "study", password="temporary pass 1", new=ANA_PW)[0] == 0
+    assert cli("--as", "ana", "documents", "study", password="temporary pass 1")[0] == 1
+    assert cli("--as", "ana", "documents", "study", password=ANA_PW)[0] == 0
+
+    code, out, _ = cli("--as", "maria", "member", "list", "study", "--json", password=LEAD_PW)
+    assert code == 0
+    assert [(r["name"], r["role"], r["password"]) for r in json.loads(out)] == [
+        ("ana", "coder", "set"), ("maria", "lead", "set")]
+    assert cli("--as", "maria", "member", "role", "study", "ana", "--role", "lead", password=LEAD_PW)[0] == 0
+    assert cli("--as", "ana", "member", "role", "study", "maria", "--role", "coder", password=ANA_PW)[0] == 0
+    code, _, err = cli("--as", "ana", "member", "remove", "study", "ana", password=ANA_PW)
+    assert code == 1 and "'ana' is the last lead of 'study'" in err
+    assert cli("--as", "ana", "member", "reset-password", "study", "maria", password=ANA_PW,
+               new="temporary pass 3")[0] == 0
+    code, _, err = cli("--as", "maria", "member", "add", "study", "x", password="temporary pass 3", new="tmp pass 44")
+    assert code == 1 and "only a lead" in err
+
+    code, out, _ = cli("--as", "ana", "login", "study", "--json", password=ANA_PW)
+    token = json.loads(out)["token"]
+    assert cli("--token", token, "codes", "study")[0] == 0
+    code, _, err = cli("--token", token, "--as", "maria", "codes", "study")
+    assert code == 1 and "the token is 'ana''s" in err
+    assert cli("--token", token, "logout")[0] == 0
+    code, _, err = cli("--token", token, "codes", "study")
+    assert code == 1 and "session was ended" in err
+    with pytest.raises(SystemExit) as e:
+        cli("--as", "ana", "member", "remove", "study")  # whom?
+    assert e.value.code == 2
+
+    events = _events(db_url)
+    assert all(actor != "system" for actor, _, _ in events)
+    assert ("ana", "member.role", {"name": "maria", "before": "lead", "after": "coder"}) in events
+    assert ("ana", "member.password", {"name": "maria", "reset": True}) in events
+    assert ("maria", "member.add", {"name": "ana", "role": "coder"}) in events
+    logged = json.dumps(events)
+    assert not any(pw in logged for pw in (LEAD_PW, ANA_PW, "temporary pass 1", "temporary pass 3"))
+
+
+def test_local_mode_cli_acts_as_the_only_lead_and_names_them(db_url, tmp_path, monkeypatch, capsys):
+    for var in ("CODING_PASSWORD", "CODING_NEW_PASSWORD", "CODING_AS", "CODING_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "P1.txt").write_text("Interviewer: Hola\n\nDirectora: Buenas tardes\n", encoding="utf-8")
+    assert main(["--db", db_url, "init", "solo", "--lead", "pat", "--local"]) == 0
+    assert main(["--db", db_url, "import", "solo", str(tmp_path / "P1.txt")]) == 0
+    assert main(["--db", db_url, "member", "add", "solo", "kim", "--no-password"]) == 0
+    assert main(["--db", db_url, "--as", "kim", "documents", "solo"]) == 0
+    assert main(["--db", db_url, "--as", "kim", "member", "add", "solo", "eve", "--no-password"]) == 1
+    assert "only a lead can add members" in capsys.readouterr().err
+    # protecting the project needs the lead's own password first
+    assert main(["--db", db_url, "local-mode", "solo", "off"]) == 1
+    assert "set your own password first" in capsys.readouterr().err
+    monkeypatch.setenv("CODING_NEW_PASSWORD", LEAD_PW)
+    assert main(["--db", db_url, "passwd", "solo"]) == 0
+    monkeypatch.setenv("CODING_PASSWORD", LEAD_PW)
+    assert main(["--db", db_url, "local-mode", "solo", "off"]) == 0
+    assert "no password yet (reset one for each): kim" in capsys.readouterr().err
+    events = _events(db_url)
+    assert [(a, k) for a, k, _ in events if k in ("project.create", "document.import", "member.add",
+                                                  "member.password", "project.local_mode")] == [
+        ("pat", "project.create"), ("pat", "member.add"), ("pat", "document.import"), ("pat", "member.add"),
+        ("pat", "member.password"), ("pat", "project.local_mode")]
+
+
+def test_the_demo_is_local_by_default_and_protected_on_request(db_url, monkeypatch, capsys):
+    from coding.store import Store
+    from coding.store.models import Project
+
+    monkeypatch.setenv("CODING_NEW_PASSWORD", "demo study password")
+    r = run(db_url, "demo", "--protected")  # the environment reaches the child process
+    assert r.returncode == 0 and "(protected)" in r.stdout, r.stderr
+    st = Store(db_url, run_migrations=False)
+    try:
+        with st.session() as s:
+            assert s.query(Project).one().local_mode is False
+    finally:
+        st.dispose()
+    monkeypatch.setenv("CODING_PASSWORD", "demo study password")
+    assert main(["--db", db_url, "--as", "ben", "codes", "demo"]) == 0
