@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from coding import adjudication, codebook, documents, memos, rounds, snapshots
 from coding.access import ROLE_ACTIONS, Action, can, require
-from coding.agreement.project import Report, Row
+from coding.agreement.project import Report, Row, compute_agreement
 from coding.codings import apply_codes, set_memo
 from coding.documents import get_document, import_uploads
 from coding.errors import NotFoundError, PermissionDeniedError
@@ -127,6 +127,8 @@ def _ben_events(c: Ctx, events) -> bool:
 
 
 LEAKS: dict[str, Callable[[Ctx, Any], bool]] = {
+    "compute_agreement": lambda c, r: "D1" in r.options["documents"]
+    or any(cell["document"] == "D1" for cell in r.by_document),
     "disagreement_counts": lambda c, r: any(doc_id == c.ids["d1"] for doc_id, _ in r),
     "consensus_status": lambda c, r: "D1" in r,
     "list_events": _ben_events,
@@ -179,6 +181,11 @@ CASES = [
          lead_only=True),
     Case("accept_agreements", lambda c, m: adjudication.accept_agreements(
         c.s, c.p, m, c.doc("d1"), c.ids["obs"], "ana", "ben"), lead_only=True),
+    # agreement
+    Case("compute_agreement", lambda c, m: compute_agreement(c.s, c.p, ["ana", "ben"], member=m, ci=False),
+         blind="filtered"),
+    Case("compute_agreement_d1", lambda c, m: compute_agreement(
+        c.s, c.p, ["ana", "ben"], member=m, documents=["D1"], ci=False), blind="refused"),
     # snapshots
     Case("save_snapshot", lambda c, m: snapshots.save_snapshot(c.s, c.p, m, _report(["D2"])), lead_only=True),
     Case("list_snapshots", lambda c, m: snapshots.list_snapshots(c.s, c.p, m), blind="filtered"),
