@@ -354,9 +354,9 @@ def cmd_agreement(store: Store, args) -> int:
     from .agreement.tables import report_csv, report_markdown, report_text
 
     with store.session() as s:
-        project, _ = _project_and_member(s, args)
+        project, member = _project_and_member(s, args)
         report = compute_agreement(
-            s, project, args.coders, unit=args.unit, codes=args.code or None,
+            s, project, args.coders, member=member, unit=args.unit, codes=args.code or None,
             min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
             layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot)
     if args.json:
