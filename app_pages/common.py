@@ -263,8 +263,8 @@ def sign_in_box(project_name: str) -> Member | None:
             _forget_member()
             st.sidebar.error(refusal)
             return None
-    notice = st.session_state.pop(_NOTICE, None)
     m = _current(project_name)
+    notice = st.session_state.pop(_NOTICE, None)  # why a session ended (set by _current or a restore)
     if m is not None:
         st.sidebar.markdown(f"Signed in as **{md_escape(m.name)}** ({md_escape(m.role)})")
         if st.session_state.get(_COOKIE_FAILED) is not None:
