@@ -128,7 +128,11 @@ def _code(s: Session, project: Project, code_id: str | None) -> Code:
 
 
 def _path(tree: CodeTree, code_id: str | None) -> str:
-    return tree.info[code_id].path if code_id in tree.info else "(top level)"
+    if code_id in tree.info:
+        return tree.info[code_id].path
+    if code_id in tree.by_id:  # not reachable from the top: its parent links loop (corrupt data)
+        return f"{tree.by_id[code_id].name} (detached: its parent codes form a loop)"
+    return "(top level)" if code_id is None else f"(unknown code {code_id})"
 
 
 def _snapshot(tree: CodeTree, c: Code) -> dict[str, Any]:
@@ -237,7 +241,7 @@ def add_code(
             c.position = pos
     s.flush()
     tree = code_tree(s, project)
-    _log(s, project, member, "code.add", code.id, f"added {tree.info[code.id].path}",
+    _log(s, project, member, "code.add", code.id, f"added {_path(tree, code.id)}",
          before=None, after=_snapshot(tree, code))
     return code
 
@@ -335,7 +339,7 @@ def move_code(s: Session, project: Project, member: Member, code_id: str, new_pa
     code.position = _end_position(tree, new_parent_id)
     s.flush()
     tree = code_tree(s, project)
-    _log(s, project, member, "code.move", code.id, f"moved {path} to {tree.info[code.id].path}",
+    _log(s, project, member, "code.move", code.id, f"moved {path} to {_path(tree, code.id)}",
          before=before, after=_snapshot(tree, code))
     return code
 
