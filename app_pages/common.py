@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from collections.abc import Mapping
 
 import streamlit as st
@@ -27,6 +28,7 @@ import streamlit as st
 from app_pages.plain import md_escape
 from coding.auth import (
     SESSION_COOKIE,
+    TOUCH_EVERY,
     close_session,
     is_loopback,
     must_change_password,
@@ -35,6 +37,7 @@ from coding.auth import (
     session_member,
     set_password,
     sign_in,
+    touch_session,
 )
 from coding.errors import CodingError
 from coding.projects import Member, active_coder, get_project, list_projects, members
@@ -46,6 +49,7 @@ _COOKIE_ACTION = "auth_cookie"
 _COOKIE_TRIED = "auth_cookie_tried"
 _COOKIE_FAILED = "auth_cookie_failed"
 _NOTICE = "auth_notice"
+_TOUCHED = "auth_touched"
 
 
 @st.cache_resource
@@ -171,10 +175,11 @@ def _current(project_name: str) -> Member | None:
     if sid is None and held is None:
         return None
     try:
-        with store().session() as s:
+        # a read: every run of every tab passes here, and must not queue behind writers
+        with store().session(write=False) as s:
             project = get_project(s, project_name)
             if sid is not None:
-                m = session_member(s, sid)
+                m = session_member(s, sid, touch=False)
             elif project.local_mode:
                 # a tab signed in without a session (tests): in local mode the name was enough
                 m = Member.of(active_coder(s, held, project))
@@ -189,6 +194,10 @@ def _current(project_name: str) -> Member | None:
         _forget_member()
         return None
     st.session_state["member"] = m
+    if sid is not None and time.monotonic() - st.session_state.get(_TOUCHED, 0) > TOUCH_EVERY.total_seconds():
+        with store().session() as s:
+            touch_session(s, sid)
+        st.session_state[_TOUCHED] = time.monotonic()
     return m
 
 

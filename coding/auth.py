@@ -398,13 +398,13 @@ def redeem_grant(s: Session, grant: str) -> IssuedSession:
     return IssuedSession(row.id, token, _utc(row.expires_at))
 
 
-def _live(s: Session, row: SessionToken | None, now: datetime) -> tuple[SessionToken, Coder]:
+def _live(s: Session, row: SessionToken | None, now: datetime, *, touch: bool = True) -> tuple[SessionToken, Coder]:
     if row is None or row.revoked_at is not None:
         raise PermissionDeniedError("your session was ended (signed out, or revoked by a lead): sign in again")
     if _utc(row.expires_at) <= now:
         raise PermissionDeniedError("your session expired: sign in again")
     coder = active_coder(s, row.coder_id)
-    if _utc(row.last_seen_at) < now - TOUCH_EVERY:
+    if touch and _utc(row.last_seen_at) < now - TOUCH_EVERY:
         row.last_seen_at = now
     return row, coder
 
@@ -418,10 +418,19 @@ def resume_session(s: Session, token: str) -> tuple[Member, str]:
     return Member.of(coder), row.id
 
 
-def session_member(s: Session, session_id: str) -> Member:
-    """The member of a live session, reloaded from the database (role included)."""
-    row, coder = _live(s, s.get(SessionToken, session_id) if session_id else None, utcnow())
+def session_member(s: Session, session_id: str, *, touch: bool = True) -> Member:
+    """The member of a live session, reloaded from the database (role included).
+    ``touch=False`` writes nothing (for a read-only transaction; see :func:`touch_session`)."""
+    row, coder = _live(s, s.get(SessionToken, session_id) if session_id else None, utcnow(), touch=touch)
     return Member.of(coder)
+
+
+def touch_session(s: Session, session_id: str) -> None:
+    """Record that a session is in use (at most every :data:`TOUCH_EVERY`)."""
+    now = utcnow()
+    s.execute(update(SessionToken).where(SessionToken.id == session_id, SessionToken.revoked_at.is_(None),
+                                         SessionToken.last_seen_at < now - TOUCH_EVERY)
+              .values(last_seen_at=now))
 
 
 def close_session(s: Session, session_id: str) -> None:

@@ -430,8 +430,26 @@ def test_a_session_reloads_the_member_every_time(team):
         issued = open_session(s, ana)
         assert session_member(s, issued.id).role == "coder"
         change_role(s, _project(s), lead, "ana", "lead")
+    with store.session(write=False) as s:
+        assert session_member(s, issued.id, touch=False).role == "lead"
+
+
+def test_a_session_in_use_is_touched_at_most_every_few_minutes(team):
+    from coding.auth import TOUCH_EVERY, touch_session
+
+    store, _, ana = team
     with store.session() as s:
-        assert session_member(s, issued.id).role == "lead"
+        issued = open_session(s, ana)
+        first = s.get(SessionToken, issued.id).last_seen_at
+        touch_session(s, issued.id)
+        s.expire_all()
+        assert s.get(SessionToken, issued.id).last_seen_at == first  # just opened: nothing written
+        s.get(SessionToken, issued.id).last_seen_at = utcnow() - TOUCH_EVERY - timedelta(seconds=5)
+        s.flush()
+        touch_session(s, issued.id)
+        s.expire_all()
+        assert utcnow() - s.get(SessionToken, issued.id).last_seen_at.replace(tzinfo=None).replace(
+            tzinfo=utcnow().tzinfo) < timedelta(minutes=1)
 
 
 # --- local mode -----------------------------------------------------------------
