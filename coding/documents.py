@@ -298,13 +298,17 @@ def import_uploads(
     return report
 
 
-def _project_id(store, project: Project | str) -> str:
-    if isinstance(project, Project):
-        return project.id
+def _project_id(store, project: Project | str, actor: Any) -> str:
+    """The id of ``project`` (a project or its name), once ``actor`` may import into it:
+    a member who may not is refused once, before any file is read."""
     from .projects import get_project  # projects is a service too; imported where needed
 
     with store.session() as s:
-        return get_project(s, project).id
+        p = s.get(Project, project.id) if isinstance(project, Project) else get_project(s, project)
+        if p is None:
+            raise NotFoundError("the project was deleted; nothing was imported")
+        _acting(s, p, actor)
+        return p.id
 
 
 def import_files_committing(
@@ -319,7 +323,7 @@ def import_files_committing(
     transaction of its own."""
     _batch_setup(language, speaker_pattern)
     report = ImportReport()
-    project_id = _project_id(store, project)
+    project_id = _project_id(store, project, actor)
     for f in _files_of(paths, attributes_csv, report):
         _import_one_committing(store, project_id, report, str(f), lambda f=f: read_regular_file(f),
                                language=language, speaker_pattern=speaker_pattern, actor=actor)
@@ -336,7 +340,7 @@ def import_uploads_committing(
     """Like :func:`import_uploads`, each file committed in its own transaction."""
     _batch_setup(language, speaker_pattern)
     report = ImportReport()
-    project_id = _project_id(store, project)
+    project_id = _project_id(store, project, actor)
     for name, data in uploads:
         _import_one_committing(store, project_id, report, name, lambda data=data: data, language=language,
                                speaker_pattern=speaker_pattern, actor=actor)

@@ -29,7 +29,7 @@ from coding.documents import (
     import_uploads_committing,
 )
 from coding.importing import limits
-from coding.projects import create_project, get_member
+from coding.projects import Member, create_project, get_member, get_project
 from coding.store import Store
 from coding.store.models import Document, Event, SpeakerTurn
 
@@ -53,10 +53,10 @@ def project(store):
         return p.name
 
 
-def lead(store):
+def lead(store) -> Member:
+    """The project's lead, the acting member of every import here."""
     with store.session() as s:
-        from coding.projects import get_project
-        return get_member(s, get_project(s, "study"), "lead")
+        return Member.of(get_member(s, get_project(s, "study"), "lead"))
 
 
 def documents(store) -> dict[str, Document]:
@@ -257,9 +257,9 @@ def test_the_same_batch_through_the_savepoint_variant(store, project, tmp_path):
     folder.mkdir()
     (folder / "good.txt").write_text(GOOD)
     expected = special_files(folder)
+    me = lead(store)
     with store.session() as s:
-        from coding.projects import get_project
-        report = import_files(s, get_project(s, "study"), [folder])
+        report = import_files(s, get_project(s, "study"), [folder], actor=me)
     assert report.imported == ["good"]
     for name, words in expected.items():
         assert words in failure(report, name)
@@ -286,7 +286,8 @@ def test_an_unreadable_file_is_refused_and_the_others_land(store, project, db_ur
             os.chmod(shared / f, 0o644)
         parent_store = Store(url, run_migrations=False)
         # warm up every code path in this process, so the child needs no import from disk
-        import_uploads_committing(parent_store, "study", [("warm.txt", GOOD.encode())])
+        me = lead(parent_store)
+        import_uploads_committing(parent_store, "study", [("warm.txt", GOOD.encode())], actor=me)
         parent_store.dispose()
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -298,7 +299,7 @@ def test_an_unreadable_file_is_refused_and_the_others_land(store, project, db_ur
                 os.setgid(65534)
                 os.setuid(65534)
                 child_store = Store(url, run_migrations=False)
-                rep = import_files_committing(child_store, "study", [shared])
+                rep = import_files_committing(child_store, "study", [shared], actor=me)
                 os.write(write_end, json.dumps({"imported": rep.imported, "failed": rep.failed}).encode())
                 code = 0
             except BaseException as exc:  # noqa: BLE001 - reported to the parent
@@ -329,7 +330,7 @@ def test_an_interrupted_import_keeps_the_files_already_finished(store, project):
         raise KeyboardInterrupt  # the user pressed Ctrl-C between two files
 
     with pytest.raises(KeyboardInterrupt):
-        import_uploads_committing(store, "study", uploads())
+        import_uploads_committing(store, "study", uploads(), actor=lead(store))
     assert sorted(documents(store)) == ["a", "b"]
 
 
@@ -345,7 +346,8 @@ def test_an_interruption_inside_a_file_keeps_the_earlier_files_and_nothing_of_th
     event.listen(store.engine, "before_cursor_execute", interrupt_third_document)
     try:
         with pytest.raises(KeyboardInterrupt):
-            import_uploads_committing(store, "study", [(f"{c}.txt", GOOD.encode()) for c in "abcd"])
+            import_uploads_committing(store, "study", [(f"{c}.txt", GOOD.encode()) for c in "abcd"],
+                                                   actor=lead(store))
     finally:
         event.remove(store.engine, "before_cursor_execute", interrupt_third_document)
     assert sorted(documents(store)) == ["a", "b"]
@@ -355,9 +357,9 @@ def test_an_interruption_inside_a_file_keeps_the_earlier_files_and_nothing_of_th
 
 
 def test_the_savepoint_variant_stays_all_or_nothing_for_its_caller(store, project):
+    me = lead(store)
     with pytest.raises(KeyboardInterrupt), store.session() as s:
-        from coding.projects import get_project
-        import_uploads(s, get_project(s, "study"), [("a.txt", GOOD.encode())])
+        import_uploads(s, get_project(s, "study"), [("a.txt", GOOD.encode())], actor=me)
         raise KeyboardInterrupt
     assert documents(store) == {}
 
@@ -375,7 +377,8 @@ def test_nul_long_names_and_long_speakers_are_refused_per_file(store, project):
         ("pattern.txt", ("S" * 130 + ": hi\n").encode()),
         ("ok2.srt", f"1\n00:00:01,000 --> 00:00:02,000\nAna: {SECRET}\n".encode()),
     ]
-    report = import_uploads_committing(store, "study", uploads, speaker_pattern=r"^(?P<speaker>\S+): ")
+    report = import_uploads_committing(store, "study", uploads, speaker_pattern=r"^(?P<speaker>\S+): ",
+                                           actor=lead(store))
     assert sorted(report.imported) == ["long", "ok", "ok2"]
     assert "control character" in failure(report, "nul16.txt")
     assert "over the limit of 300 for a document name" in failure(report, "n" * 50)
@@ -391,7 +394,7 @@ def test_nul_long_names_and_long_speakers_are_refused_per_file(store, project):
 def test_a_stray_byte_in_utf8_is_replaced_and_reported_not_read_as_cp1252(store, project):
     text = f"Entrevistadora: ¿Cómo le fue, señora? {SECRET}\nDocente: Bien, año difícil.\n"
     raw = text.encode("utf-8").replace(b"fue", b"fue\xff")
-    report = import_uploads_committing(store, "study", [("es.txt", raw)])
+    report = import_uploads_committing(store, "study", [("es.txt", raw)], actor=lead(store))
     assert report.imported == ["es"]
     doc = documents(store)["es"]
     assert doc.text == text.replace("fue", "fue\ufffd")
@@ -407,7 +410,8 @@ def test_east_asian_legacy_encodings_are_read_and_reported(store, project, codec
         "cp932": "インタビュアー：学校の先生たちはどのように協力していますか。\n校長：毎週、みんなで授業を計画しています。\n",
         "gb18030": "采访者：老师们是怎么合作的？\n校长：我们每个星期都在一起准备课，这个项目对学生很有帮助。\n",
     }
-    report = import_uploads_committing(store, "study", [("cjk.txt", texts[codec].encode(codec))])
+    report = import_uploads_committing(store, "study", [("cjk.txt", texts[codec].encode(codec))],
+                                           actor=lead(store))
     assert report.imported == ["cjk"]
     doc = documents(store)["cjk"]
     assert doc.text == texts[codec] and doc.source_encoding == codec
@@ -416,13 +420,15 @@ def test_east_asian_legacy_encodings_are_read_and_reported(store, project, codec
 
 def test_an_unrecognisable_code_page_is_refused_not_stored_as_garbage(store, project):
     russian = "Интервьюер: Расскажите, пожалуйста, о работе учителей в вашей школе.\n" * 3
-    report = import_uploads_committing(store, "study", [("ru.txt", russian.encode("cp1251"))])
+    report = import_uploads_committing(store, "study", [("ru.txt", russian.encode("cp1251"))],
+                                           actor=lead(store))
     assert "read as no encoding the import can recognise" in failure(report, "ru.txt")
     assert documents(store) == {}
 
 
 def test_a_cp1252_guess_is_stored_and_reported_with_its_share(store, project):
-    report = import_uploads_committing(store, "study", [("b.txt", "Interviewer: Año\r\nP3: Sí\r\n".encode("cp1252"))])
+    report = import_uploads_committing(store, "study", [("b.txt", "Interviewer: Año\r\nP3: Sí\r\n".encode("cp1252"))],
+                                           actor=lead(store))
     assert documents(store)["b"].text == "Interviewer: Año\nP3: Sí\n"
     assert "read as Windows-1252 (a guess): 2 of 26 bytes (7.7%)" in report.warnings[0]
 
@@ -430,7 +436,7 @@ def test_a_cp1252_guess_is_stored_and_reported_with_its_share(store, project):
 # --- no silent loss: docx ------------------------------------------------------------------------
 
 def test_docx_footnotes_text_boxes_rtl_and_content_controls_are_stored(store, project):
-    report = import_uploads_committing(store, "study", [("f.docx", features_docx())])
+    report = import_uploads_committing(store, "study", [("f.docx", features_docx())], actor=lead(store))
     assert report.imported == ["f"]
     text = documents(store)["f"].text
     for words in ("Where do the teams meet[1]?", "مرحبا بالمعلمين שלום", "RUNSDT plan", "BLOCKSDT together",
@@ -451,12 +457,13 @@ def test_docx_bounds_on_ratio_members_and_text(store, project, monkeypatch):
     many = rezip(docx_bytes("P1: hi"), add={f"junk/{i}.xml": b"<x/>" for i in range(40)})
     members = len(zipfile.ZipFile(io.BytesIO(many)).infolist())
     monkeypatch.setattr(limits, "MAX_ZIP_MEMBERS", 30)
-    report = import_uploads_committing(store, "study", [("ratio.docx", plain), ("many.docx", many)])
+    report = import_uploads_committing(store, "study", [("ratio.docx", plain), ("many.docx", many)],
+                                           actor=lead(store))
     assert "is compressed" in failure(report, "ratio.docx") and "over the limit of 5 to 1" in failure(report, "ratio")
     assert f"its zip holds {members} files, over the limit of 30" in failure(report, "many.docx")
     monkeypatch.setattr(limits, "MAX_ZIP_RATIO", 100)
     monkeypatch.setattr(limits, "MAX_TEXT_CHARS", 10_000)
-    report = import_uploads_committing(store, "study", [("text.docx", plain)])
+    report = import_uploads_committing(store, "study", [("text.docx", plain)], actor=lead(store))
     assert "holds more than 10,000 characters of text, over the limit" in failure(report, "text.docx")
     assert documents(store) == {}
 
@@ -466,7 +473,8 @@ def test_a_real_size_bomb_with_a_renamed_part_is_refused_before_reading(store, p
     counts only .xml parts would let it through."""
     bomb = bomb_with_renamed_main_part(3 * limits.MAX_DOCX_XML_BYTES)
     assert len(bomb) < limits.MAX_FILE_BYTES
-    report = import_uploads_committing(store, "study", [("bomb.docx", bomb), ("ok.txt", GOOD.encode())])
+    report = import_uploads_committing(store, "study", [("bomb.docx", bomb), ("ok.txt", GOOD.encode())],
+                                           actor=lead(store))
     assert "part word/content.bin alone is 300 MiB uncompressed" in failure(report, "bomb.docx")
     assert report.imported == ["ok"]
 
@@ -475,7 +483,7 @@ def test_a_real_size_bomb_with_a_renamed_part_is_refused_before_reading(store, p
 
 def test_vtt_full_of_angle_brackets_is_linear(store, project):
     vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n" + "<" * 320_000 + "\n"
-    report = import_uploads_committing(store, "study", [("lt.vtt", vtt.encode())])
+    report = import_uploads_committing(store, "study", [("lt.vtt", vtt.encode())], actor=lead(store))
     assert report.imported == ["lt"]
     assert documents(store)["lt"].text == "<" * 320_000
 
@@ -487,7 +495,7 @@ def test_cues_with_bad_or_impossible_timings_are_kept_and_reported(store, projec
            "00:75:00.000 --> 00:76:00.000\n<v Luis>IMPOSSIBLE minutes\n\n"
            "00:00:09.000 --> 00:00:08.000\n<v Ana>BACKWARDS cue\n\n"
            "ORPHAN text with no timing\n")
-    report = import_uploads_committing(store, "study", [("t.vtt", vtt.encode())])
+    report = import_uploads_committing(store, "study", [("t.vtt", vtt.encode())], actor=lead(store))
     assert report.imported == ["t"]
     doc = documents(store)["t"]
     for words in ("first cue", "ARROW cue kept", "IMPOSSIBLE minutes", "BACKWARDS cue", "ORPHAN text"):
@@ -507,7 +515,8 @@ def test_cues_with_bad_or_impossible_timings_are_kept_and_reported(store, projec
 
 def test_a_file_over_its_time_budget_is_refused_and_the_batch_goes_on(store, project, monkeypatch):
     monkeypatch.setattr(limits, "MAX_PARSE_SECONDS", -1.0)  # every budget is already spent
-    report = import_uploads_committing(store, "study", [("slow.txt", GOOD.encode()), ("slow2.docx", docx_bytes("x"))])
+    report = import_uploads_committing(store, "study", [("slow.txt", GOOD.encode()), ("slow2.docx", docx_bytes("x"))],
+                                           actor=lead(store))
     assert "took more than -1 s to read" in failure(report, "slow.txt")
     assert "took more than -1 s to read" in failure(report, "slow2.docx")
     assert documents(store) == {}
@@ -516,7 +525,6 @@ def test_a_file_over_its_time_budget_is_refused_and_the_batch_goes_on(store, pro
 # --- audit: a deleted document's codings are recorded ----------------------------------------------
 
 def test_delete_document_records_every_coding_it_removes(demo_store):
-    from coding.projects import get_project
     from coding.store.models import Coding
 
     with demo_store.session() as s:
@@ -526,7 +534,7 @@ def test_delete_document_records_every_coding_it_removes(demo_store):
         assert before, "the demo's first document has codings"
         rows = {c.id: {k: getattr(c, k) for k in ("code_id", "coder_id", "start", "end", "memo", "layer")}
                 for c in before.values()}
-        counts = delete_document(s, p, doc.name, actor=get_member(s, p, "lead") if _has_lead(s, p) else "system")
+        counts = delete_document(s, p, doc.name, actor=Member.of(get_member(s, p, "lead")))
         name, text = doc.name, doc.text
     assert counts["codings"] == len(rows)
     with demo_store.session() as s:
@@ -540,8 +548,3 @@ def test_delete_document_records_every_coding_it_removes(demo_store):
         assert {k: recorded[cid][k] for k in row} == row
         assert recorded[cid]["created_at"]
     assert len(payload["turns"]) == counts["turns"] > 0
-
-
-def _has_lead(s, p) -> bool:
-    from coding.store.models import Coder
-    return s.scalar(select(Coder.id).where(Coder.project_id == p.id, Coder.name == "lead")) is not None
