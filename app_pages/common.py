@@ -62,31 +62,42 @@ def store() -> Store:
 
 
 def report(exc: CodingError) -> None:
-    st.error(str(exc), icon=":material/error:")
+    """An engine refusal, shown as plain text (it may quote names users typed)."""
+    st.error(md_escape(str(exc)), icon=":material/error:")
 
 
 # --- where the server listens ---------------------------------------------------
 
 
-def local_mode_refusal(project_name: str) -> str | None:
-    """Why a local-mode project may not be used here, or None. Local single-user mode
-    (no passwords) is served only when Streamlit listens on a loopback address
-    (``server.address``: ``--server.address 127.0.0.1`` or ``.streamlit/config.toml``)
-    and the request did not come through a proxy."""
+def _local_problem() -> str | None:
+    """Why this server may not serve local single-user mode (no passwords), or None."""
     address = st.get_option("server.address")
     if not is_loopback(address):
-        where = f"on {address}" if address else "on every network interface (no server.address set)"
-        return (f"{project_name!r} is in local single-user mode (no passwords), and this server listens {where}. "
-                "Start it with `--server.address 127.0.0.1` to use it on this computer only, or protect the "
-                "project: `python -m coding --as LEAD passwd " + project_name + "` then `python -m coding --as LEAD "
-                "local-mode " + project_name + " off`.")
+        where = f"on {md_escape(address)}" if address else "on every network interface (no server.address set)"
+        return f"this server listens {where}"
     headers = st.context.headers
     if not isinstance(headers, Mapping):  # AppTest has no real request
         headers = {}
     if any(h in headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-Ip")):
-        return (f"{project_name!r} is in local single-user mode (no passwords) and this request came through a "
-                "proxy: protect the project before serving it to others (`python -m coding local-mode NAME off`).")
+        return "this request came through a proxy"
     return None
+
+
+def server_is_loopback() -> bool:
+    """Whether local single-user mode may be offered here: Streamlit listens on a
+    loopback address (``server.address``) and the request came without a proxy."""
+    return _local_problem() is None
+
+
+def local_mode_refusal(project_name: str) -> str | None:
+    """Why a local-mode project may not be used here, or None (Markdown-safe)."""
+    problem = _local_problem()
+    if problem is None:
+        return None
+    return (f"Project {md_escape(project_name)} is in local single-user mode (no passwords), and {problem}. "
+            "Start the app with `--server.address 127.0.0.1` to use it on this computer only, or protect the "
+            "project: `python -m coding --as LEAD passwd PROJECT`, then "
+            "`python -m coding --as LEAD local-mode PROJECT off`.")
 
 
 # --- the session cookie -------------------------------------------------------------
@@ -225,6 +236,16 @@ def project_picker() -> str | None:
     return name
 
 
+def begin_session(s, member: Member) -> None:
+    """Sign this tab in as ``member``, who just proved who they are (a sign-in, or the lead
+    of a project just created): opens a session row and queues its cookie. Call inside
+    the transaction that checked them; rerun after."""
+    issued = open_session(s, member, client=f"browser, {_source()}")
+    st.session_state.update({"member": member, _SESSION: issued.id, "project": s.get(Project, member.project_id).name})
+    st.session_state.pop(_COOKIE_FAILED, None)
+    _queue_cookie("set", issued.secret)
+
+
 def _sign_out(m: Member) -> None:
     sid = st.session_state.get(_SESSION)
     if sid:
@@ -254,7 +275,7 @@ def _password_form(project_name: str, m: Member) -> None:
                              keep_session=st.session_state.get(_SESSION))
             st.rerun()
         except CodingError as exc:
-            st.sidebar.error(str(exc))
+            st.sidebar.error(md_escape(str(exc)))
 
 
 def sign_in_box(project_name: str) -> Member | None:
@@ -290,7 +311,7 @@ def sign_in_box(project_name: str) -> Member | None:
             return None
         return m
     if notice:
-        st.sidebar.info(notice)
+        st.sidebar.info(md_escape(notice))
     with st.sidebar.form("common_sign_in"):
         st.markdown("**Sign in**")
         if local:
@@ -309,14 +330,10 @@ def sign_in_box(project_name: str) -> Member | None:
         try:
             with store().session() as s:
                 p = get_project(s, project_name)
-                member = sign_in(s, p, who, pw or None, source=_source())
-                issued = open_session(s, member, client=f"browser, {_source()}")
-            st.session_state.update({"member": member, _SESSION: issued.id})
-            st.session_state.pop(_COOKIE_FAILED, None)
-            _queue_cookie("set", issued.secret)
+                begin_session(s, sign_in(s, p, who, pw or None, source=_source()))
             st.rerun()
         except CodingError as exc:
-            st.sidebar.error(str(exc))
+            st.sidebar.error(md_escape(str(exc)))
     return None
 
 
