@@ -96,10 +96,13 @@ def check_scope(member: Member, *resources: Any) -> None:
     """Refuse any resource that is not in ``member``'s project (a document, code, coding,
     round, snapshot, event, memo, coder... given as loaded rows)."""
     for r in resources:
-        if r is not None and project_id_of(r) != member.project_id:
-            raise PermissionDeniedError(
-                f"{_kind(r)} {getattr(r, 'id', '?')!r} is not in the project {member.name!r} belongs to: "
-                "sign in to that project to use it")
+        if r is None or project_id_of(r) == member.project_id:
+            continue
+        if isinstance(r, Project):
+            raise PermissionDeniedError(f"{member.name!r} is not a member of {r.name!r}: sign in to that project")
+        raise PermissionDeniedError(
+            f"{_kind(r)} {getattr(r, 'id', '?')!r} is not in the project {member.name!r} belongs to: "
+            "sign in to that project to use it")
 
 
 def require(s: Session, member: Member | Coder | str, action: Action, resource: Any = None,
@@ -114,6 +117,13 @@ def require(s: Session, member: Member | Coder | str, action: Action, resource: 
             f"{m.name!r} is a {m.role} and cannot {action.value}: only a {' or '.join(roles)} can; "
             "ask a lead of the project")
     return m
+
+
+def check_scope_to(project_id: str, *resources: Any) -> None:
+    """Refuse any resource that is not in project ``project_id``."""
+    for r in resources:
+        if r is not None and project_id_of(r) != project_id:
+            raise PermissionDeniedError(f"{_kind(r)} {getattr(r, 'id', '?')!r} is not in this project")
 
 
 def require_or_setup(s: Session, member: Member | Coder | str | None, action: Action,
@@ -132,13 +142,6 @@ def require_or_setup(s: Session, member: Member | Coder | str | None, action: Ac
             "pass the acting member (the CLI's --as NAME)")
     check_scope_to(project.id, *more)
     return None
-
-
-def check_scope_to(project_id: str, *resources: Any) -> None:
-    """Refuse any resource that is not in project ``project_id``."""
-    for r in resources:
-        if r is not None and project_id_of(r) != project_id:
-            raise PermissionDeniedError(f"{_kind(r)} {getattr(r, 'id', '?')!r} is not in this project")
 
 
 def load(s: Session, member: Member, model: type, object_id: str | None, what: str) -> Any:
