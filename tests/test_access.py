@@ -157,6 +157,8 @@ CASES = [
     Case("set_status", lambda c, m: rounds.set_status(c.s, c.p, m, c.doc("d1"), "done")),
     Case("member_progress", lambda c, m: rounds.member_progress(c.s, c.p, m)),
     Case("open_assignments", lambda c, m: rounds.open_assignments(c.s, c.p, m)),
+    # members
+    Case("add_member", lambda c, m: add_member(c.s, c.p, f"new-{m.name}", "lead", actor=m), lead_only=True),
     # documents
     Case("import_uploads", lambda c, m: documents.import_uploads(c.s, c.p, [(f"D3-{m.name}.txt", TEXT.encode())], actor=m)),
     Case("store_document", lambda c, m: documents.store_document(
