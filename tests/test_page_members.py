@@ -4,6 +4,7 @@ every run (a revoked session or a new role counts at once)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,8 @@ def _table(at, column: str):
 
 
 def _texts(elements) -> str:
-    return " | ".join(e.value for e in elements)
+    """The shown text (Markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", " | ".join(e.value for e in elements))
 
 
 def test_sign_in_with_name_and_password_opens_a_session(team):
