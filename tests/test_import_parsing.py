@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import zipfile
+from collections import Counter
 
 import docx
 import pytest
@@ -19,7 +20,7 @@ from coding.importing import (
     detect_turns,
     parse_transcript,
 )
-from coding.importing import limits
+from coding.importing import decoding, limits
 
 SPANISH = "Entrevistadora: Año, señora, ¿qué?\nDocente: Sí, el niño… “bien”.\n"
 
@@ -593,3 +594,59 @@ def test_srt_with_custom_pattern():
     parsed = parse_transcript("p.srt", srt.encode(), speaker_pattern=r">> (?P<speaker>[A-Z]+): ")
     assert parsed.text == "ANA: hola\n\nLUIS: hey"
     assert speeches(parsed) == [("ANA", "hola"), ("LUIS", "hey")]
+
+
+# --- decoding decisions (hostile and legacy input) ---------------------------------------
+
+@pytest.mark.parametrize(("text", "codec", "reported"), [
+    ("インタビュアー：先生たちはどのように協力していますか。\n", "euc_jp", "euc_jp"),
+    ("採訪者：老師們是怎麼合作的？我們每個星期都在一起準備課。\n", "big5", "big5"),
+    ("면접관: 선생님들은 어떻게 협력합니까? 우리는 매주 함께 수업을 준비합니다.\n", "cp949", "cp949"),
+])
+def test_east_asian_code_pages_are_recognised(text, codec, reported):
+    decoded = decoding.decode_text(text.encode(codec), "x.txt")
+    assert (decoded.text, decoded.encoding) == (text, reported)
+    assert "is not UTF-8; read as" in decoded.warnings[0]
+
+
+def test_portuguese_cp1252_with_adjacent_accents_is_not_refused():
+    text = "Entrevistadora: A informação não chegou à coordenação, então?\n" * 3
+    decoded = decoding.decode_text(text.encode("cp1252"), "pt.txt")
+    assert (decoded.text, decoded.encoding) == (text, "cp1252")
+
+
+def test_utf16_with_a_lone_surrogate_is_replaced_and_counted():
+    raw = codecs.BOM_UTF16_LE + "P1: hola ".encode("utf-16-le") + b"\x00\xd8" + " fin".encode("utf-16-le")
+    decoded = decoding.decode_text(raw, "u.txt")
+    assert decoded.text == "P1: hola \ufffd fin" and decoded.replaced_bytes == 2
+    assert "were not valid UTF-16" in decoded.warnings[0]
+
+
+def test_clean_utf8_has_no_warning():
+    assert decoding.decode_text(SPANISH.encode(), "x.txt").warnings == ()
+
+
+@pytest.mark.parametrize(("text", "limit", "start"), [
+    ("a" * 5, 5, None), ("a" * 6, 5, 0), ("ab\n" + "a" * 6 + "\nb", 5, 3), ("ab\nabcde\nabcde", 5, None),
+    ("\n" * 20 + "a" * 6, 5, 20), ("", 5, None),
+])
+def test_long_line_search(text, limit, start):
+    assert decoding._long_line_start(text, limit) == start
+
+
+def test_builtin_labels_found_in_one_scan_equal_the_rule_applied_line_by_line():
+    """find_labels scans the text once; applying match_label at every line start
+    (the rule as written) must find the same labels."""
+    import random
+
+    from coding.importing.speakers import find_labels, label_key, is_role_word, match_label
+    rng = random.Random(7)
+    pieces = ["Interviewer: hi", "P3: yes", "  Ana López: sí", "[00:01:02] Kelly: ok", "Note: x", "**Q:** w",
+              "no label here", "", "   ", "a: b: c", "Ana López : fr", "12:30 lunch", ":", "x" * 70 + ": y"]
+    for _ in range(200):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n" and i + 1 < len(text)]
+        per_line = [h for p in starts if (h := match_label(text, p))]
+        counts = Counter(label_key(h.speaker) for h in per_line)
+        expected = [h for h in per_line if counts[label_key(h.speaker)] >= 2 or is_role_word(h.speaker)]
+        assert find_labels(text) == expected, text

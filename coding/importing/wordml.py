@@ -235,8 +235,8 @@ class _Text:
         self.depth += 1
         if self.depth == 1:
             if self._kind(tag) not in self.root:
-                raise LimitExceeded(f"is not a Word document (its main part is <{tag.rpartition(' ')[2]}>, "
-                                    "not a document)", DOCX_FIX)
+                raise LimitExceeded(f"is not a Word document (its main part is "
+                                    f"<{display_name(tag.rpartition(' ')[2], 40)}>, not a document)", DOCX_FIX)
             return
         if self.skip:
             self.skip += 1
