@@ -224,6 +224,12 @@ def _import_one_committing(store, project_id: str, report: ImportReport, label: 
         del report.failed[errors_before:]
         report._fail(label, _database_refused(prep.filename, exc))
         return
+    except NotFoundError:
+        raise
+    except CodingError as exc:  # e.g. the store stayed busy: this file is not stored, the next may be
+        del report.failed[errors_before:]
+        report._fail(label, f"{display_name(prep.filename)}: not stored: {exc}")
+        return
     if doc is not None:
         _record(report, prep.name, prep)
 
