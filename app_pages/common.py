@@ -246,7 +246,7 @@ def begin_session(s, member: Member) -> None:
     _queue_cookie("set", issued.secret)
 
 
-def _sign_out(m: Member) -> None:
+def _sign_out() -> None:
     sid = st.session_state.get(_SESSION)
     if sid:
         with store().session() as s:
@@ -302,7 +302,7 @@ def sign_in_box(project_name: str) -> Member | None:
                                f"(answer {st.session_state[_COOKIE_FAILED]}). Start the app with "
                                "`streamlit run app.py` to keep sessions across reloads.")
         if st.sidebar.button("Sign out", key="common_sign_out"):
-            _sign_out(m)
+            _sign_out()
             st.rerun()
         with store().session(write=False) as s:
             change = must_change_password(s, m)
