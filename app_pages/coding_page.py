@@ -110,6 +110,7 @@ def _consume() -> None:
     sel = _current_selection(VIEW)
     if sel and sel.get("nonce"):
         S.setdefault("coding_used", set()).add(sel["nonce"])
+        S["coding_used_recent"] = [*S.get("coding_used_recent", [])[-19:], sel["nonce"]]
     clear_selection(VIEW)
 
 
@@ -202,6 +203,7 @@ def on_shortcut() -> None:
     sc = value.get("shortcut") if isinstance(value, dict) else None
     if not sc:
         return
+    S["coding_ack"] = S.get("coding_ack", 0) + 1   # every key press gets an answer the view can see
     seen = S.setdefault("coding_keys_seen", set())
     if sc.get("nonce"):
         if sc["nonce"] in seen:
@@ -226,9 +228,15 @@ def on_pick() -> None:
         apply(dv, [cid], tree.info[cid].name)
 
 
+# Always the same number of elements above the transcript, so a message appearing or
+# going away never makes Streamlit mount the transcript view afresh.
 kind_msg = S.pop("coding_flash", None)
-if kind_msg:
-    getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
+with st.container(key="coding_flash_box"):
+    if kind_msg and kind_msg[0] in ("success", "info"):
+        # A toast floats: the transcript does not move under the user's mouse.
+        st.toast(md_escape(kind_msg[1]), icon=":material/check:" if kind_msg[0] == "success" else None)
+    elif kind_msg:
+        getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
 
 with store().session() as s:
     p = get_project(s, project_name)
@@ -287,6 +295,7 @@ with left:
         select=S.get("coding_select"),
         selection=(lambda sel: sel if sel and sel.get("doc") == dv.id
                    and sel.get("nonce") not in S.get("coding_used", set()) else None)(_current_selection(VIEW)),
+        consumed=S.get("coding_used_recent", []),
         height=680,
         on_clicked=on_clicked,
         on_shortcut=on_shortcut,
@@ -428,7 +437,7 @@ with tab_find:
     if term.strip():
         found = [(m.start(), m.end()) for m in re.finditer(re.escape(term.strip()), dv.text, re.IGNORECASE)][:500]
         st.caption(f"{len(found)} hit(s)" + (" (first 500)" if len(found) == 500 else ""))
-    if S.get("coding_hits", {}).get(doc_id) != found:
+    if S.get("coding_hits", {}).get(doc_id, []) != found:
         S.setdefault("coding_hits", {})[doc_id] = found
         st.rerun()
     for n, (a, b) in enumerate(found[:100]):

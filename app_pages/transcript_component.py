@@ -64,7 +64,8 @@ from streamlit.errors import StreamlitAPIException
 COMPONENT_NAME = "coding_workbench.transcript_view"
 
 _HTML = ('<div class="cwtv-root" tabindex="0" role="document" aria-label="Transcript">'
-         '<div class="cwtv-status" aria-live="polite"></div><div class="cwtv-body"></div></div>')
+         '<div class="cwtv-statusbar"><span class="cwtv-status" aria-live="polite"></span></div>'
+         '<div class="cwtv-body"></div></div>')
 
 _CSS = """
 .cwtv-root {
@@ -72,11 +73,13 @@ _CSS = """
   overflow-y: auto; padding: 0 0.5rem 0.25rem 0;
 }
 .cwtv-root:focus-visible { box-shadow: 0 0 0 2px rgba(100, 100, 255, 0.4); }
-.cwtv-status { position: sticky; top: 0; z-index: 2; min-height: 0; font-size: 0.85rem;
-  user-select: none; -webkit-user-select: none; }
-.cwtv-status:not(:empty) { padding: 0.15rem 0.5rem; border-radius: 4px;
-  background: rgba(128, 128, 128, 0.15); }
-.cwtv-status.cwtv-bad { background: rgba(220, 40, 40, 0.18); font-weight: 600; }
+/* The status floats over the text: it never moves the text under the user's mouse. */
+.cwtv-statusbar { position: sticky; top: 0; height: 0; z-index: 2; }
+.cwtv-status { position: absolute; right: 11rem; top: 0.1rem; font-size: 0.8rem;
+  user-select: none; -webkit-user-select: none; pointer-events: none; }
+.cwtv-status:not(:empty) { padding: 0.1rem 0.5rem; border-radius: 4px;
+  background: rgba(240, 240, 240, 0.95); color: #333; box-shadow: 0 1px 3px rgba(0, 0, 0, 0.2); }
+.cwtv-status.cwtv-bad { background: rgba(255, 225, 225, 0.97); color: #8a0000; font-weight: 600; }
 .cwtv-block { display: grid; grid-template-columns: minmax(0, 1fr) 10.5rem; column-gap: 0.6rem;
   margin: 0 0 0.75rem 0; }
 .cwtv-text {
@@ -365,7 +368,7 @@ function onKey(st, ev) {
     if (input) { ev.preventDefault(); st.keepFocus = false; input.focus(); }
     return;
   }
-  if (!st.keys.has(key)) return;
+  if (!st.keys.has(key) && !((key === "u" || key === "r") && st.awaiting)) return;
   ev.preventDefault();
   if (ev.repeat) return;   // a held key is one press
   readSelection(st);
@@ -375,8 +378,21 @@ function onKey(st, ev) {
   if (r) block = blockAt(st, r.startContainer);
   if (!block && sel && sel.anchorNode) block = blockAt(st, sel.anchorNode);
   if (/^[1-9]$/.test(key)) addPending(st, st.shortcuts[Number(key) - 1]);
-  const target = key === "u" ? st.undoTarget : key === "r" ? st.redoTarget : null;
-  st.api.setTriggerValue("shortcut", {key, block: block || st.lastBlock || null, nonce: nonce(), target});
+  const shortcut = {key, block: block || st.lastBlock || null, nonce: nonce(), target: null};
+  if (st.awaiting && performance.now() - st.awaiting > 5000) st.awaiting = 0;  // no answer: stop waiting
+  if ((key === "u" || key === "r") && st.awaiting) {
+    st.queued = shortcut;   // wait for the answer to the last action: undo names what it undoes
+    return;
+  }
+  sendShortcut(st, shortcut);
+}
+
+function sendShortcut(st, shortcut) {
+  if (shortcut.key === "u") shortcut.target = st.undoTarget;
+  if (shortcut.key === "r") shortcut.target = st.redoTarget;
+  if ((shortcut.key === "u" || shortcut.key === "r") && !shortcut.target) return;
+  st.awaiting = performance.now();
+  st.api.setTriggerValue("shortcut", shortcut);
 }
 
 function restoreSelection(st, want) {
@@ -409,14 +425,19 @@ export default function (component) {
           pending: [], pendingNames: new Set(), styled: new Set(), confirmed: 0, refused: 0,
           keepFocus: false, doc: null, sha: null, ack: null, scrollNonce: null, selectNonce: null};
     root.__cwtv = st;
-    let pressed = false;
     const down = ev => {
       if (ev.button !== 0) return;
-      pressed = true;
+      st.pressed = true;
       st.keepFocus = true;
       st.lastBlock = blockAt(st, ev.target) || st.lastBlock;
     };
-    const up = ev => { if (pressed) { pressed = false; onClickUp(st, ev); } };
+    const up = ev => {
+      if (!st.pressed) return;
+      st.pressed = false;
+      onClickUp(st, ev);
+      // Data that arrived during the drag is drawn now, after the selection was read.
+      if (st.deferred) { const d = st.deferred; st.deferred = null; render(st, d); }
+    };
     const keyup = ev => { if (ev.shiftKey || ev.key === "Shift") readSelection(st); };
     const keydown = ev => { st.keepFocus = true; onKey(st, ev); };
     // A click on a code button elsewhere on the page: paint at once, keep the keyboard here.
@@ -424,7 +445,7 @@ export default function (component) {
       if (root.contains(ev.target)) return;
       const holder = ev.target.closest ? ev.target.closest("[class*='st-key-coding_']") : null;
       const m = holder ? CODE_BUTTON.exec(holder.className) : null;
-      if (m && ev.target.closest("button")) { addPending(st, m[1]); st.keepFocus = true; }
+      if (m && ev.target.closest("button")) { addPending(st, m[1]); st.keepFocus = true; st.awaiting = performance.now(); }
       else if (!(ev.target.closest && ev.target.closest("button"))) st.keepFocus = false;
     };
     root.addEventListener("mousedown", down);
@@ -444,7 +465,18 @@ export default function (component) {
   // Streamlit calls this function again on every data/theme change without running
   // the previous cleanup, so always refresh the callbacks and return the same cleanup.
   st.api = {setStateValue, setTriggerValue};
-  const d = data || {};
+  if (st.pressed) {
+    // The user is dragging: rebuilding the text now would tear the selection apart
+    // (its nodes would vanish under the mouse). Draw when the button is released.
+    st.deferred = data || {};
+    return st.cleanup;
+  }
+  render(st, data || {});
+  return st.cleanup;
+}
+
+function render(st, d) {
+  const root = st.root;
   st.codes = d.codes || {};
   st.shortcuts = d.shortcuts || [];
   st.undoTarget = d.undo_target || null;
@@ -467,12 +499,17 @@ export default function (component) {
     st.reset = d.reset;
   } else if (d.reset !== st.reset) {
     // Python asked to forget the selection (clear_selection): only the browser can
-    // make that stick, since it re-sends its last state value on every rerun.
+    // make that stick, since it re-sends its last state value on every rerun. A
+    // selection the user made since (while the server was busy) is not the one Python
+    // used: keep it.
     st.reset = d.reset;
-    const r = currentRange(st);
-    if (r) window.getSelection().removeAllRanges();
-    st.sent = null;
-    st.api.setStateValue("selection", null);
+    const used = new Set(d.consumed || []);
+    if (!st.sent || !d.consumed || used.has(st.sent.nonce)) {
+      const r = currentRange(st);
+      if (r) window.getSelection().removeAllRanges();
+      st.sent = null;
+      st.api.setStateValue("selection", null);
+    }
   }
   const fresh = st.rev === null;
   if (d.rev !== st.rev) {
@@ -484,6 +521,10 @@ export default function (component) {
     reconcile(st, d);
   } else if (d.ack !== st.ack) {
     reconcile(st, d);
+  }
+  if (d.ack !== st.ack) {
+    st.awaiting = 0;
+    if (st.queued) { const q = st.queued; st.queued = null; sendShortcut(st, q); }
   }
   st.ack = d.ack;
   if (d.scroll_to && d.scroll_to.nonce !== st.scrollNonce) {
@@ -505,7 +546,6 @@ export default function (component) {
     }
   }
   if (st.keepFocus && document.activeElement !== root && !typing()) root.focus({preventScroll: true});
-  return st.cleanup;
 }
 """
 
@@ -563,6 +603,7 @@ def transcript_view(
     scroll_to: dict | None = None,
     select: dict | None = None,
     selection: dict | None | bool = True,
+    consumed: list[str] | None = None,
     height: int | None = None,
     on_selection: Callable[[], None] | None = None,
     on_clicked: Callable[[], None] | None = None,
@@ -581,7 +622,9 @@ def transcript_view(
     ids that ``u``/``r`` name. ack: bump after every server action so the view
     reconciles optimistic highlights. scroll_to ``{"at", "nonce"}`` and select
     ``{"start", "end", "nonce"}`` act once per nonce. selection: the selection to
-    restore on a fresh mount (True: the one in session state). height: pixels.
+    restore on a fresh mount (True: the one in session state). consumed: ids of
+    selections the page has used; a clear_selection then clears only one of those,
+    never a selection the user made since. height: pixels.
     """
     payload = {
         "blocks": [
@@ -626,6 +669,7 @@ def transcript_view(
         "scroll_to": scroll_to,
         "select": select,
         "selection": _current_selection(key) if selection is True else (selection or None),
+        "consumed": consumed,
         "reset": st.session_state.get(_reset_key(key), 0),
     })
     return _transcript_component(

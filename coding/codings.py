@@ -379,6 +379,11 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
     what = _LABELS.get(ev.action, ev.action)
     if ev.undone_by is not None:
         return UndoResult(False, ev.action, f"{what} was already undone")
+    latest = last_undoable(s, project, member)
+    if latest is not None and latest.id != ev.id:
+        # The page showed an older state: never undo something other than what the user saw last.
+        return UndoResult(False, ev.action, "Nothing undone: you did something since this page was drawn "
+                                            "(another tab, or keys faster than the page); press Undo again")
     why = _revert(s, project, ev.action, ev.object_id, json.loads(ev.payload))
     if why:
         skip = log_event(s, project.id, member.name, "undo.refused", ev.object_type, ev.object_id,

@@ -68,7 +68,7 @@ def test_apply_a_code_through_the_component_value(app_for, demo_store):
     assert any("Selection" in m.value and "characters" in m.value for m in at.markdown)
     at.button(key=f"coding_code_{code.id}").click().run()
     assert not at.exception
-    assert [_plain(s.value) for s in at.success] == ["Applied Feedback."]
+    assert [_plain(t.proto.body) for t in at.toast] == ["Applied Feedback."]
     with demo_store.session() as s:
         ana = get_member(s, get_project(s, "demo"), "ana")
         rows = s.scalars(select(Coding).where(Coding.document_id == doc_id, Coding.coder_id == ana.id)).all()
