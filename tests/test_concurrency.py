@@ -445,3 +445,17 @@ def test_no_raw_database_error_leaves_a_session(store, team):
                        "VALUES ('x', :p, 'lead', 'coder', CURRENT_TIMESTAMP)"), {"p": team["project"]})
     with store.session(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Coder)) == 6
+
+
+def test_a_write_session_nested_in_another_fails_fast_on_sqlite(store, team):
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL runs nested sessions as independent transactions")
+    t = time.monotonic()
+    with pytest.raises(CodingError, match="inside another one in the same thread"), store.session() as outer:
+        outer.get(Project, team["project"])
+        with store.session() as inner:
+            inner.get(Project, team["project"])
+    assert time.monotonic() - t < 5
+    with store.session() as outer, store.session(write=False) as inner:  # a read inside a write is fine
+        assert inner.get(Project, team["project"]) is not None
+        outer.get(Project, team["project"])

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -125,10 +126,10 @@ def make_engine(url: str) -> Engine:
             "postgresql://USER:PASSWORD@HOST/DB"
         ) from exc
     if engine.dialect.name == "sqlite":
-        if engine.url.database not in (None, "", ":memory:") and not engine.url.database.startswith("file:"):
-            _create_private_file(Path(engine.url.database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        if engine.url.database not in (None, "", ":memory:") and not engine.url.database.startswith("file:"):
+            _create_private_file(Path(engine.url.database))
     return engine
 
 
@@ -274,6 +275,26 @@ class Store:
             migrate(self.engine)
         self._writes = sessionmaker(self.engine, expire_on_commit=False)
         self._reads = sessionmaker(self.engine.execution_options(coding_read_only=True), expire_on_commit=False)
+        self._thread = threading.local()
+
+    @contextmanager
+    def _writing(self, write: bool) -> Iterator[None]:
+        """Refuse a write transaction nested in another one of the same thread on SQLite:
+        the inner one would wait for the outer one's lock until the busy timeout."""
+        if not write or self.engine.dialect.name != "sqlite":
+            yield
+            return
+        if getattr(self._thread, "writing", False):
+            raise StoreError(
+                "a write transaction was opened inside another one in the same thread; SQLite would make "
+                "the inner one wait for the outer one forever. Do both in one session (pass it on), or make "
+                "the outer one a read session (write=False)"
+            )
+        self._thread.writing = True
+        try:
+            yield
+        finally:
+            self._thread.writing = False
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -284,7 +305,7 @@ class Store:
         database error leaves as a :class:`CodingError` (see :func:`translate_error`).
         It is not retried: the block cannot be re-run; use :meth:`run` for that."""
         try:
-            with (self._writes if write else self._reads)() as s:
+            with self._writing(write), (self._writes if write else self._reads)() as s:
                 try:
                     yield s
                     s.commit()
@@ -309,7 +330,7 @@ class Store:
         busy = integrity = 0
         while True:
             try:
-                with maker() as s:
+                with self._writing(write), maker() as s:
                     result = fn(s)
                     s.commit()
                     return result
