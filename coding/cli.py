@@ -482,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="CSV table per code")
     fmt.add_argument("--md", action="store_true", help="Markdown table (for a methods section)")
 
+    from .cli_suggest import add_parser as add_suggest  # registers the `suggest` command
+    add_suggest(sub)
     return p
 
 
