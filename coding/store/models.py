@@ -49,6 +49,9 @@ class Project(Base):
     codebook_version: Mapped[int] = mapped_column(Integer, default=1)
     # Local mode: members sign in by picking a name, no password (lone researcher).
     local_mode: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How exports attribute an excerpt: participant attributes in braces (migration 0005).
+    attribution_template: Mapped[str] = mapped_column(
+        String(300), default="({role} - {school})", server_default="({role} - {school})")
 
 
 class Coder(Base):
