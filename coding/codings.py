@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import Action, can, load, require
 from .codebook import code_tree
 from .errors import CodingError, ConflictError, NotFoundError, OffsetError, PermissionDeniedError
-from .events import log_event
+from .events import log_event, undoable_kinds
 from .offsets import check_span, utf16_map
 from .projects import Member
-from .rounds import blind_document_ids, touch_progress
+from .rounds import touch_progress
+from .visibility import visible_codings_query
 from .segmentation import enclosing, ensure_sentences, label_spans, turn_spans, without_labels
 from .store.models import Code, Coder, Coding, Document, Event, Project
 
-UNDOABLE = ("coding.add", "coding.remove", "coding.memo", "coding.widen", "coding.adjust", "coding.recode")
+UNDOABLE = undoable_kinds()
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
 
 
@@ -51,34 +53,33 @@ class CodingView:
 
 def visible_codings(s: Session, project: Project, member: Member, document: Document,
                     *, layer: str = "coder") -> list[Coding]:
-    """The codings ``member`` may see on ``document``: the blind rule applied here."""
-    q = select(Coding).where(Coding.document_id == document.id, Coding.layer == layer)
-    if not member.is_lead and layer == "coder" and document.id in blind_document_ids(s, project):
-        q = q.where(Coding.coder_id == member.id)
-    return list(s.scalars(q.order_by(Coding.start, Coding.end)))
+    """The codings ``member`` may see on ``document`` (the blind rule, coding.visibility)."""
+    m = require(s, member, Action.READ_CODINGS, project, document)
+    return list(s.scalars(visible_codings_query(s, m, document_id=document.id, layer=layer)))
 
 
 def coding_views(s: Session, project: Project, member: Member, document: Document,
                  *, layer: str = "coder") -> list[CodingView]:
+    m = require(s, member, Action.READ_CODINGS, project, document)
     tree = code_tree(s, project)
     names = dict(s.execute(select(Coder.id, Coder.name).where(Coder.project_id == project.id)).all())
     out = []
-    for c in visible_codings(s, project, member, document, layer=layer):
+    for c in visible_codings(s, project, m, document, layer=layer):
         info = tree.info.get(c.code_id)
         out.append(CodingView(c.id, c.code_id, info.path if info else "?", info.colour if info else "#888888",
                               names.get(c.coder_id, "?"), c.start, c.end, c.memo, c.provenance, c.layer,
-                              c.coder_id == member.id))
+                              c.coder_id == m.id))
     return out
 
 
-def _own(s: Session, member: Member, coding_id: str) -> Coding:
-    c = s.get(Coding, coding_id)
-    if c is None or c.project_id != member.project_id:
-        raise NotFoundError(f"no coding {coding_id!r} in this project; it may have been removed: reload the page")
-    owner_ok = c.coder_id == member.id if c.layer == "coder" else member.is_lead
+def _own(s: Session, project: Project, member: Member, coding_id: str) -> tuple[Member, Coding]:
+    """The acting member (reloaded) and their coding ``coding_id``, or a refusal."""
+    m = require(s, member, Action.WRITE_OWN_CODINGS, project)
+    c = load(s, m, Coding, coding_id, "coding")
+    owner_ok = c.coder_id == m.id if c.layer == "coder" else can(m, Action.WRITE_CONSENSUS)
     if not owner_ok:
-        raise PermissionDeniedError(f"{member.name!r} cannot change another coder's coding")
-    return c
+        raise PermissionDeniedError(f"{m.name!r} cannot change another coder's coding")
+    return m, c
 
 
 def apply_codes(s: Session, project: Project, member: Member, document: Document, code_ids: list[str],
@@ -86,10 +87,8 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
                 layer: str = "coder") -> list[Coding]:
     """Code ``[start, end)`` with each code; one undoable action. A code the member
     already applied to exactly this span is skipped."""
-    if member.project_id != project.id or document.project_id != project.id:
-        raise PermissionDeniedError("member and document must belong to this project")
-    if layer == "consensus" and not member.is_lead:
-        raise PermissionDeniedError("only a lead can write the consensus layer")
+    member = require(s, member, Action.WRITE_CONSENSUS if layer == "consensus" else Action.WRITE_OWN_CODINGS,
+                     project, document)
     if not code_ids:
         raise CodingError("no code chosen: pick at least one code to apply")
     check_span(document.length, start, end, where=f"document {document.name!r}")
@@ -114,7 +113,7 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
         touch_progress(s, member, document.id)
     # Consensus codings are part of an adjudication (its own event): not undoable one by one.
     action = "coding.add" if layer == "coder" else "consensus.add"
-    log_event(s, project.id, member.name, action, "document", document.id,
+    log_event(s, project.id, member, action, "document", document.id,
               codings=[coding_dict(c) for c in made])
     return made
 
@@ -178,7 +177,7 @@ def apply_to_selection(s: Session, project: Project, member: Member, sel: Browse
 
 def adjust_coding(s: Session, project: Project, member: Member, coding_id: str, sel: BrowserSelection) -> Coding:
     """Move a coding's boundaries to a new selection in the same document (shrink or extend)."""
-    c = _own(s, member, coding_id)
+    member, c = _own(s, project, member, coding_id)
     _, start, end = resolve_selection(s, project, sel, document_id=c.document_id)
     if (start, end) == (c.start, c.end):
         return c
@@ -186,7 +185,7 @@ def adjust_coding(s: Session, project: Project, member: Member, coding_id: str, 
             Coding.document_id == c.document_id, Coding.coder_id == c.coder_id, Coding.code_id == c.code_id,
             Coding.layer == c.layer, Coding.start == start, Coding.end == end).limit(1)):
         raise ConflictError("you already coded exactly that text with this code: remove one of the two instead")
-    log_event(s, project.id, member.name, "coding.adjust", "coding", c.id, before=[c.start, c.end], after=[start, end])
+    log_event(s, project.id, member, "coding.adjust", "coding", c.id, before=[c.start, c.end], after=[start, end])
     c.start, c.end = start, end
     s.flush()
     return c
@@ -194,7 +193,7 @@ def adjust_coding(s: Session, project: Project, member: Member, coding_id: str, 
 
 def recode(s: Session, project: Project, member: Member, coding_id: str, code_id: str) -> Coding:
     """Give a coding another code, keeping its span, memo and identity."""
-    c = _own(s, member, coding_id)
+    member, c = _own(s, project, member, coding_id)
     if code_id == c.code_id:
         return c
     info = code_tree(s, project).info.get(code_id)
@@ -206,30 +205,30 @@ def recode(s: Session, project: Project, member: Member, coding_id: str, code_id
             Coding.document_id == c.document_id, Coding.coder_id == c.coder_id, Coding.code_id == code_id,
             Coding.layer == c.layer, Coding.start == c.start, Coding.end == c.end).limit(1)):
         raise ConflictError(f"this text already has '{info.path}' from you: remove this coding instead")
-    log_event(s, project.id, member.name, "coding.recode", "coding", c.id, before=c.code_id, after=code_id)
+    log_event(s, project.id, member, "coding.recode", "coding", c.id, before=c.code_id, after=code_id)
     c.code_id = code_id
     s.flush()
     return c
 
 
 def remove_coding(s: Session, project: Project, member: Member, coding_id: str) -> None:
-    c = _own(s, member, coding_id)
-    log_event(s, project.id, member.name, "coding.remove", "coding", c.id, codings=[coding_dict(c)])
+    member, c = _own(s, project, member, coding_id)
+    log_event(s, project.id, member, "coding.remove", "coding", c.id, codings=[coding_dict(c)])
     s.delete(c)
     s.flush()
 
 
 def set_memo(s: Session, project: Project, member: Member, coding_id: str, memo: str) -> None:
-    c = _own(s, member, coding_id)
+    member, c = _own(s, project, member, coding_id)
     if c.memo == memo:
         return
-    log_event(s, project.id, member.name, "coding.memo", "coding", c.id, before=c.memo, after=memo)
+    log_event(s, project.id, member, "coding.memo", "coding", c.id, before=c.memo, after=memo)
     c.memo = memo
 
 
 def widen(s: Session, project: Project, member: Member, coding_id: str, to: str) -> Coding:
     """Stretch a coding to the whole sentence(s) or speaker turn(s) it touches."""
-    c = _own(s, member, coding_id)
+    member, c = _own(s, project, member, coding_id)
     doc = s.get(Document, c.document_id)
     if to == "sentence":
         units = without_labels(ensure_sentences(s, doc), label_spans(doc))
@@ -242,7 +241,7 @@ def widen(s: Session, project: Project, member: Member, coding_id: str, to: str)
     start, end = start + (len(piece) - len(piece.lstrip())), start + len(piece.rstrip())
     start, end = min(start, c.start), max(end, c.end)
     if (start, end) != (c.start, c.end):
-        log_event(s, project.id, member.name, "coding.widen", "coding", c.id,
+        log_event(s, project.id, member, "coding.widen", "coding", c.id,
                   before=[c.start, c.end], after=[start, end])
         c.start, c.end = start, end
         s.flush()
@@ -261,7 +260,7 @@ def code_turn(s: Session, project: Project, member: Member, document: Document, 
 
 def _own_events(s: Session, project: Project, member: Member, kinds: tuple[str, ...]):
     return s.scalars(
-        select(Event).where(Event.project_id == project.id, Event.actor == member.name, Event.action.in_(kinds))
+        select(Event).where(Event.project_id == project.id, Event.actor_id == member.id, Event.action.in_(kinds))
         .order_by(Event.seq.desc()))
 
 
@@ -271,12 +270,14 @@ def _event(s: Session, event_id: str) -> Event | None:
 
 def last_undoable(s: Session, project: Project, member: Member) -> Event | None:
     """The member's most recent coding action not yet undone (what Undo would revert)."""
+    member = require(s, member, Action.READ_CODINGS, project)
     return next((e for e in _own_events(s, project, member, UNDOABLE) if e.undone_by is None), None)
 
 
 def last_redoable(s: Session, project: Project, member: Member) -> Event | None:
     """The member's most recent undo that Redo would re-apply: only while no new action
     (other than a redo) happened after it, as in any editor."""
+    member = require(s, member, Action.READ_CODINGS, project)
     for ev in _own_events(s, project, member, (*UNDOABLE, "undo")):
         if ev.action == "undo":
             if ev.undone_by is None:
@@ -374,7 +375,8 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
     When its target changed since (merged code, folder, deleted document...), nothing is
     changed, the refusal is logged and the event is skipped so undo can go on past it."""
     ev = _event(s, event_id)
-    if ev is None or ev.project_id != project.id or ev.actor != member.name or ev.action not in UNDOABLE:
+    member = require(s, member, Action.WRITE_OWN_CODINGS, project)
+    if ev is None or ev.project_id != project.id or ev.actor_id != member.id or ev.action not in UNDOABLE:
         raise NotFoundError("there is no such action of yours to undo: reload the page")
     what = _LABELS.get(ev.action, ev.action)
     if ev.undone_by is not None:
@@ -386,13 +388,13 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
                                             "(another tab, or keys faster than the page); press Undo again")
     why = _revert(s, project, ev.action, ev.object_id, json.loads(ev.payload))
     if why:
-        skip = log_event(s, project.id, member.name, "undo.refused", ev.object_type, ev.object_id,
+        skip = log_event(s, project.id, member, "undo.refused", ev.object_type, ev.object_id,
                          refused=ev.id, refused_action=ev.action, reason=why)
         ev.undone_by = skip.id
         return UndoResult(False, ev.action, f"Cannot undo {what}: {why}. Nothing was changed; "
                                             "that step is skipped, so the next Undo goes further back")
     s.flush()
-    done = log_event(s, project.id, member.name, "undo", ev.object_type, ev.object_id,
+    done = log_event(s, project.id, member, "undo", ev.object_type, ev.object_id,
                      undid=ev.id, undid_action=ev.action)
     ev.undone_by = done.id
     return UndoResult(True, ev.action, f"Undid {what}")
@@ -401,7 +403,8 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
 def redo(s: Session, project: Project, member: Member, undo_event_id: str) -> UndoResult:
     """Re-apply what the undo event ``undo_event_id`` reverted (once)."""
     u = _event(s, undo_event_id)
-    if u is None or u.project_id != project.id or u.actor != member.name or u.action != "undo":
+    member = require(s, member, Action.WRITE_OWN_CODINGS, project)
+    if u is None or u.project_id != project.id or u.actor_id != member.id or u.action != "undo":
         raise NotFoundError("there is no such undo of yours to redo: reload the page")
     p = json.loads(u.payload)
     orig = _event(s, p["undid"])
@@ -420,7 +423,7 @@ def redo(s: Session, project: Project, member: Member, undo_event_id: str) -> Un
     if why:
         return UndoResult(False, orig.action, f"Cannot redo {what}: {why}. Nothing was changed")
     s.flush()
-    again = log_event(s, project.id, member.name, orig.action, orig.object_type, orig.object_id,
+    again = log_event(s, project.id, member, orig.action, orig.object_type, orig.object_id,
                       redo_of=orig.id, **payload)
     u.undone_by = again.id
     return UndoResult(True, orig.action, f"Redid {what}")
@@ -438,6 +441,7 @@ def undo_last(s: Session, project: Project, member: Member) -> str | None:
 
 def recent_code_ids(s: Session, project: Project, member: Member, *, limit: int = 9) -> list[str]:
     """Codes the member applied most recently (for the panel and keys 1-9)."""
+    member = require(s, member, Action.READ_CODINGS, project)
     rows = s.scalars(select(Coding.code_id).where(Coding.project_id == project.id, Coding.coder_id == member.id)
                      .order_by(Coding.created_at.desc()).limit(200))
     return list(dict.fromkeys(rows))[:limit]

@@ -12,7 +12,7 @@ from coding.codings import (
 )
 from coding.documents import import_uploads, list_documents
 from coding.errors import ConflictError, OffsetError, PermissionDeniedError
-from coding.projects import Member, add_member, create_project
+from coding.projects import Member, add_member, create_project, get_member
 from coding.rounds import assign, open_round, progress, reveal, set_status
 from coding.store.models import Coding, Event
 
@@ -25,12 +25,12 @@ TEXT = ("Interviewer: How did planning go?\n\n"
 @pytest.fixture
 def env(store):
     with store.session() as s:
-        p = create_project(s, "rules")
-        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
-        import_uploads(s, p, [("T1.txt", TEXT.encode())])
-        ana = Member.of(add_member(s, p, "ana", "coder"))
-        ben = Member.of(add_member(s, p, "ben", "coder", password="correct horse"))
-        lead = Member.of(add_member(s, p, "lead", "lead"))
+        p = create_project(s, "rules", lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=lead)
+        import_uploads(s, p, [("T1.txt", TEXT.encode())], actor=lead)
+        ana = Member.of(add_member(s, p, "ana", "coder", actor=lead))
+        ben = Member.of(add_member(s, p, "ben", "coder", actor=lead, password="correct horse"))
         tree = code_tree(s, p)
         codes = {k: tree.resolve(v).id for k, v in {
             "plan": "CIC Project/Collaboration between teachers/Joint planning",
@@ -83,7 +83,7 @@ def test_a_coder_cannot_touch_another_coders_codings(env):
                 act()
         with pytest.raises(PermissionDeniedError, match="only a lead"):
             open_round(s, p, ana, "R1")
-        with pytest.raises(PermissionDeniedError, match="only a lead can write the consensus"):
+        with pytest.raises(PermissionDeniedError, match="cannot write the consensus layer"):
             apply_codes(s, p, ana, _doc(s, p), [codes["plan"]], 0, 10, layer="consensus")
 
 
@@ -159,7 +159,7 @@ def test_selection_is_checked_against_the_document_it_came_from(env):
 
     store, p, ana, _, _, codes = env
     with store.session() as s:
-        import_uploads(s, p, [("T2.txt", ("x" * 20 + TEXT).encode())])
+        import_uploads(s, p, [("T2.txt", ("x" * 20 + TEXT).encode())], actor=ana)
         doc, other = sorted(list_documents(s, p), key=lambda d: d.name)
         sel = _browser_sel(doc, "observed José 👏 teach")
         made = apply_to_selection(s, p, ana, sel, [codes["obs"]], document_id=doc.id)
@@ -249,7 +249,7 @@ def test_undo_refuses_to_restore_a_coding_on_a_folder(env):
 def test_widening_never_takes_the_speaker_label_or_timestamp(env):
     store, p, ana, _, _, codes = env
     with store.session() as s:
-        import_uploads(s, p, [("timed.txt", TIMED.encode())])
+        import_uploads(s, p, [("timed.txt", TIMED.encode())], actor=ana)
         doc = next(d for d in list_documents(s, p) if d.name == "timed")
         i = TIMED.index("We planned")
         c = apply_codes(s, p, ana, doc, [codes["plan"]], i, i + len("We planned"))[0]
