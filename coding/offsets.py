@@ -111,3 +111,107 @@ def check_span(text_length: int, start: int, end: int, *, where: str = "span") -
             f"{where}: [{start}, {end}) does not fit a text of {text_length} characters; "
             "a span needs 0 <= start < end <= length"
         )
+
+
+# --- REFI-QDA positions -----------------------------------------------------------------
+# A REFI-QDA file gives each PlainTextSelection ``startPosition``/``endPosition`` in the
+# source text as the *file* holds it (its own line endings, BOM excluded). The standard
+# counts code points, so a CRLF is two; real exporters differ (shared/refi/PROVENANCE.md):
+# NVivo counts UTF-16 units (an emoji is two) and CRLF as two; ATLAS.ti counts CRLF as
+# one; MAXQDA counts CRLF as two and expects CRLF in the sources it reads.
+
+#: convention -> (counts UTF-16 units, counts CRLF as two, writes CRLF in source files)
+REFI_CONVENTIONS: dict[str, tuple[bool, bool, bool]] = {
+    "standard": (False, True, False),
+    "nvivo": (True, True, True),
+    "atlasti": (False, False, True),
+    "maxqda": (False, True, True),
+}
+
+
+def refi_convention(origin: str | None) -> str:
+    """How a REFI-QDA file counts positions, from its ``origin`` attribute (the tool that
+    wrote it); anything unrecognised follows the standard."""
+    o = (origin or "").casefold()
+    if "nvivo" in o:
+        return "nvivo"
+    if "atlas.ti" in o or "atlasti" in o or "atlas ti" in o:
+        return "atlasti"
+    if "maxqda" in o:
+        return "maxqda"
+    return "standard"
+
+
+def _check_convention(convention: str) -> tuple[bool, bool, bool]:
+    try:
+        return REFI_CONVENTIONS[convention]
+    except KeyError:
+        raise OffsetError(f"unknown REFI-QDA position convention {convention!r}; use one of "
+                          f"{', '.join(REFI_CONVENTIONS)}") from None
+
+
+def refi_source_text(stored: str, convention: str) -> str:
+    """The source text to write in a REFI-QDA file for ``convention``: the stored text,
+    with CRLF line endings for tools that expect them."""
+    return stored.replace("\n", "\r\n") if _check_convention(convention)[2] else stored
+
+
+class RefiPositions:
+    """Converts positions of one REFI-QDA source, counted by ``convention``, to and from
+    code points of the stored text.
+
+    ``raw`` is the source text as the file holds it (BOM removed, its own line endings).
+    """
+
+    def __init__(self, raw: str, convention: str):
+        utf16, crlf_two, _ = _check_convention(convention)
+        if raw.startswith(BOM):
+            raw = raw[1:]
+        self.convention = convention
+        self.text = normalise_text(raw)
+        widths: list[int] = []
+        i, n = 0, len(raw)
+        while i < n:
+            ch = raw[i]
+            if ch == "\r" and i + 1 < n and raw[i + 1] == "\n":
+                widths.append(2 if crlf_two else 1)
+                i += 2
+                continue
+            widths.append(2 if utf16 and ord(ch) > 0xFFFF else 1)
+            i += 1
+        self._prefix = [0, *accumulate(widths)]
+        self.length = self._prefix[-1]  # the source's length in the convention's units
+
+    def to_stored(self, start: int, end: int) -> tuple[int, int, bool]:
+        """``(start, end, exact)`` in code points of the stored text. A position inside a
+        character (half a surrogate pair, between CR and LF) snaps outward and gives
+        ``exact=False``; a span outside the source raises :class:`OffsetError`."""
+        if not 0 <= start < end <= self.length:
+            raise OffsetError(
+                f"selection [{start}, {end}) does not fit its source of {self.length} positions "
+                f"(counted as {self.convention}); a selection needs 0 <= start < end <= length")
+        s = bisect_right(self._prefix, start) - 1
+        e = bisect_right(self._prefix, end) - 1
+        exact = self._prefix[s] == start and self._prefix[e] == end
+        if self._prefix[e] < end:
+            e += 1
+        return s, e, exact
+
+    def from_stored(self, start: int, end: int) -> tuple[int, int]:
+        """A stored span ``[start, end)`` as positions counted by the convention."""
+        check_span(len(self.text), start, end, where="REFI-QDA export")
+        return self._prefix[start], self._prefix[end]
+
+
+def splits_surrogate(text: str, start: int, end: int) -> bool:
+    """Whether ``[start, end)`` cuts a UTF-16 surrogate pair held in ``text`` as two code
+    points (only text decoded with ``surrogatepass`` can hold them)."""
+    def low(i: int) -> bool:
+        return 0 <= i < len(text) and 0xDC00 <= ord(text[i]) <= 0xDFFF
+
+    return low(start) or low(end)
+
+
+def inside_word(text: str, pos: int) -> bool:
+    """Whether ``pos`` falls between two letters or digits (a span boundary there cuts a word)."""
+    return 0 < pos < len(text) and text[pos - 1].isalnum() and text[pos].isalnum()
