@@ -1,0 +1,311 @@
+"""Writers over excerpt records and matrices: CSV, XLSX, Markdown, DOCX.
+
+Spreadsheet safety (OWASP, "CSV injection"): every text cell that starts with ``=``,
+``+``, ``-``, ``@``, tab, CR or NUL gets a leading apostrophe, so no spreadsheet
+reads it as a formula; XLSX cells are typed as strings explicitly, never formulas.
+Characters XML cannot hold (NUL and other C0 controls but tab and LF) become U+FFFD
+in XLSX and DOCX; CSV and Markdown keep the stored text.
+
+Each writer returns bytes (or str for text formats), ready for a file or a download.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..codebook import CodeTree
+from .excerpts import Excerpt
+from .matrices import Matrix
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+FIXED = ("document", "code", "coder", "layer", "provenance", "start", "end", "speakers", "timestamp",
+         "attribution", "text", "memo")
+
+
+def neutralise(value: str) -> str:
+    """A cell value no spreadsheet runs: a leading apostrophe before a formula start."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def xml_safe(value: str) -> str:
+    return _XML_ILLEGAL.sub("\ufffd", value)
+
+
+@dataclass(frozen=True)
+class About:
+    """What the cover line of an export says."""
+
+    project: str
+    layer: str
+    codebook_version: int
+    filters: str = ""
+    pseudonymised: bool = False
+    when: datetime | None = None
+
+    def line(self) -> str:
+        when = (self.when or datetime.now(UTC)).strftime("%Y-%m-%d")
+        parts = [f"Project {self.project}", f"layer {self.layer}", f"codebook version {self.codebook_version}",
+                 f"exported {when}"]
+        if self.filters:
+            parts.append(f"filters: {self.filters}")
+        if self.pseudonymised:
+            parts.append("PSEUDONYMISED: names replaced by pseudonyms in this export only")
+        return "; ".join(parts)
+
+
+# --- excerpt rows ------------------------------------------------------------------------
+
+def excerpt_columns(excerpts: Sequence[Excerpt]) -> tuple[list[str], int, list[str]]:
+    """(header, number of level columns, attribute names) for one row per excerpt."""
+    depth = max((len(e.code_levels) for e in excerpts), default=1)
+    attr_names = sorted({k for e in excerpts for k in e.attributes}, key=str.casefold)
+    levels = [f"level {i}" for i in range(1, depth + 1)]
+    taken = set(FIXED) | set(levels)
+    attr_cols = [a if a not in taken else f"attribute {a}" for a in attr_names]
+    header = ["document", "code", *levels, "coder", "layer", "provenance", "start", "end", "speakers",
+              "timestamp", "attribution", "text", "memo", *attr_cols]
+    return header, depth, attr_names
+
+
+def excerpt_rows(excerpts: Sequence[Excerpt]) -> tuple[list[str], list[list]]:
+    """Header and rows (offsets as ints, everything else text), not yet neutralised."""
+    header, depth, attr_names = excerpt_columns(excerpts)
+    rows = []
+    for e in excerpts:
+        levels = list(e.code_levels) + [""] * (depth - len(e.code_levels))
+        rows.append([e.document, e.code, *levels, e.coder, e.layer, e.provenance, e.start, e.end,
+                     "; ".join(e.speakers), e.timestamp or "", e.attribution, e.text, e.memo,
+                     *(e.attributes.get(a, "") for a in attr_names)])
+    return header, rows
+
+
+def _csv(header: list, rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([neutralise(str(h)) for h in header])
+    for r in rows:
+        w.writerow([v if isinstance(v, int) else neutralise(str(v)) for v in r])
+    return buf.getvalue()
+
+
+def excerpts_csv(excerpts: Sequence[Excerpt]) -> str:
+    """One row per excerpt, code path also split into level columns; UTF-8 text (write it
+    with a BOM, ``utf-8-sig``, for Excel)."""
+    return _csv(*excerpt_rows(excerpts))
+
+
+def matrix_csv(m: Matrix) -> str:
+    t = m.table()
+    return _csv(t[0], t[1:])
+
+
+# --- XLSX ----------------------------------------------------------------------------------
+
+def _xlsx(sheets: list[tuple[str, list, list[list], dict[str, float], set[str]]], about: About | None) -> bytes:
+    """Workbook of sheets (title, header, rows, column widths, wrapped columns): header row in
+    bold, frozen below it, an autofilter over the table; text cells typed as strings."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+
+    def cell(ws, value, *, style=None, font=None):
+        if (isinstance(value, int) and not isinstance(value, bool)) or value is None or value == "":
+            c = WriteOnlyCell(ws, value=value if value != "" else None)
+        else:
+            c = WriteOnlyCell(ws, value=None)
+            c._value, c.data_type = xml_safe(neutralise(str(value))), "s"  # never inferred as a formula
+        if style is not None:
+            c.alignment = style
+        if font is not None:
+            c.font = font
+        return c
+
+    for title, header, rows, widths, wrapped in sheets:
+        ws = wb.create_sheet(title[:31])
+        ws.freeze_panes = "A2"
+        for i, h in enumerate(header, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = widths.get(h, 14)
+        ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
+        ws.append([cell(ws, h, font=bold) for h in header])
+        styles = [wrap if h in wrapped else top for h in header]
+        for r in rows:
+            ws.append([cell(ws, v, style=st) for v, st in zip(r, styles)])
+    if about is not None:
+        ws = wb.create_sheet("About")
+        ws.append([cell(ws, about.line())])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def excerpts_xlsx(excerpts: Sequence[Excerpt], about: About | None = None) -> bytes:
+    """One row per excerpt in a sheet "Excerpts" (header, frozen panes, filters, wrapped
+    quote and memo columns); an "About" sheet with the cover line when given."""
+    header, rows = excerpt_rows(excerpts)
+    widths = {"text": 80, "memo": 40, "code": 36, "document": 28, "attribution": 28}
+    return _xlsx([("Excerpts", header, rows, widths, {"text", "memo"})], about)
+
+
+def matrix_xlsx(m: Matrix, about: About | None = None) -> bytes:
+    t = m.table()
+    return _xlsx([("Matrix", t[0], t[1:], {m.row_header: 48}, set())], about)
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~!$])")
+
+
+def md_text(value: str) -> str:
+    """User text as literal Markdown: HTML escaped, Markdown punctuation backslash-escaped,
+    line breaks as ``<br>`` (one table cell or one line)."""
+    value = _MD_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=False))
+    return re.sub(r"\r\n|\r|\n", "<br>", value)
+
+
+def _md_table(header: list, rows: list[list]) -> str:
+    out = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        out.append("| " + " | ".join(str(v) if isinstance(v, int) else md_text(v) for v in r) + " |")
+    return "\n".join(out) + "\n"
+
+
+def excerpts_markdown(excerpts: Sequence[Excerpt], about: About | None = None) -> str:
+    """A Markdown table, one row per excerpt (the CSV's columns)."""
+    head = f"# Coded excerpts\n\n{md_text(about.line())}\n\n" if about else "# Coded excerpts\n\n"
+    return head + _md_table(*excerpt_rows(excerpts))
+
+
+def matrix_markdown(m: Matrix) -> str:
+    t = m.table()
+    return f"# {md_text(m.title)}\n\n" + _md_table(t[0], t[1:])
+
+
+# --- DOCX ----------------------------------------------------------------------------------
+
+def _docx():
+    from docx import Document
+
+    return Document()
+
+
+def _para(doc, text: str, style: str | None = None, *, italic: bool = False, bold_label: str = ""):
+    p = doc.add_paragraph(style=style)
+    if bold_label:
+        p.add_run(xml_safe(bold_label)).bold = True
+    run = p.add_run(xml_safe(text))
+    run.italic = italic
+    return p
+
+
+def _heading(doc, text: str, level: int):
+    return doc.add_heading(xml_safe(text), level=min(max(level, 1), 9))
+
+
+def _save(doc) -> bytes:
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def quote_bank_docx(excerpts: Sequence[Excerpt], tree: CodeTree, about: About, *, memos: bool = False,
+                    title: str = "Quote bank") -> bytes:
+    """Excerpts grouped by the codebook tree in its order: each code with excerpts (and its
+    ancestors, as headings) shows its definition, then each excerpt as a block quote followed
+    by its attribution (and its memo when ``memos``)."""
+    doc = _docx()
+    doc.add_heading(xml_safe(title), level=0)
+    _para(doc, about.line(), italic=True)
+    by_code: dict[str, list[Excerpt]] = {}
+    for e in excerpts:
+        by_code.setdefault(e.code_id, []).append(e)
+    wanted = set(by_code)
+    for cid in list(by_code):
+        info = tree.info.get(cid)
+        while info is not None and info.parent_id is not None:
+            wanted.add(info.parent_id)
+            info = tree.info.get(info.parent_id)
+    if not by_code:
+        _para(doc, "No excerpts match the filters.")
+    for info in tree.infos:
+        if info.id not in wanted:
+            continue
+        _heading(doc, info.name, info.depth + 1)
+        if info.definition:
+            _para(doc, info.definition, italic=True)
+        for e in sorted(by_code.get(info.id, ()), key=lambda e: (e.document.casefold(), e.start, e.coder)):
+            q = doc.add_paragraph(style="Quote")
+            q.add_run(xml_safe(e.text))
+            if e.attribution:
+                q.add_run(" " + xml_safe(e.attribution))
+            src = f"{e.document}, {e.start}–{e.end}, {e.layer if e.layer == 'consensus' else e.coder}"
+            _para(doc, src).runs[0].font.size = _small()
+            if memos and e.memo:
+                _para(doc, e.memo, bold_label="Memo: ")
+    return _save(doc)
+
+
+def _small():
+    from docx.shared import Pt
+
+    return Pt(8)
+
+
+@dataclass(frozen=True)
+class CodeCount:
+    excerpts: int
+    documents: int
+
+
+def code_counts(excerpts: Sequence[Excerpt]) -> dict[str, CodeCount]:
+    """Excerpts and distinct documents per code id (direct codings only)."""
+    n: dict[str, int] = {}
+    docs: dict[str, set] = {}
+    for e in excerpts:
+        n[e.code_id] = n.get(e.code_id, 0) + 1
+        docs.setdefault(e.code_id, set()).add(e.document_id)
+    return {c: CodeCount(n[c], len(docs[c])) for c in n}
+
+
+def appendix_docx(tree: CodeTree, counts: dict[str, CodeCount], about: About, *, title: str = "Codebook") -> bytes:
+    """The codebook tree for a paper's appendix: each code with definition, inclusion,
+    exclusion, example and its counts (excerpts, documents)."""
+    doc = _docx()
+    doc.add_heading(xml_safe(title), level=0)
+    _para(doc, about.line(), italic=True)
+    for info in tree.infos:
+        _heading(doc, info.name, info.depth + 1)
+        c = counts.get(info.id, CodeCount(0, 0))
+        _para(doc, f"{c.excerpts} excerpt(s) in {c.documents} document(s)"
+              + ("" if info.codable else "; a folder (not applied itself)"), italic=True)
+        for label, value in (("Definition", info.definition), ("Include", info.inclusion),
+                             ("Exclude", info.exclusion), ("Example", info.example)):
+            if value:
+                _para(doc, value, bold_label=f"{label}: ")
+    return _save(doc)
+
+
+def appendix_markdown(tree: CodeTree, counts: dict[str, CodeCount], about: About, *, title: str = "Codebook") -> str:
+    out = [f"# {md_text(title)}", "", f"*{md_text(about.line())}*", ""]
+    for info in tree.infos:
+        c = counts.get(info.id, CodeCount(0, 0))
+        out += [f"{'#' * min(info.depth + 2, 6)} {md_text(info.name)}", "",
+                f"*{c.excerpts} excerpt(s) in {c.documents} document(s)"
+                + ("" if info.codable else "; a folder (not applied itself)") + "*", ""]
+        for label, value in (("Definition", info.definition), ("Include", info.inclusion),
+                             ("Exclude", info.exclusion), ("Example", info.example)):
+            if value:
+                out += [f"**{label}:** {md_text(value)}", ""]
+    return "\n".join(out)
