@@ -314,44 +314,6 @@ with tab_code:
     else:
         st.markdown("**Selection** · none: select text in the transcript")
 
-    st.selectbox("Find a code and apply it (type, then Enter)", [i.id for i in codable], index=None,
-                 key="coding_pick", placeholder="Type a code name…", on_change=on_pick,
-                 format_func=lambda c: tree.info[c].path)
-
-    st.markdown("**Recent codes** (keys 1–9)")
-    for i, cid in enumerate(recent):
-        info = tree.info[cid]
-        st.button(f"{i + 1} · {md_escape(info.name)}", key=f"coding_recent_{cid}", help=md_escape(info.path),
-                  on_click=apply, args=(dv, [cid], info.name), width="stretch")
-
-    query = st.text_input("Filter the codebook", key="coding_search", placeholder="name or words of its definition")
-    q = query.strip().casefold()
-    matches = {i.id for i in codable if not q or q in i.path.casefold() or q in i.definition.casefold()}
-    with st.container(height=280, key="coding_tree"):
-        for info in tree.infos:
-            indent = "\u2003" * info.depth
-            if not info.codable:
-                if not q:
-                    st.text(f"{indent}{info.name}")
-                continue
-            if info.id not in matches:
-                continue
-            st.button(f"{indent}{md_escape(info.name)}", key=f"coding_code_{info.id}",
-                      help=md_escape(info.definition or info.path), on_click=apply, args=(dv, [info.id], info.name))
-
-    multi = st.multiselect("Apply several codes", [i.id for i in codable], key="coding_multi",
-                           format_func=lambda c: tree.info[c].path)
-    c1, c2 = st.columns(2)
-    c1.button("Apply", key="coding_apply_multi", disabled=not multi, on_click=apply,
-              args=(dv, multi, ", ".join(tree.info[c].name for c in multi)), width="stretch")
-    c2.button("Code this turn", key="coding_turn", disabled=not multi, on_click=code_this_turn,
-              args=(dv, multi, None), width="stretch")
-    u1, u2 = st.columns(2)
-    u1.button("Undo", key="coding_undo", width="stretch", disabled=undo_id is None,
-              on_click=do_undo, args=(undo_id,))
-    u2.button("Redo", key="coding_redo", width="stretch", disabled=redo_id is None,
-              on_click=do_redo, args=(redo_id,))
-
     focus_ids = [f for f in S.get("coding_focus") or [] if any(v.id == f for v in all_views)]
     if focus_ids:
         st.markdown("**Codes at the clicked place**")
@@ -393,6 +355,44 @@ with tab_code:
                                      lambda s, p: recode(s, p, member, v.id, S[rkey]), "Code changed."))
                 elif v.memo:
                     st.text(f"Memo: {v.memo}")
+
+    st.selectbox("Find a code and apply it (type, then Enter)", [i.id for i in codable], index=None,
+                 key="coding_pick", placeholder="Type a code name…", on_change=on_pick,
+                 format_func=lambda c: tree.info[c].path)
+
+    st.markdown("**Recent codes** (keys 1–9)")
+    for i, cid in enumerate(recent):
+        info = tree.info[cid]
+        st.button(f"{i + 1} · {md_escape(info.name)}", key=f"coding_recent_{cid}", help=md_escape(info.path),
+                  on_click=apply, args=(dv, [cid], info.name), width="stretch")
+
+    query = st.text_input("Filter the codebook", key="coding_search", placeholder="name or words of its definition")
+    q = query.strip().casefold()
+    matches = {i.id for i in codable if not q or q in i.path.casefold() or q in i.definition.casefold()}
+    with st.container(height=280, key="coding_tree"):
+        for info in tree.infos:
+            indent = "\u2003" * info.depth
+            if not info.codable:
+                if not q:
+                    st.text(f"{indent}{info.name}")
+                continue
+            if info.id not in matches:
+                continue
+            st.button(f"{indent}{md_escape(info.name)}", key=f"coding_code_{info.id}",
+                      help=md_escape(info.definition or info.path), on_click=apply, args=(dv, [info.id], info.name))
+
+    multi = st.multiselect("Apply several codes", [i.id for i in codable], key="coding_multi",
+                           format_func=lambda c: tree.info[c].path)
+    c1, c2 = st.columns(2)
+    c1.button("Apply", key="coding_apply_multi", disabled=not multi, on_click=apply,
+              args=(dv, multi, ", ".join(tree.info[c].name for c in multi)), width="stretch")
+    c2.button("Code this turn", key="coding_turn", disabled=not multi, on_click=code_this_turn,
+              args=(dv, multi, None), width="stretch")
+    u1, u2 = st.columns(2)
+    u1.button("Undo", key="coding_undo", width="stretch", disabled=undo_id is None,
+              on_click=do_undo, args=(undo_id,))
+    u2.button("Redo", key="coding_redo", width="stretch", disabled=redo_id is None,
+              on_click=do_redo, args=(redo_id,))
 
     current = status.get(doc_id, "not started")
     if doc_id in assigned:
