@@ -351,3 +351,13 @@ class SessionToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # coder id
+
+
+class NlpCache(Base):
+    """spaCy analysis of one text by one pipeline (JSON; see coding.nlp.analysis), migration 0006."""
+
+    __tablename__ = "nlp_cache"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
