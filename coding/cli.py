@@ -484,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_suggest import add_parser as add_suggest  # registers the `suggest` command
     add_suggest(sub)
+    from .cli_export import add_export_parsers  # registers `excerpts` and `export` (issue 10)
+    add_export_parsers(sub)
     return p
 
 
