@@ -153,7 +153,7 @@ def co_occurrence(s: Session, excerpts: Sequence[Excerpt], tree: CodeTree, *, mo
             group = sorted(group, key=lambda e: (e.start, e.end))
             for i, a in enumerate(group):
                 n[a.code_id, a.code_id] += 1
-                cells[a.code, a.code].append(a)
+                cells[_path(tree, a.code_id), _path(tree, a.code_id)].append(a)
                 for b in group[i + 1:]:
                     if b.start >= a.end:
                         break
@@ -161,7 +161,7 @@ def co_occurrence(s: Session, excerpts: Sequence[Excerpt], tree: CodeTree, *, mo
                         continue
                     for x, y in ((a, b), (b, a)):
                         n[x.code_id, y.code_id] += 1
-                        cells[x.code, y.code].extend((x, y))
+                        cells[_path(tree, x.code_id), _path(tree, y.code_id)].extend((x, y))
     else:
         doc_ids = sorted({e.document_id for e in excerpts})
         turns: dict[str, list[tuple[int, int, int]]] = defaultdict(list)

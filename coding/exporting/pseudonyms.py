@@ -51,7 +51,8 @@ class Pseudonyms:
 
     def excerpt(self, e: Excerpt) -> Excerpt:
         t = self.text
-        return replace(e, text=t(e.text), memo=t(e.memo), document=t(e.document),
+        return replace(e, text=t(e.text), code=t(e.code), code_levels=tuple(t(x) for x in e.code_levels),
+                       memo=t(e.memo), document=t(e.document),
                        speakers=tuple(t(x) for x in e.speakers), attribution=t(e.attribution),
                        attributes={k: t(v) for k, v in e.attributes.items()})
 
