@@ -82,6 +82,7 @@ EVENT_KINDS: dict[str, EventKind] = {k.name: k for k in (
     _kind("undo.refused", "*", "refused refused_action reason"),
     _kind("suggestion.accept", "document", "codings suggestion model", private=True),
     _kind("suggestion.reject", "document", "suggestion model code_id start end", private=True),
+    _kind("suggestion.dismiss", "project", "label unit", private=True),
     _kind("round.open", "round", "name blind"),
     _kind("round.assign", "round", "documents coders"),
     _kind("round.reveal", "round", "name"),

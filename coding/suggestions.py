@@ -1,0 +1,455 @@
+"""Suggestions as a service: the processing cache, emergent themes, codes for a passage, actions.
+
+The blind rule (DESIGN.md, Suggestions): everything a member's suggestions are
+computed from is what that member may see, and by default only their *own*
+codings: which units count as coded, which coded text describes a code (for
+the nearest-code lookup and the recommender). A lead may choose the layer
+``all`` (every coder's codings) or ``consensus``; a coder gets ``own`` only, so
+another coder's work never changes a coder's suggestions, in a blind round or out.
+
+Processing (:func:`process_documents`) parses each document once with spaCy
+and stores one :class:`~coding.store.models.NlpCache` row per document, keyed
+by text SHA-256 and pipeline name+version, each in its own transaction: a run
+stopped half-way (Ctrl-C, a page rerun) leaves only whole rows, and the next
+run parses only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .access import Action, require
+from .codebook import check_code_name, code_tree, bump_version
+from .codings import apply_codes
+from .errors import CodebookError, CodingError, NotFoundError, PermissionDeniedError
+from .events import log_event
+from .projects import Member
+from .store.models import Attribute, Code, Coding, Document, Event, NlpCache, Project, SpeakerTurn
+from .visibility import visibility
+
+UNITS = ("sentence", "turn")
+LAYERS = ("own", "all", "consensus")
+_INTERVIEWER = re.compile(r"^(interviewer|interviewee?r|entrevistador[a]?|moderator|i|q|r)$", re.I)
+
+
+# --- processing cache ---------------------------------------------------------------
+
+@dataclass
+class ProcessReport:
+    total: int = 0
+    parsed: int = 0
+    cached: int = 0
+    cancelled: bool = False
+    pipelines: dict[str, str] = field(default_factory=dict)  # language -> pipeline name
+
+
+def _pipeline_names(languages) -> dict[str, str]:
+    from .nlp.analysis import analysis_pipeline_name
+
+    return {lang: analysis_pipeline_name(lang) for lang in sorted(set(languages))}
+
+
+def process_documents(store, project_name: str, member: Member, *,
+                      progress: Callable[[int, int, str], None] | None = None,
+                      cancel: Callable[[], bool] | None = None) -> ProcessReport:
+    """Parse every document of the project that has no cache row yet (one transaction per
+    document). ``progress(done, total, document name)`` after each; ``cancel()`` is asked
+    before each parse and stops the run (the rows written so far are whole)."""
+    from .nlp.analysis import analyse_texts
+    from .projects import get_project
+
+    with store.session(write=False) as s:
+        project = get_project(s, project_name)
+        require(s, member, Action.READ_PROJECT, project)
+        docs = s.execute(select(Document.id, Document.name, Document.sha256, Document.language)
+                         .where(Document.project_id == project.id).order_by(Document.name)).all()
+        names = _pipeline_names(d.language for d in docs)
+        have = set(s.execute(select(NlpCache.sha256, NlpCache.pipeline)
+                             .where(NlpCache.sha256.in_({d.sha256 for d in docs}))).all())
+    report = ProcessReport(total=len(docs), pipelines=names)
+    todo = []
+    for d in docs:
+        if (d.sha256, names[d.language]) in have:
+            report.cached += 1
+        else:
+            todo.append(d)
+    done = report.cached
+    if progress:
+        progress(done, report.total, "")
+    for d in todo:
+        if cancel is not None and cancel():
+            report.cancelled = True
+            break
+        with store.session(write=False) as s:
+            text = s.scalar(select(Document.text).where(Document.id == d.id))
+        if text is None:  # deleted meanwhile
+            continue
+        data = next(analyse_texts([text], d.language))
+        key = (d.sha256, names[d.language])
+
+        def write(s: Session) -> None:
+            if s.get(NlpCache, key) is None:
+                s.add(NlpCache(sha256=key[0], pipeline=key[1], data=json.dumps(data, separators=(",", ":"))))
+        store.run(write)
+        report.parsed += 1
+        done += 1
+        if progress:
+            progress(done, report.total, d.name)
+    return report
+
+
+def _analyses(s: Session, docs: list[Document]) -> dict[str, dict]:
+    """Cached analysis per document id; refused, naming them, when some are not processed."""
+    names = _pipeline_names(d.language for d in docs)
+    rows = {(r.sha256, r.pipeline): r.data for r in s.scalars(
+        select(NlpCache).where(NlpCache.sha256.in_({d.sha256 for d in docs})))}
+    out, missing = {}, []
+    for d in docs:
+        data = rows.get((d.sha256, names[d.language]))
+        if data is None:
+            missing.append(d.name)
+        else:
+            out[d.id] = json.loads(data)
+    if missing:
+        shown = ", ".join(repr(n) for n in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise CodingError(f"{len(missing)} document(s) are not processed for suggestions yet ({shown}): "
+                          "press 'Process documents' on the Suggestions page or run "
+                          "`python -m coding suggest process PROJECT`")
+    return out
+
+
+def processing_status(s: Session, project: Project, member: Member) -> tuple[int, int]:
+    """(processed, total) documents of the project."""
+    require(s, member, Action.READ_PROJECT, project)
+    docs = list(s.scalars(select(Document).where(Document.project_id == project.id)))
+    names = _pipeline_names(d.language for d in docs)
+    have = set(s.execute(select(NlpCache.sha256, NlpCache.pipeline)
+                         .where(NlpCache.sha256.in_({d.sha256 for d in docs}))).all())
+    return sum((d.sha256, names[d.language]) in have for d in docs), len(docs)
+
+
+# --- units and what the member has coded ----------------------------------------------
+
+@dataclass(frozen=True)
+class UnitInfo:
+    document_id: str
+    document: str
+    start: int
+    end: int
+    speaker: str | None
+
+
+def _layer_codings(s: Session, member: Member, layer: str):
+    """The codings that shape ``member``'s suggestions: own (coders always), all visible, consensus."""
+    if layer not in LAYERS:
+        raise CodingError(f"layer {layer!r} is not one of {', '.join(LAYERS)}")
+    if layer != "own" and not member.is_lead:
+        raise PermissionDeniedError(f"{member.name!r} is a coder: suggestions learn from their own codings only "
+                                    "(the 'own' layer); the other layers are for leads")
+    q = select(Coding).where(visibility(s, member).codings())
+    if layer == "own":
+        q = q.where(Coding.coder_id == member.id, Coding.layer == "coder")
+    elif layer == "consensus":
+        q = q.where(Coding.layer == "consensus")
+    else:
+        q = q.where(Coding.layer == "coder")
+    return list(s.scalars(q))
+
+
+def _units(s: Session, project: Project, unit: str):
+    """(Unit, UnitInfo) for every sentence or turn of every document, from the cache."""
+    from .nlp.themes import Unit
+
+    if unit not in UNITS:
+        raise CodingError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
+    docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
+    analyses = _analyses(s, docs)
+    turns: dict[str, list[SpeakerTurn]] = {}
+    for t in s.scalars(select(SpeakerTurn).join(Document, Document.id == SpeakerTurn.document_id)
+                       .where(Document.project_id == project.id).order_by(SpeakerTurn.position)):
+        turns.setdefault(t.document_id, []).append(t)
+    out = []
+    for d in docs:
+        a = analyses[d.id]
+        dturns = turns.get(d.id, [])
+        sents = [(s_, e_, tuple(t), tuple(p)) for (s_, e_), t, p in zip(a["sents"], a["terms"], a["phrases"])]
+
+        def speaker_at(pos: int) -> SpeakerTurn | None:
+            return next((t for t in dturns if t.start <= pos < t.end), None)
+
+        if unit == "sentence" or not dturns:
+            for s_, e_, t, p in sents:
+                turn = speaker_at(s_)
+                out.append((Unit(d.id, s_, e_, t, p), UnitInfo(d.id, d.name, s_, e_, turn.speaker if turn else None)))
+        else:
+            for turn in dturns:
+                inside = [x for x in sents if turn.start <= x[0] < turn.end]
+                if not inside:
+                    continue
+                start = max(turn.speech_start, inside[0][0]) if turn.speech_start < turn.end else inside[0][0]
+                end = inside[-1][1]
+                u = Unit(d.id, start, end, tuple(w for x in inside for w in x[2]), tuple(w for x in inside for w in x[3]))
+                out.append((u, UnitInfo(d.id, d.name, start, end, turn.speaker)))
+    return docs, out
+
+
+def _coded_by(units, codings) -> list[set[str]]:
+    by_doc: dict[str, list[Coding]] = {}
+    for c in codings:
+        by_doc.setdefault(c.document_id, []).append(c)
+    return [{c.code_id for c in by_doc.get(u.document_id, []) if c.start < u.end and u.start < c.end}
+            for u, _ in units]
+
+
+def _name_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[^\W\d_]{3,}", text.lower())]
+
+
+# --- emergent themes ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Quote:
+    document_id: str
+    document: str
+    start: int
+    end: int
+    text: str
+    speaker: str | None
+    attribution: str
+
+    def as_dict(self) -> dict:
+        return {"document": self.document, "document_id": self.document_id, "start": self.start, "end": self.end,
+                "text": self.text, "speaker": self.speaker, "attribution": self.attribution}
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    rank: int
+    label: tuple[str, ...]
+    units: int
+    documents: int
+    participants: int
+    quotes: tuple[Quote, ...]
+    nearest_code: str | None  # the code's path
+    nearest_code_id: str | None
+    nearest_score: float
+    cohesion: float
+
+    @property
+    def title(self) -> str:
+        return ", ".join(self.label)
+
+    def draft_definition(self) -> str:
+        return (f"Passages about {', '.join(self.label)} (drafted from a suggested theme: "
+                f"{self.units} units in {self.documents} documents).")
+
+    def as_dict(self) -> dict:
+        return {"rank": self.rank, "label": list(self.label), "units": self.units, "documents": self.documents,
+                "participants": self.participants, "quotes": [q.as_dict() for q in self.quotes],
+                "nearest_code": self.nearest_code, "nearest_score": round(self.nearest_score, 3),
+                "cohesion": round(self.cohesion, 3)}
+
+
+def _attributions(s: Session, project: Project, docs) -> dict[str, str]:
+    from .exporting.excerpts import project_template, render_attribution
+
+    attrs: dict[str, dict[str, str]] = {d.id: {} for d in docs}
+    for a in s.scalars(select(Attribute).where(Attribute.document_id.in_(list(attrs)))):
+        attrs[a.document_id][a.name] = a.value
+    out = {}
+    for d in docs:
+        try:
+            out[d.id] = render_attribution(project_template(project), attrs[d.id], document=d.name)
+        except CodingError:  # a template naming a missing column: show the attributes as they are
+            out[d.id] = "(" + " - ".join(v for _, v in sorted(attrs[d.id].items()) if v) + ")" if attrs[d.id] else ""
+    return out
+
+
+def dismissed_labels(s: Session, project: Project, member: Member) -> list[list[str]]:
+    """Labels of the themes ``member`` dismissed (remembered in the event log)."""
+    rows = s.scalars(select(Event.payload).where(Event.project_id == project.id, Event.actor_id == member.id,
+                                                 Event.action == "suggestion.dismiss"))
+    return [json.loads(p).get("label") or [] for p in rows]
+
+
+def emergent_themes(s: Session, project: Project, member: Member, *, unit: str = "sentence",
+                    layer: str = "own", method: str | None = None, limit: int = 20,
+                    include_dismissed: bool = False) -> list[ThemeView]:
+    """Ranked candidate themes from the units ``member`` has not coded (see the module doc)."""
+    from .nlp.themes import METHOD, find_themes, jaccard
+
+    m = require(s, member, Action.READ_CODINGS, project)
+    codings = _layer_codings(s, m, layer)
+    docs, units = _units(s, project, unit)
+    coded = _coded_by(units, codings)
+    tree = code_tree(s, project)
+    # what the member's (layer's) coded text says about each code, plus its name and definition
+    profiles: dict[str, list[str]] = {}
+    for (u, _), cs in zip(units, coded):
+        for cid in cs:
+            profiles.setdefault(cid, []).extend(u.features)
+    for info in tree.infos:
+        c = tree.by_id[info.id]
+        if info.codable and getattr(c, "status", "active") == "active":
+            profiles.setdefault(info.id, []).extend(_name_words(f"{c.name} {c.definition}"))
+    free = [i for i, cs in enumerate(coded) if not cs]
+    themes = find_themes([units[i][0] for i in free], method=method or METHOD, code_profiles=profiles)
+    dismissed = [] if include_dismissed else dismissed_labels(s, project, m)
+    texts = {d.id: d.text for d in docs}
+    attribution = _attributions(s, project, docs)
+    out: list[ThemeView] = []
+    for t in themes:
+        if any(jaccard(t.label, d) >= 0.5 for d in dismissed):
+            continue
+        infos = [units[free[i]][1] for i in t.members]
+        parts = {(x.document_id, x.speaker) for x in infos if x.speaker and not _INTERVIEWER.match(x.speaker.strip())}
+        quotes = tuple(Quote(q.document_id, q.document, q.start, q.end, texts[q.document_id][q.start:q.end],
+                             q.speaker, attribution.get(q.document_id, ""))
+                       for q in (units[free[i]][1] for i in t.quotes))
+        near_id, near_score = t.nearest_code if t.nearest_code else (None, 0.0)
+        out.append(ThemeView(len(out) + 1, tuple(t.label), len(t.members), len({x.document_id for x in infos}),
+                             len(parts) or len({x.document_id for x in infos}), quotes,
+                             tree.info[near_id].path if near_id in tree.info else None,
+                             near_id if near_id in tree.info else None, near_score, t.cohesion))
+        if len(out) == limit:
+            break
+    return out
+
+
+# --- actions --------------------------------------------------------------------------
+
+def dismiss_theme(s: Session, project: Project, member: Member, label: list[str], *, unit: str = "sentence") -> None:
+    """Remember that ``member`` dismissed the theme ``label`` (it stops appearing for them)."""
+    m = require(s, member, Action.READ_CODINGS, project)
+    log_event(s, project.id, m, "suggestion.dismiss", "project", project.id, label=list(label), unit=unit)
+
+
+def create_code_from_theme(s: Session, project: Project, member: Member, name: str, *,
+                           parent_id: str | None = None, definition: str = "", example: str = "") -> Code:
+    """A lead adds the code to the codebook; a coder (who does not edit the codebook) proposes
+    it: status 'proposed', not codable until a lead accepts it (:func:`decide_proposed_code`)."""
+    m = require(s, member, Action.READ_CODINGS, project)
+    if m.is_lead:
+        from .codebook_edit import add_code
+
+        return add_code(s, project, m, parent_id, name, definition=definition, example=example)
+    require(s, m, Action.WRITE_OWN_CODINGS, project)
+    tree = code_tree(s, project)
+    if parent_id is not None and parent_id not in tree.info:
+        raise NotFoundError(f"code {parent_id!r} is not in the codebook of {project.name!r}: pick a parent there")
+    name = check_code_name(name, "proposed code")
+    for sib in tree.children.get(parent_id, []):
+        if sib.name.casefold() == name.casefold():
+            raise CodebookError(f"there is already a code {tree.info[sib.id].path!r}: choose another name "
+                                "or apply that code")
+    from .codebook_edit import PALETTE
+
+    used = {c.colour for c in tree.by_id.values()}
+    code = Code(project_id=project.id, parent_id=parent_id, name=name, codable=False, status="proposed",
+                proposed_by=m.id, colour=next((c for c in PALETTE if c not in used), PALETTE[0]),
+                definition=definition.strip(), example=example.strip(),
+                position=len(tree.children.get(parent_id, [])))
+    s.add(code)
+    s.flush()
+    log_event(s, project.id, m, "code.propose", "code", code.id, summary=f"proposed {name!r}",
+              after={"name": name, "parent_id": parent_id, "definition": code.definition, "example": code.example})
+    return code
+
+
+def proposed_codes(s: Session, project: Project, member: Member) -> list[Code]:
+    require(s, member, Action.READ_PROJECT, project)
+    return list(s.scalars(select(Code).where(Code.project_id == project.id, Code.status == "proposed")
+                          .order_by(Code.name)))
+
+
+def decide_proposed_code(s: Session, project: Project, member: Member, code_id: str, accept: bool) -> Code | None:
+    """A lead accepts (the code becomes active and codable) or rejects (it is removed) a proposal."""
+    m = require(s, member, Action.EDIT_CODEBOOK, project)
+    code = s.get(Code, code_id)
+    if code is None or code.project_id != project.id or code.status != "proposed":
+        raise NotFoundError(f"code {code_id!r} is not a proposed code of {project.name!r}: reload the proposals")
+    snap = {"name": code.name, "parent_id": code.parent_id, "proposed_by": code.proposed_by}
+    bump_version(project)
+    if accept:
+        code.status, code.codable = "active", True
+        s.flush()
+        log_event(s, project.id, m, "code.accept", "code", code.id, summary=f"accepted {code.name!r}",
+                  after=snap, codebook_version=project.codebook_version)
+        return code
+    s.delete(code)
+    s.flush()
+    log_event(s, project.id, m, "code.reject", "code", code_id, summary=f"rejected {snap['name']!r}",
+              before=snap, codebook_version=project.codebook_version)
+    return None
+
+
+def apply_to_quotes(s: Session, project: Project, member: Member, code_id: str,
+                    quotes: list[tuple[str, int, int]], *, suggestion: str = "") -> list[Coding]:
+    """Code each ``(document_id, start, end)`` with ``code_id`` as ``member`` (provenance
+    'suggestion'), and log the accept with what was suggested."""
+    made: list[Coding] = []
+    for doc_id, start, end in quotes:
+        doc = s.get(Document, doc_id)
+        if doc is None or doc.project_id != project.id:
+            raise NotFoundError(f"document {doc_id!r} is not in {project.name!r}: compute the suggestions again")
+        made += apply_codes(s, project, member, doc, [code_id], start, end, provenance="suggestion")
+    if made:
+        from .codings import coding_dict
+
+        log_event(s, project.id, member, "suggestion.accept", "document", made[0].document_id,
+                  codings=[coding_dict(c) for c in made], suggestion=suggestion, model="themes")
+    return made
+
+
+def reject_code_suggestion(s: Session, project: Project, member: Member, document: Document, code_id: str,
+                           start: int, end: int, *, suggestion: str = "") -> None:
+    m = require(s, member, Action.WRITE_OWN_CODINGS, project, document)
+    log_event(s, project.id, m, "suggestion.reject", "document", document.id, suggestion=suggestion,
+              model="codes", code_id=code_id, start=start, end=end)
+
+
+# --- existing codes for a passage ----------------------------------------------------
+
+@dataclass(frozen=True)
+class CodeHint:
+    code_id: str
+    path: str
+    score: float
+    evidence: Quote
+
+
+def suggest_codes(s: Session, project: Project, member: Member, document: Document, start: int, end: int, *,
+                  layer: str = "own", top: int = 5) -> list[CodeHint]:
+    """Up to ``top`` codes for ``[start, end)`` of ``document``, learned from ``member``'s own
+    coded units (a lead may choose a layer). Refused with the reason while there is too little data."""
+    from .nlp.recommend import CodeModel, NotEnoughData
+    from .nlp.themes import Unit
+
+    m = require(s, member, Action.READ_CODINGS, project, document)
+    codings = _layer_codings(s, m, layer)
+    docs, units = _units(s, project, "sentence")
+    coded = _coded_by(units, codings)
+    train = [i for i, cs in enumerate(coded) if cs]
+    try:
+        model = CodeModel([units[i][0].features for i in train], [sorted(coded[i]) for i in train])
+    except NotEnoughData as exc:
+        raise CodingError(f"no code suggestions yet: {exc}; keep coding") from None
+    query = [w for u, _ in units if u.document_id == document.id and u.start < end and start < u.end
+             for w in u.features]
+    tree = code_tree(s, project)
+    texts = {d.id: d.text for d in docs}
+    out = []
+    for hint in model.suggest(query, top=top):
+        if hint.code_id not in tree.info:
+            continue
+        info = units[train[hint.evidence]][1]
+        out.append(CodeHint(hint.code_id, tree.info[hint.code_id].path, hint.score,
+                            Quote(info.document_id, info.document, info.start, info.end,
+                                  texts[info.document_id][info.start:info.end], info.speaker, "")))
+    return out
