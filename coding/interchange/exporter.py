@@ -1,0 +1,219 @@
+"""Exporting a project (or one layer of it) as ``.qdpx`` and its codebook as ``.qdc``.
+
+Our UUIDs are the GUIDs; objects the workbench has no row for (selections, the notes
+of coding memos, cases, variables, the consensus layer's user) get GUIDs derived from
+the data, so an export imported into an empty database exports identically (apart
+from timestamps). What a member exports follows the blind rule (coding.visibility).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from xml.etree import ElementTree as ET
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import __version__
+from ..access import Action, require
+from ..codebook import code_tree
+from ..errors import CodingError
+from ..offsets import RefiPositions, refi_source_text
+from ..projects import get_member, members
+from ..store.models import Attribute, Coding, Document, Memo, Project
+from ..visibility import visibility, visible_codings_query
+from .archive import write_qdpx
+from .codes import derived_guid, description
+from .errors import RefiError
+from .schema import CODEBOOK_XSD, PROJECT_XSD, validate
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+#: --for TOOL: the position convention of coding.offsets and how the origin names it
+TOOLS = {"nvivo": "NVivo", "atlasti": "ATLAS.ti", "maxqda": "MAXQDA"}
+#: project: both layers; coders: every coder's own layer; coder:NAME; consensus
+LAYERS = ("project", "coders", "consensus", "coder:NAME")
+
+
+def _time(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _el(parent: ET.Element | None, tag: str, ns: str, **attrs: str | None) -> ET.Element:
+    a = {k: v for k, v in attrs.items() if v is not None}
+    return ET.Element(f"{{{ns}}}{tag}", a) if parent is None else ET.SubElement(parent, f"{{{ns}}}{tag}", a)
+
+
+def _text(parent: ET.Element, tag: str, ns: str, text: str) -> None:
+    _el(parent, tag, ns).text = text
+
+
+def _codes_xml(parent: ET.Element, ns: str, tree) -> None:
+    codes = _el(parent, "Codes", ns)
+
+    def add(into: ET.Element, code) -> None:
+        el = _el(into, "Code", ns, guid=code.id, name=code.name, isCodable="true" if code.codable else "false",
+                 color=code.colour)
+        desc = description(code.definition, code.inclusion, code.exclusion, code.example)
+        if desc:
+            _text(el, "Description", ns, desc)
+        for ch in tree.children.get(code.id, []):
+            add(el, ch)
+
+    for c in tree.children.get(None, []):
+        add(codes, c)
+
+
+def _serialise(root: ET.Element, ns: str, xsd: str) -> bytes:
+    ET.register_namespace("", ns)
+    data = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    errors = validate(ET.fromstring(data), xsd)
+    if errors:
+        raise RefiError("the export does not validate against the REFI-QDA schema (a bug: please report it): "
+                        + "; ".join(errors[:5]), errors)
+    return data
+
+
+def _layer_filter(s: Session, project: Project, layer: str):
+    """(layer value or None, coder id or None) for a layer name."""
+    if layer in ("project", None):
+        return None, None
+    if layer == "coders":
+        return "coder", None
+    if layer == "consensus":
+        return "consensus", None
+    if layer.startswith("coder:"):
+        return "coder", get_member(s, project, layer.split(":", 1)[1]).id
+    raise CodingError(f"layer {layer!r} is unknown: use project, coders, consensus or coder:NAME")
+
+
+def export_qdpx(s: Session, project: Project, member, *, layer: str = "project", for_tool: str | None = None) -> bytes:
+    """The project as a ``.qdpx``: codebook, members who appear, documents as UTF-8 text,
+    the codings ``member`` may see (of ``layer``), memos and attributes. ``for_tool``
+    (nvivo, atlasti, maxqda) writes positions and line endings as that tool reads them;
+    by default positions are code points, as the standard says."""
+    m = require(s, member, Action.READ_CODINGS, project)
+    if for_tool is not None and for_tool not in TOOLS:
+        raise CodingError(f"--for {for_tool!r} is unknown: use one of {', '.join(TOOLS)}")
+    convention = for_tool or "standard"
+    want_layer, want_coder = _layer_filter(s, project, layer)
+    vis = visibility(s, m)
+    tree = code_tree(s, project)
+    docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
+    q = visible_codings_query(s, m, layer=want_layer)
+    if want_coder:
+        q = q.where(Coding.coder_id == want_coder)
+    codings = list(s.scalars(q))
+    memo_q = select(Memo).where(vis.memos())
+    if want_coder:
+        memo_q = memo_q.where(Memo.author_id == want_coder)
+    elif want_layer == "consensus":
+        memo_q = memo_q.where(Memo.document_id.is_(None))
+    memos = list(s.scalars(memo_q.order_by(Memo.created_at, Memo.id)))
+    names = {c.id: c.name for c in members(s, project)}
+
+    # users: those whose work is in the file; the consensus layer as its own user per lead
+    def user_of(coder_id: str | None, layer_: str = "coder") -> str | None:
+        if coder_id is None:
+            return None
+        return derived_guid("consensus", coder_id) if layer_ == "consensus" else coder_id
+
+    users: dict[str, str] = {}
+    for c in codings:
+        users[user_of(c.coder_id, c.layer)] = names[c.coder_id] + (" (consensus)" if c.layer == "consensus" else "")
+    for memo in memos:
+        if memo.author_id:
+            users[memo.author_id] = names.get(memo.author_id, memo.author_id)
+
+    origin = f"Coding workbench {__version__}" + (f" (positions as {TOOLS[for_tool]} reads them)" if for_tool else "")
+    ns = PROJECT_NS
+    root = _el(None, "Project", ns, name=project.name, origin=origin, modifiedDateTime=_time(datetime.now(UTC)))
+    if users:
+        ue = _el(root, "Users", ns)
+        for g, n in sorted(users.items(), key=lambda kv: (kv[1], kv[0])):
+            _el(ue, "User", ns, guid=g, name=n)
+    if tree.infos:
+        _codes_xml(_el(root, "CodeBook", ns), ns, tree)
+
+    attrs = defaultdict(dict)
+    for a in s.scalars(select(Attribute).join(Document).where(Document.project_id == project.id)):
+        attrs[a.document_id][a.name] = a.value
+    variables = sorted({n for d in attrs.values() for n in d})
+    if variables:
+        ve = _el(root, "Variables", ns)
+        for v in variables:
+            _el(ve, "Variable", ns, guid=derived_guid("variable", v), name=v, typeOfVariable="Text")
+        ce = _el(root, "Cases", ns)
+        for d in docs:
+            if attrs.get(d.id):
+                case = _el(ce, "Case", ns, guid=derived_guid("case", d.id), name=d.name)
+                for v, value in sorted(attrs[d.id].items()):
+                    vv = _el(case, "VariableValue", ns)
+                    _el(vv, "VariableRef", ns, targetGUID=derived_guid("variable", v))
+                    _text(vv, "TextValue", ns, value)
+                _el(case, "SourceRef", ns, targetGUID=d.id)
+
+    by_doc = defaultdict(list)
+    for c in codings:
+        by_doc[c.document_id].append(c)
+    doc_memos = defaultdict(list)
+    journal = []
+    for memo in memos:
+        (doc_memos[memo.document_id] if memo.document_id else journal).append(memo)
+    notes: list[tuple[str, str, str | None, datetime | None, str]] = []  # guid, name, user, created, text
+    sources: dict[str, bytes] = {}
+    path_of = {i.id: i.path for i in tree.infos}
+    if docs:
+        se = _el(root, "Sources", ns)
+        for d in docs:
+            raw = refi_source_text(d.text, convention)
+            sources[f"{d.id}.txt"] = raw.encode("utf-8")
+            pos = RefiPositions(raw, convention)
+            te = _el(se, "TextSource", ns, guid=d.id, name=d.name, plainTextPath=f"internal://{d.id}.txt",
+                     creationDateTime=_time(d.imported_at))
+            spans = defaultdict(list)
+            for c in by_doc.get(d.id, []):
+                spans[(c.start, c.end)].append(c)
+            for (start, end), cs in sorted(spans.items()):
+                a, b = pos.from_stored(start, end)
+                sel = _el(te, "PlainTextSelection", ns, guid=derived_guid("selection", d.id, str(start), str(end)),
+                          name=d.text[start:end][:60].replace("\n", " "), startPosition=str(a), endPosition=str(b))
+                for c in sorted(cs, key=lambda c: (users[user_of(c.coder_id, c.layer)], path_of.get(c.code_id, ""),
+                                                   c.id)):
+                    ce_ = _el(sel, "Coding", ns, guid=c.id, creatingUser=user_of(c.coder_id, c.layer),
+                              creationDateTime=_time(c.created_at))
+                    _el(ce_, "CodeRef", ns, targetGUID=c.code_id)
+                    if c.memo:
+                        g = derived_guid("memo", c.id)
+                        _el(ce_, "NoteRef", ns, targetGUID=g)
+                        notes.append((g, "Memo on a coding", user_of(c.coder_id, c.layer), c.created_at, c.memo))
+            for memo in doc_memos.get(d.id, []):
+                _el(te, "NoteRef", ns, targetGUID=memo.id)
+                notes.append((memo.id, memo.title or f"Memo on {d.name}", memo.author_id, memo.created_at, memo.text))
+    for memo in journal:
+        notes.append((memo.id, memo.title or "Note", memo.author_id, memo.created_at, memo.text))
+    if notes:
+        ne = _el(root, "Notes", ns)
+        for g, name, user, created, text in notes:
+            n = _el(ne, "Note", ns, guid=g, name=name, creatingUser=user, creationDateTime=_time(created))
+            _text(n, "PlainTextContent", ns, text)
+    for memo in journal:
+        _el(root, "NoteRef", ns, targetGUID=memo.id)
+    return write_qdpx(_serialise(root, ns, PROJECT_XSD), sources)
+
+
+def export_qdc(s: Session, project: Project, member) -> bytes:
+    """The codebook as a REFI-QDA ``.qdc`` (every member may read the codebook)."""
+    require(s, member, Action.READ_PROJECT, project)
+    ns = CODEBOOK_NS
+    root = _el(None, "CodeBook", ns, origin=f"Coding workbench {__version__}")
+    tree = code_tree(s, project)
+    if not tree.infos:
+        raise CodingError(f"{project.name!r} has no codes yet: there is no codebook to export")
+    _codes_xml(root, ns, tree)
+    return _serialise(root, ns, CODEBOOK_XSD)
