@@ -1,20 +1,97 @@
-"""``python -m coding suggest ...``: processing cache and emergent themes."""
+"""``python -m coding suggest ...``: process documents for suggestions, emergent themes, codes for a span.
+
+    suggest process NAME                      parse what is not cached yet (progress on stderr)
+    suggest themes NAME --as MEMBER [--unit sentence|turn] [--layer own|all|consensus] [--json]
+    suggest codes NAME --as MEMBER --document DOC --start S --end E [--json]
+
+Themes and codes are computed as the acting member, by the engine's blind rule.
+"""
 
 from __future__ import annotations
+
+import argparse
+import sys
 
 
 def add_parser(sub) -> None:
     """Register the ``suggest`` command on the main parser's subparsers."""
-    sp = sub.add_parser("suggest", help="spaCy suggestions: process documents, emergent themes")
-    sp.add_argument("action", choices=["process", "themes"])
+    sp = sub.add_parser("suggest", help="spaCy suggestions: process documents, emergent themes, codes for a span",
+                        description="process: parse every document once (cached by text hash and pipeline). "
+                                    "themes: candidate themes from the text you have not coded. codes: existing "
+                                    "codes for a span, learned from your own codings.")
+    sp.add_argument("action", choices=["process", "themes", "codes"])
     sp.add_argument("name", help="project name")
+    sp.add_argument("--unit", default="sentence", choices=["sentence", "turn"], help="themes: unit of text")
+    sp.add_argument("--layer", default="own", choices=["own", "all", "consensus"],
+                    help="codings to learn from (coders: own only)")
+    sp.add_argument("--limit", type=int, default=20, metavar="N", help="themes: at most N")
+    sp.add_argument("--document", metavar="DOC", help="codes: document name")
+    sp.add_argument("--start", type=int, metavar="S", help="codes: span start (code points)")
+    sp.add_argument("--end", type=int, metavar="E", help="codes: span end")
+    sp.add_argument("--json", action="store_true", help="stable JSON output")
+    # --as after the command too (`suggest themes NAME --as ana`); SUPPRESS keeps a global --as
+    sp.add_argument("--as", dest="as_name", metavar="MEMBER", default=argparse.SUPPRESS,
+                    help="act as this member (as the global --as)")
 
 
-from .cli import command  # noqa: E402  (cli imports this module while building its parser)
+from .cli import _print_json, _project_and_member, command  # noqa: E402  (cli imports this module)
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}", end="", file=sys.stderr,
+          flush=True)
 
 
 @command("suggest")
 def cmd_suggest(store, args) -> int:
+    from . import suggestions as sg
     from .errors import CodingError
 
-    raise CodingError("suggest is not ready yet")
+    if args.action == "process":
+        with store.session() as s:
+            _, member = _project_and_member(s, args)
+        try:
+            report = sg.process_documents(store, args.name, member, progress=_progress)
+        except KeyboardInterrupt:
+            print("\ncancelled: the documents processed so far are cached; run again to go on", file=sys.stderr)
+            return 130
+        print(file=sys.stderr)
+        if args.json:
+            _print_json({"documents": report.total, "parsed": report.parsed, "cached": report.cached,
+                         "pipelines": report.pipelines})
+        else:
+            print(f"{report.total} documents: {report.parsed} parsed, {report.cached} already cached")
+        return 0
+    with store.session() as s:
+        project, member = _project_and_member(s, args)
+        if args.action == "themes":
+            themes = sg.emergent_themes(s, project, member, unit=args.unit, layer=args.layer, limit=args.limit)
+            if args.json:
+                _print_json({"project": project.name, "member": member.name, "unit": args.unit,
+                             "layer": args.layer, "themes": [t.as_dict() for t in themes]})
+                return 0
+            if not themes:
+                print("no themes: too little uncoded text with recurring words")
+            for t in themes:
+                near = f"; nearest code {t.nearest_code} ({t.nearest_score:.2f})" if t.nearest_code else ""
+                print(f"{t.rank}. {t.title}  [{t.units} units, {t.documents} documents, "
+                      f"{t.participants} participants{near}]")
+                for q in t.quotes:
+                    print(f"   - {q.text!r} {q.attribution} [{q.document} {q.start}-{q.end}]")
+            return 0
+        from .documents import get_document
+
+        if not args.document or args.start is None or args.end is None:
+            raise CodingError("suggest codes needs --document DOC --start S --end E")
+        doc = get_document(s, project, args.document)
+        hints = sg.suggest_codes(s, project, member, doc, args.start, args.end, layer=args.layer)
+        if args.json:
+            _print_json({"document": doc.name, "start": args.start, "end": args.end,
+                         "codes": [{"code": h.path, "score": round(h.score, 3), "evidence": h.evidence.as_dict()}
+                                   for h in hints]})
+        else:
+            for h in hints:
+                print(f"{h.score:.2f}  {h.path}   e.g. {h.evidence.text[:80]!r} ({h.evidence.document})")
+    return 0

@@ -196,7 +196,8 @@ def _units(s: Session, project: Project, unit: str):
                 end = inside[-1][1]
                 u = Unit(d.id, start, end, tuple(w for x in inside for w in x[2]), tuple(w for x in inside for w in x[3]))
                 out.append((u, UnitInfo(d.id, d.name, start, end, turn.speaker)))
-    return docs, out
+    # the interviewer's questions are not the participants' data
+    return docs, [x for x in out if not (x[1].speaker and _INTERVIEWER.match(x[1].speaker.strip()))]
 
 
 def _coded_by(units, codings) -> list[set[str]]:
