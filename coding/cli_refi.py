@@ -1,0 +1,168 @@
+"""``python -m coding refi ...``: REFI-QDA exchange with NVivo, ATLAS.ti, MAXQDA, QualCoder.
+
+    refi import FILE.qdpx [--project NAME] [--lenient] [--positions CONV] [--dry-run] [--local]
+    refi export PROJECT OUT.qdpx [--layer project|coders|consensus|coder:NAME] [--for nvivo|atlasti|maxqda]
+    refi codebook-import PROJECT FILE.qdc [--lenient]
+    refi codebook-export PROJECT OUT.qdc
+
+``import`` into a project that does not exist yet creates it with the acting member
+(``--as NAME``) as its lead (password from $CODING_NEW_PASSWORD or a prompt, or
+``--local``); into an existing project it needs a lead. One transaction: a refused
+or failed import stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import CodingError
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CodingError(f"{path}: cannot read ({exc.strerror}); check the path") from None
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise CodingError(f"{path}: cannot write ({exc.strerror}); check the folder") from None
+
+
+def _import(store, args) -> int:
+    from .cli import _acting, _secret
+    from .interchange import import_qdpx, read_qdpx
+    from .projects import create_project, get_member
+    from .store.models import Project
+
+    data = _read(args.file)
+    filename = Path(args.file).name
+    name = args.project
+    if not name:  # the project's own name in the file
+        name = read_qdpx(data, filename).refi.name or Path(args.file).stem
+    with store.session() as s:
+        from sqlalchemy import select
+
+        project = s.scalar(select(Project).where(Project.name == name))
+        if project is None:
+            lead = args.as_name or os.environ.get("CODING_AS")
+            if not lead:
+                raise CodingError(f"project {name!r} does not exist yet: say who becomes its lead with --as NAME")
+            password = None
+            if not args.local:
+                password = _secret("CODING_NEW_PASSWORD", f"Choose a password for {lead} in {name}: ",
+                                   fallback_env="CODING_PASSWORD", confirm=True)
+            project = create_project(s, name, lead_name=lead, lead_password=password, local_mode=args.local)
+            member = get_member(s, project, lead)
+        else:
+            member = _acting(s, project, args)
+        report = import_qdpx(s, project, member, data, filename, lenient=args.lenient, positions=args.positions,
+                             dry_run=args.dry_run)
+        if args.dry_run:
+            s.rollback()  # nothing of a dry run stays, the project it created included
+    _print_report(report, args)
+    return 0
+
+
+def _print_report(report, args) -> None:
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print("\n".join(report.lines()))
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for p in report.problems:
+        print(f"skipped: {p}", file=sys.stderr)
+
+
+def _export(store, args) -> int:
+    from .cli import _project_and_member
+    from .interchange import export_qdpx
+
+    with store.session(write=False) as s:
+        project, member = _project_and_member(s, args)
+        data = export_qdpx(s, project, member, layer=args.layer, for_tool=args.for_tool)
+    _write(args.out, data)
+    print(f"{project.name!r} written to {args.out} ({len(data)} bytes"
+          + (f", positions as {args.for_tool} reads them" if args.for_tool else "") + ")")
+    return 0
+
+
+def _codebook_import(store, args) -> int:
+    from .cli import _project_and_member
+    from .interchange import import_qdc
+
+    data = _read(args.file)
+    with store.session() as s:
+        project, member = _project_and_member(s, args)
+        report = import_qdc(s, project, member, data, Path(args.file).name, lenient=args.lenient)
+    _print_report(report, args)
+    return 0
+
+
+def _codebook_export(store, args) -> int:
+    from .cli import _project_and_member
+    from .interchange import export_qdc
+
+    with store.session(write=False) as s:
+        project, member = _project_and_member(s, args)
+        data = export_qdc(s, project, member)
+    _write(args.out, data)
+    print(f"codebook of {project.name!r} written to {args.out}")
+    return 0
+
+
+ACTIONS = {"import": _import, "export": _export, "codebook-import": _codebook_import,
+           "codebook-export": _codebook_export}
+
+
+def cmd_refi(store, args) -> int:
+    if args.refi_action in ("export", "codebook-import", "codebook-export"):
+        args.name = args.project
+    return ACTIONS[args.refi_action](store, args)
+
+
+def add_parsers(sub) -> None:
+    """Add ``refi`` to the CLI's subcommands and register its handler."""
+    from .cli import COMMANDS
+    from .interchange import TOOLS
+    from .offsets import REFI_CONVENTIONS
+
+    COMMANDS["refi"] = cmd_refi
+    sp = sub.add_parser("refi", help="exchange projects and codebooks with NVivo, ATLAS.ti, MAXQDA (REFI-QDA)",
+                        description=__doc__.split("\n\n")[1] if __doc__ else None)
+    rs = sp.add_subparsers(dest="refi_action", required=True, metavar="ACTION")
+
+    p = rs.add_parser("import", help="import a .qdpx project (a new project, or merge into one as its lead)")
+    p.add_argument("file", metavar="FILE.qdpx")
+    p.add_argument("--project", metavar="NAME", help="target project (default: the name in the file)")
+    p.add_argument("--lenient", action="store_true", help="import what is valid and report the rest")
+    p.add_argument("--positions", choices=sorted(REFI_CONVENTIONS),
+                   help="how the file counts positions (default: from its origin)")
+    p.add_argument("--dry-run", action="store_true", help="check and summarise, store nothing")
+    p.add_argument("--local", action="store_true", help="a new project in local single-user mode (no passwords)")
+    p.add_argument("--json", action="store_true", help="stable JSON report")
+
+    p = rs.add_parser("export", help="export a project (or one layer) as .qdpx")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("out", metavar="OUT.qdpx")
+    p.add_argument("--layer", default="project", metavar="LAYER",
+                   help="project (default), coders, consensus, or coder:NAME")
+    p.add_argument("--for", dest="for_tool", choices=sorted(TOOLS),
+                   help="write positions and line endings as that tool reads them")
+
+    p = rs.add_parser("codebook-import", help="merge a .qdc codebook into a project (by GUID, then path)")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("file", metavar="FILE.qdc")
+    p.add_argument("--lenient", action="store_true", help="import what is valid and report the rest")
+    p.add_argument("--json", action="store_true", help="stable JSON report")
+
+    p = rs.add_parser("codebook-export", help="export the codebook as .qdc")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("out", metavar="OUT.qdc")
