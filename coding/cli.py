@@ -486,6 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_suggest(sub)
     from .cli_export import add_export_parsers  # registers `excerpts` and `export` (issue 10)
     add_export_parsers(sub)
+    from .cli_refi import add_parsers as add_refi_parsers  # registers `refi` (issue 11)
+    add_refi_parsers(sub)
     return p
 
 
