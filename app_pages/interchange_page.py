@@ -1,0 +1,99 @@
+"""Exchange: import a REFI-QDA project or codebook (NVivo, ATLAS.ti, MAXQDA, QualCoder) and
+export this project as .qdpx or its codebook as .qdc.
+
+An import is first checked and summarised without storing anything (a dry run); the
+lead then stores it. Every rule (who may import, the blind rule on exports, positions,
+safety limits) lives in coding/interchange. Names and messages reach the page as text
+only. Session keys are prefixed ``exchange_``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.common import require_member, store
+from app_pages.plain import md_escape
+from coding.errors import CodingError
+from coding.interchange import TOOLS, export_qdc, export_qdpx, import_qdc, import_qdpx
+from coding.projects import get_project, members
+
+ctx = require_member()
+if ctx is None:
+    st.stop()
+project_name, member = ctx
+st.title("Exchange (REFI-QDA)")
+st.caption("Exchange projects and codebooks with NVivo, ATLAS.ti, MAXQDA and QualCoder.")
+
+
+def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool):
+    with store().session() as s:
+        project = get_project(s, project_name)
+        if filename.lower().endswith(".qdc"):
+            if dry_run:  # a codebook merge is small: check it in a transaction that is rolled back
+                report = import_qdc(s, project, member, data, filename, lenient=lenient)
+                report.dry_run = True
+                s.rollback()
+                return report
+            return import_qdc(s, project, member, data, filename, lenient=lenient)
+        return import_qdpx(s, project, member, data, filename, lenient=lenient, dry_run=dry_run)
+
+
+def _show(report) -> None:
+    for line in report.lines():
+        st.text(line)
+    for w in report.warnings:
+        st.warning(md_escape(w))
+    if report.problems:
+        st.text("Skipped (--lenient):\n" + "\n".join(report.problems[:50]))
+
+
+st.subheader("Import")
+if member.is_lead:
+    up = st.file_uploader("A REFI-QDA project (.qdpx) or codebook (.qdc)", type=["qdpx", "qdc"],
+                          key="exchange_upload")
+    lenient = st.checkbox("Import what is valid and report the rest (lenient)", key="exchange_lenient")
+    if up is not None:
+        data = up.getvalue()
+        try:
+            summary = _import(data, up.name, lenient=lenient, dry_run=True)
+        except CodingError as exc:
+            st.error(md_escape(str(exc)))
+        else:
+            st.text("Summary before importing (nothing is stored yet):")
+            _show(summary)
+            if st.button("Import into this project", key="exchange_do_import", type="primary"):
+                try:
+                    done = _import(data, up.name, lenient=lenient, dry_run=False)
+                except CodingError as exc:
+                    st.error(md_escape(str(exc)))
+                else:
+                    st.success("Imported.")
+                    _show(done)
+else:
+    st.info("Only a lead imports projects and codebooks (they add members and codes).")
+
+st.subheader("Export")
+with store().session(write=False) as s:
+    names = [c.name for c in members(s, get_project(s, project_name))]
+layers = {"Whole project (every coder and the consensus)": "project", "Every coder's own codings": "coders",
+          "Consensus only": "consensus", **{f"Only {n}": f"coder:{n}" for n in names}}
+layer_label = st.selectbox("What to export", list(layers), key="exchange_layer")
+tool_label = st.selectbox("Positions and line endings for", ["The standard (QualCoder and others)",
+                                                             *(TOOLS[t] for t in TOOLS)], key="exchange_tool")
+tool = next((t for t, label in TOOLS.items() if label == tool_label), None)
+try:
+    with store().session(write=False) as s:
+        project = get_project(s, project_name)
+        qdpx = export_qdpx(s, project, member, layer=layers[layer_label], for_tool=tool)
+        try:
+            qdc = export_qdc(s, project, member)
+        except CodingError:
+            qdc = None
+except CodingError as exc:
+    st.error(md_escape(str(exc)))
+else:
+    st.download_button("Download project (.qdpx)", qdpx, file_name=f"{project_name}.qdpx",
+                       mime="application/zip", key="exchange_dl_qdpx")
+    if qdc is not None:
+        st.download_button("Download codebook (.qdc)", qdc, file_name=f"{project_name}.qdc",
+                           mime="application/xml", key="exchange_dl_qdc")
