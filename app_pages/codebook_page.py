@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
+from coding.proposals import accept_proposal, proposals, reject_proposal
 from app_pages.plain import md_escape
 from coding.codebook import TEXT_FIELDS, code_tree
 from coding.codebook_edit import (
@@ -175,7 +176,7 @@ if tree.infos:
     table = pd.DataFrame([
         {"code": "\u2003" * i.depth + i.name, "kind": "codable" if i.codable else "folder", "colour": i.colour,
          "codings": counts.get(i.id, 0), "with sub-codes": subtotal[i.id]}
-        for i in tree.infos
+        for i in tree.infos if i.visible_to(member.id, member.is_lead)
     ])
     styled = table.style.map(swatch, subset=["colour"])
     st.dataframe(styled, hide_index=True, width="stretch", key="codebook_tree",
@@ -184,9 +185,40 @@ else:
     st.info("The codebook is empty." + (" Add its first code below." if member.is_lead else
                                         " A lead builds it here or imports a YAML codebook."))
 
+with store().session() as s:
+    open_proposals = proposals(s, get_project(s, project_name), member)
+if open_proposals:
+    with st.expander(f"Proposed codes ({len(open_proposals)})", expanded=member.is_lead):
+        st.caption("Codes coders created while coding. They use them in their own codings; other coders do "
+                   "not see them until a lead accepts them." if member.is_lead else
+                   "Your proposals, waiting for a lead's decision.")
+        for prop in open_proposals:
+            with st.container(border=True, key=f"codebook_prop_{prop['id']}"):
+                st.text(f"{prop['path']} · proposed by {prop['proposed_by']} · {plural(prop['codings'], 'coding')}"
+                        + (f"\n{prop['definition']}" if prop["definition"] else ""))
+                if not member.is_lead:
+                    continue
+                others = [i.id for i in tree.infos if i.codable and i.status == "active"]
+                c1, c2, c3 = st.columns([2, 3, 2], vertical_alignment="bottom")
+                new_name = c1.text_input("Accept as", value=prop["name"], key=f"codebook_prop_name_{prop['id']}")
+                c1.button("Accept", key=f"codebook_prop_accept_{prop['id']}", on_click=_run, args=(
+                    lambda s, p, pid=prop["id"], k=f"codebook_prop_name_{prop['id']}": (
+                        f"Accepted {accept_proposal(s, p, member, pid, name=st.session_state.get(k)).name}.",
+                        _KEEP),))
+                into = c2.selectbox("Merge into", others, index=None, key=f"codebook_prop_into_{prop['id']}",
+                                    format_func=lambda c: tree.info[c].path, placeholder="an existing code")
+                c2.button("Merge", key=f"codebook_prop_merge_{prop['id']}", disabled=into is None, on_click=_run,
+                          args=(lambda s, p, pid=prop["id"], into=into: (
+                              f"Merged: {reject_proposal(s, p, member, pid, merge_into=into)} coding(s) moved.",
+                              None),))
+                c3.button("Reject", key=f"codebook_prop_reject_{prop['id']}", type="primary", on_click=_run,
+                          help="Delete the proposal and its codings (kept in the event log)",
+                          args=(lambda s, p, pid=prop["id"]: (
+                              f"Rejected: {reject_proposal(s, p, member, pid)} coding(s) deleted.", None),))
+
 info = None
 if tree.infos:
-    ids = [i.id for i in tree.infos]
+    ids = [i.id for i in tree.infos if i.visible_to(member.id, member.is_lead)]
     if st.session_state.get("codebook_code") not in tree.info:
         st.session_state.pop("codebook_code", None)
     code_id = st.selectbox("Code", ids, key="codebook_code",

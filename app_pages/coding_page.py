@@ -31,6 +31,7 @@ from coding.codings import (
 from coding.errors import CodingError
 from coding.offsets import Utf16Map
 from coding.projects import get_project
+from coding.proposals import create_code_while_coding
 from coding.rounds import STATUSES, member_progress, open_assignments, progress, set_status
 from coding.segmentation import blocks
 from coding.store.models import Document
@@ -194,7 +195,7 @@ others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == names
 top_r.text(f"My progress: {mine}" + (f"\nCoders: {', '.join(others)}" if others else ""))
 sha = next(d.sha256 for d in docs if d.id == doc_id)
 dv = doc_view(doc_id, sha)
-codable = [i for i in tree.infos if i.codable]
+codable = [i for i in tree.infos if i.codable and i.visible_to(member.id, member.is_lead)]
 recent = [c for c in recent if c in tree.info and tree.info[c].codable] or [i.id for i in codable[:9]]
 
 
@@ -371,6 +372,8 @@ with tab_code:
     matches = {i.id for i in codable if not q or q in i.path.casefold() or q in i.definition.casefold()}
     with st.container(height=280, key="coding_tree"):
         for info in tree.infos:
+            if not info.visible_to(member.id, member.is_lead):
+                continue
             indent = "\u2003" * info.depth
             if not info.codable:
                 if not q:
@@ -378,8 +381,35 @@ with tab_code:
                 continue
             if info.id not in matches:
                 continue
-            st.button(f"{indent}{md_escape(info.name)}", key=f"coding_code_{info.id}",
+            st.button(f"{indent}{md_escape(info.name)}" + (" (proposed)" if info.status == "proposed" else ""),
+                      key=f"coding_code_{info.id}",
                       help=md_escape(info.definition or info.path), on_click=apply, args=(dv, [info.id], info.name))
+
+    with st.expander("New code" + ("" if member.is_lead else " (a proposal for the lead)")):
+        parents = [i.id for i in tree.infos if i.status == "active"]
+        new_parent = st.selectbox("Under", parents, index=None, key="coding_new_parent",
+                                  placeholder="Top level", format_func=lambda c: tree.info[c].path)
+        new_name = st.text_input("Name", key="coding_new_name")
+        new_def = st.text_area("What it means (definition)", key="coding_new_def", height=68)
+
+        def make_code() -> None:
+            box: dict = {}
+            done = _run(lambda s, p: box.setdefault("c", create_code_while_coding(
+                s, p, member, S.get("coding_new_name", ""), parent_id=S.get("coding_new_parent"),
+                definition=S.get("coding_new_def", ""))).name)
+            if done:
+                S["coding_new_name"] = S["coding_new_def"] = ""
+                kind = "Added" if member.is_lead else "Proposed"
+                # Apply it to the selection at once when there is one: that is why it was made.
+                if _selection(dv) is not None:
+                    apply(dv, [box["c"].id], box["c"].name)
+                else:
+                    flash("success", f"{kind} {box['c'].name}.")
+        st.button("Create" + (" and apply to the selection" if _selection(dv) else ""), key="coding_new_make",
+                  on_click=make_code)  # never disabled by the name: typing then clicking is one rerun
+        if not member.is_lead:
+            st.caption("You can use it at once in your own codings; the lead accepts, renames, merges or "
+                       "rejects it on the Codebook page. Other coders do not see it until then.")
 
     multi = st.multiselect("Apply several codes", [i.id for i in codable], key="coding_multi",
                            format_func=lambda c: tree.info[c].path)

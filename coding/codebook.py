@@ -184,6 +184,12 @@ class CodeInfo:
     inclusion: str
     exclusion: str
     example: str
+    status: str = "active"            # 'proposed': a coder's proposal awaiting a lead
+    proposed_by: str | None = None    # member id of the proposer
+
+    def visible_to(self, member_id: str, is_lead: bool) -> bool:
+        """A proposed code is shown to the coder who proposed it and to leads only."""
+        return self.status != "proposed" or is_lead or self.proposed_by == member_id
 
 
 class CodeTree:
@@ -204,7 +210,8 @@ class CodeTree:
         for c in self.children.get(parent_id, []):
             path = f"{prefix}{SEP}{c.name}" if prefix else c.name
             self.infos.append(CodeInfo(c.id, c.parent_id, c.name, path, depth, c.codable, c.colour,
-                                       c.definition, c.inclusion, c.exclusion, c.example))
+                                       c.definition, c.inclusion, c.exclusion, c.example,
+                                       c.status or "active", c.proposed_by))
             self._walk(c.id, path, depth + 1)
 
     def descendants(self, code_id: str) -> list[str]:
