@@ -126,13 +126,14 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
     stem = f"{_slug(project.name)}-{what}"
     if what == "excerpts":
         if fmt == "csv":
-            data = writers.excerpts_csv(es).encode("utf-8-sig")
+            data = writers.excerpts_csv(es, pseudonymised=bool(ps)).encode("utf-8-sig")
         elif fmt == "xlsx":
             data = writers.excerpts_xlsx(es, about)
         elif fmt == "md":
             data = writers.excerpts_markdown(es, about).encode()
         else:
-            data = json.dumps([e.record() for e in es], ensure_ascii=False, indent=2).encode()
+            records = [e.record() | ({"pseudonymised": True} if ps else {}) for e in es]
+            data = json.dumps(records, ensure_ascii=False, indent=2).encode()
     elif what == "quotes":
         data = writers.quote_bank_docx(es, tree, about, memos=memos)
     elif what == "codebook":
@@ -143,7 +144,7 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
         m = build_matrix(s, project, es, matrix or MatrixSpec())
         m.rows, m.columns = [ps.text(r) for r in m.rows], [ps.text(c) for c in m.columns]
         data = (writers.matrix_csv(m).encode("utf-8-sig") if fmt == "csv"
-                else writers.matrix_xlsx(m, about) if fmt == "xlsx" else writers.matrix_markdown(m).encode())
+                else writers.matrix_xlsx(m, about) if fmt == "xlsx" else writers.matrix_markdown(m, about).encode())
     return Export(data, f"{stem}.{fmt}", MIME[fmt])
 
 

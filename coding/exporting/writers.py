@@ -74,8 +74,9 @@ def excerpt_columns(excerpts: Sequence[Excerpt]) -> tuple[list[str], int, list[s
     return header, depth, attr_names
 
 
-def excerpt_rows(excerpts: Sequence[Excerpt]) -> tuple[list[str], list[list]]:
-    """Header and rows (offsets as ints, everything else text), not yet neutralised."""
+def excerpt_rows(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) -> tuple[list[str], list[list]]:
+    """Header and rows (offsets as ints, everything else text), not yet neutralised. A
+    pseudonymised export says so in a last column on every row."""
     header, depth, attr_names = excerpt_columns(excerpts)
     rows = []
     for e in excerpts:
@@ -83,6 +84,10 @@ def excerpt_rows(excerpts: Sequence[Excerpt]) -> tuple[list[str], list[list]]:
         rows.append([e.document, e.code, *levels, e.coder, e.layer, e.provenance, e.start, e.end,
                      "; ".join(e.speakers), e.timestamp or "", e.attribution, e.text, e.memo,
                      *(e.attributes.get(a, "") for a in attr_names)])
+    if pseudonymised:
+        header.append("PSEUDONYMISED")
+        for r in rows:
+            r.append("yes: names replaced by pseudonyms in this export only")
     return header, rows
 
 
@@ -95,10 +100,10 @@ def _csv(header: list, rows: list[list]) -> str:
     return buf.getvalue()
 
 
-def excerpts_csv(excerpts: Sequence[Excerpt]) -> str:
+def excerpts_csv(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) -> str:
     """One row per excerpt, code path also split into level columns; UTF-8 text (write it
     with a BOM, ``utf-8-sig``, for Excel)."""
-    return _csv(*excerpt_rows(excerpts))
+    return _csv(*excerpt_rows(excerpts, pseudonymised=pseudonymised))
 
 
 def matrix_csv(m: Matrix) -> str:
@@ -153,7 +158,7 @@ def _xlsx(sheets: list[tuple[str, list, list[list], dict[str, float], set[str]]]
 def excerpts_xlsx(excerpts: Sequence[Excerpt], about: About | None = None) -> bytes:
     """One row per excerpt in a sheet "Excerpts" (header, frozen panes, filters, wrapped
     quote and memo columns); an "About" sheet with the cover line when given."""
-    header, rows = excerpt_rows(excerpts)
+    header, rows = excerpt_rows(excerpts, pseudonymised=bool(about and about.pseudonymised))
     widths = {"text": 80, "memo": 40, "code": 36, "document": 28, "attribution": 28}
     return _xlsx([("Excerpts", header, rows, widths, {"text", "memo"})], about)
 
@@ -188,9 +193,10 @@ def excerpts_markdown(excerpts: Sequence[Excerpt], about: About | None = None) -
     return head + _md_table(*excerpt_rows(excerpts))
 
 
-def matrix_markdown(m: Matrix) -> str:
+def matrix_markdown(m: Matrix, about: About | None = None) -> str:
     t = m.table()
-    return f"# {md_text(m.title)}\n\n" + _md_table(t[0], t[1:])
+    head = f"# {md_text(m.title)}\n\n" + (f"{md_text(about.line())}\n\n" if about else "")
+    return head + _md_table(t[0], t[1:])
 
 
 # --- DOCX ----------------------------------------------------------------------------------
