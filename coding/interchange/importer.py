@@ -202,7 +202,10 @@ def _check_guids(plan: _Plan) -> None:
 def _load_sources(plan: _Plan, archive: QdpxArchive) -> None:
     taken: set[str] = set()
     for src in plan.refi.sources:
-        name = (src.name or "").strip() or src.guid
+        given = src.plain_path or src.rich_path or ""
+        stem = given.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        # unnamed sources are named after their file, unless that is just their GUID
+        name = (src.name or "").strip() or (stem if stem and stem.lower() != src.guid else "") or src.guid
         base, n = name[:280], 2
         while name.casefold() in taken:
             name = f"{base} ({n})"
