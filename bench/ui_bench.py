@@ -31,7 +31,7 @@ from coding.codebook import code_tree, import_codebook, load_codebook_file  # no
 from coding.codings import apply_codes  # noqa: E402
 from coding.documents import import_uploads, list_documents  # noqa: E402
 from coding.offsets import Utf16Map  # noqa: E402
-from coding.projects import Member, add_member, create_project, get_project  # noqa: E402
+from coding.projects import Member, add_member, create_project, get_member, get_project  # noqa: E402
 from coding.store import Store  # noqa: E402
 from tests.browser.coding_helpers import PASSWORDS  # noqa: E402
 
@@ -54,11 +54,13 @@ def build(url: str, name: str, n_words: int, n_codings: int, seed: int, n_chars:
     rng = random.Random(seed)
     store = Store(url)
     with store.session() as s:
-        p = create_project(s, name)
-        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
+        p = create_project(s, name, lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=lead)
         import_uploads(s, p, [(f"{name}.txt", make_text(n_words, rng, n_chars).encode()),
-                              ("switch-target.txt", make_text(n_words, rng, n_chars).encode())])
-        ana = Member.of(add_member(s, p, "ana", "coder", password=PASSWORDS["ana"]))
+                              ("switch-target.txt", make_text(n_words, rng, n_chars).encode())], actor=lead)
+        ana = Member.of(add_member(s, p, "ana", "coder", actor=lead, password=PASSWORDS["ana"],
+                                    temporary=False))
         doc = next(d for d in list_documents(s, p) if d.name == name)
         codes = [i.id for i in code_tree(s, p).infos if i.codable]
         for _ in range(n_codings):
@@ -70,8 +72,9 @@ def build(url: str, name: str, n_words: int, n_codings: int, seed: int, n_chars:
 def server_times(url: str, project: str, runs: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
-    from coding.projects import get_member
+    from streamlit import config
 
+    config.set_option("server.address", "127.0.0.1")  # the app serves local-mode projects on loopback only
     os.environ["CODING_DB_URL"] = url
     store = Store(url)
     with store.session() as s:

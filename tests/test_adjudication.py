@@ -15,7 +15,7 @@ from coding.codebook import code_tree, import_codebook, load_codebook_file
 from coding.codings import apply_codes, visible_codings
 from coding.documents import get_document, import_uploads
 from coding.errors import CodingError, NotFoundError, OffsetError, PermissionDeniedError
-from coding.projects import Member, add_member, create_project, get_project
+from coding.projects import Member, add_member, create_project, get_member, get_project
 from coding.store.models import Adjudication, Coding, Event
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,12 +67,12 @@ def test_nested_span_is_a_boundary_disagreement():
 @pytest.fixture
 def env(store):
     with store.session() as s:
-        p = create_project(s, "adj")
-        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
-        import_uploads(s, p, [("D1.txt", TEXT.encode())])
-        ana = Member.of(add_member(s, p, "ana", "coder"))
-        ben = Member.of(add_member(s, p, "ben", "coder"))
-        lead = Member.of(add_member(s, p, "lead", "lead"))
+        p = create_project(s, "adj", lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=lead)
+        import_uploads(s, p, [("D1.txt", TEXT.encode())], actor=lead)
+        ana = Member.of(add_member(s, p, "ana", "coder", actor=lead))
+        ben = Member.of(add_member(s, p, "ben", "coder", actor=lead))
         tree = code_tree(s, p)
         plan = tree.resolve("CIC Project/Collaboration between teachers/Joint planning").id
         obs = tree.resolve("CIC Project/Collaboration between teachers/Peer observation").id

@@ -62,12 +62,13 @@ def _text(rng: random.Random, turns: int) -> str:
 def _generate(s, seed: int) -> Generated:
     """A project 'gen' with 6-8 documents and three coders part-way through."""
     rng = random.Random(seed)
-    p = create_project(s, "gen")
-    import_codebook(s, p, parse_codebook(CODEBOOK))
-    lead = Member.of(add_member(s, p, "lead", "lead"))
-    coders = {n: Member.of(add_member(s, p, n, "coder")) for n in CODERS}
+    p = create_project(s, "gen", lead_name="lead", local_mode=True)
+    lead = Member.of(get_member(s, p, "lead"))
+    import_codebook(s, p, parse_codebook(CODEBOOK), member=lead)
+    coders = {n: Member.of(add_member(s, p, n, "coder", actor=lead)) for n in CODERS}
     n_docs = rng.randint(6, 8)
-    import_uploads(s, p, [(f"D{i}.txt", _text(rng, rng.randint(1, 12)).encode()) for i in range(n_docs - 1)])
+    import_uploads(s, p, [(f"D{i}.txt", _text(rng, rng.randint(1, 12)).encode()) for i in range(n_docs - 1)],
+                   actor=lead)
     # an empty document (an import would refuse an empty file; a failed conversion can leave one)
     s.add(Document(project_id=p.id, name="D_empty", text="", sha256=hashlib.sha256(b"").hexdigest(), length=0))
     s.flush()
@@ -95,6 +96,11 @@ def _generate(s, seed: int) -> Generated:
                 b = min(doc.length, a + rng.randint(1, 200))
                 apply_codes(s, p, coders[coder], doc, [ids[c] for c in rng.sample(pool, rng.randint(1, 2))], a, b)
     return Generated(names, worked)
+
+
+def _lead(s, p) -> Member:
+    """The project's lead, who computes agreement (the engine applies the blind rule to a member)."""
+    return Member.of(next(m for m in members(s, p, active_only=True) if m.role == "lead"))
 
 
 def _marks(s, coders: list[str], docs: list[str]) -> tuple[dict, dict]:
@@ -187,9 +193,9 @@ def test_two_coders_characters_match_brute_force(store, seed):
         p = get_project(s, "gen")
         if not expected:
             with pytest.raises(AgreementError, match="no document has codings by all of ana, ben"):
-                compute_agreement(s, p, coders, ci=False)
+                compute_agreement(s, p, coders, member=_lead(s, p), ci=False)
             return
-        rep = compute_agreement(s, p, coders, ci=True, n_boot=50)
+        rep = compute_agreement(s, p, coders, member=_lead(s, p), ci=True, n_boot=50)
         marks, by_name = _marks(s, coders, expected)
     assert rep.options["documents"] == expected
     # every document someone but not everyone worked on is named, none other
@@ -235,10 +241,10 @@ def test_three_coders_characters_match_brute_force(store, seed):
     with store.session() as s:
         p = get_project(s, "gen")
         # name every document explicitly, partial and never-touched ones included
-        rep = compute_agreement(s, p, CODERS, documents=gen.docs, ci=False)
+        rep = compute_agreement(s, p, CODERS, member=_lead(s, p), documents=gen.docs, ci=False)
         marks, by_name = _marks(s, CODERS, gen.docs)
         if expected:
-            assert compute_agreement(s, p, CODERS, ci=False).options["documents"] == expected
+            assert compute_agreement(s, p, CODERS, member=_lead(s, p), ci=False).options["documents"] == expected
     assert rep.options["documents"] == gen.docs
     assert all(x["counted"] for x in rep.options["partial"])
     assert {x["document"] for x in rep.options["partial"]} == {
@@ -268,7 +274,8 @@ def test_turn_units_match_brute_force(store, seed, min_share):
     coders = ["ana", "ben"]
     with store.session() as s:
         p = get_project(s, "gen")
-        rep = compute_agreement(s, p, coders, unit="turn", min_share=min_share, documents=gen.docs, ci=False)
+        rep = compute_agreement(s, p, coders, member=_lead(s, p), unit="turn", min_share=min_share,
+                                documents=gen.docs, ci=False)
         marks, by_name = _marks(s, coders, gen.docs)
         turns = {d: [(t.speech_start, t.end) for t in s.scalars(
             select(SpeakerTurn).where(SpeakerTurn.document_id == by_name[d].id).order_by(SpeakerTurn.position))
@@ -291,15 +298,16 @@ def test_the_cli_case_from_the_issue(demo_store):
     double-coded documents unchanged, the document named as left out."""
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        before = compute_agreement(s, p, ["ana", "ben"], ci=False)
+        before = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
         ana = Member.of(get_member(s, p, "ana"))
         doc = get_document(s, p, "P02_teacher_School-I_3")
         code = next(i for i in code_tree(s, p).infos if i.codable)
         apply_codes(s, p, ana, doc, [code.id], 10, 50)
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        after = compute_agreement(s, p, ["ana", "ben"], ci=False)
-        forced = compute_agreement(s, p, ["ana", "ben"], documents=["P02_teacher_School-I_3"], ci=False)
+        after = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
+        forced = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), documents=["P02_teacher_School-I_3"],
+                                   ci=False)
     assert [r.extra["table"] for r in after.rows] == [r.extra["table"] for r in before.rows]
     assert after.options["partial"] == [{"document": "P02_teacher_School-I_3", "coded_by": ["ana"],
                                          "not_coded_by": ["ben"], "counted": False}]
@@ -314,9 +322,9 @@ def test_unknown_document_and_empty_choice_are_refused(demo_store):
     with demo_store.session() as s:
         p = get_project(s, "demo")
         with pytest.raises(AgreementError, match="no document named 'P99'"):
-            compute_agreement(s, p, ["ana", "ben"], documents=["P99"], ci=False)
+            compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), documents=["P99"], ci=False)
         with pytest.raises(AgreementError, match="no documents to compare"):
-            compute_agreement(s, p, ["ana", "ben"], documents=[], ci=False)
+            compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), documents=[], ci=False)
 
 
 def test_zero_codings(store):
@@ -324,17 +332,19 @@ def test_zero_codings(store):
     'nobody coded' rows, never a crash. Both coders marking a document done with
     nothing coded makes it count (all its characters agree as 'not coded')."""
     with store.session() as s:
-        p = create_project(s, "gen")
-        import_codebook(s, p, parse_codebook(CODEBOOK))
-        lead = Member.of(add_member(s, p, "lead", "lead"))
-        ana, ben = (Member.of(add_member(s, p, n, "coder")) for n in ("ana", "ben"))
-        import_uploads(s, p, [("D0.txt", b"Teacher: nothing to code here.\n"), ("D1.txt", b"Teacher: nor here.\n")])
+        p = create_project(s, "gen", lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        import_codebook(s, p, parse_codebook(CODEBOOK), member=lead)
+        ana, ben = (Member.of(add_member(s, p, n, "coder", actor=lead)) for n in ("ana", "ben"))
+        import_uploads(s, p, [("D0.txt", b"Teacher: nothing to code here.\n"), ("D1.txt", b"Teacher: nor here.\n")],
+                       actor=lead)
     with store.session() as s:
         p = get_project(s, "gen")
         with pytest.raises(AgreementError, match="no document has codings by all of ana, ben"):
-            compute_agreement(s, p, ["ana", "ben"], ci=False)
+            compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
         for unit in ("character", "turn", "segment"):
-            rep = compute_agreement(s, p, ["ana", "ben"], unit=unit, documents=["D0", "D1"], ci=True, n_boot=20)
+            rep = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), unit=unit, documents=["D0", "D1"],
+                                    ci=True, n_boot=20)
             assert all(r.n_coded == 0 for r in rep.rows) and rep.options["partial"] == []
             assert all(r.verdict in ("undefined", "") for r in rep.rows)
         rnd = open_round(s, p, lead, "R1")
@@ -342,8 +352,8 @@ def test_zero_codings(store):
         assign(s, p, lead, rnd, [doc], [ana, ben])
         set_status(s, p, ana, doc, "done")
         with pytest.raises(AgreementError, match=r"coded by only some so far: D0 \(ana\)"):
-            compute_agreement(s, p, ["ana", "ben"], ci=False)
+            compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
         set_status(s, p, ben, doc, "done")
-        rep = compute_agreement(s, p, ["ana", "ben"], ci=False)
+        rep = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
     assert rep.options["documents"] == ["D0"]
     assert rep.rows[-1].extra["table"] == [0, 0, 0, doc.length * (len(rep.rows) - 1)]

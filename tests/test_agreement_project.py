@@ -9,14 +9,18 @@ from sqlalchemy import select
 from coding.agreement.coefficients import krippendorff_alpha
 from coding.agreement.project import compute_agreement, verdict
 from coding.errors import AgreementError
-from coding.projects import get_member, get_project
+from coding.projects import Member, get_member, get_project
 from coding.store.models import Coding, Document
+
+
+def _lead(s, p) -> Member:
+    return Member.of(get_member(s, p, "lead"))
 
 
 def test_character_tables_match_a_per_character_count(demo_store):
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        report = compute_agreement(s, p, ["ana", "ben"], ci=False)
+        report = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
         ana, ben = get_member(s, p, "ana").id, get_member(s, p, "ben").id
         docs = {d.id: d for d in s.scalars(select(Document).where(Document.name.in_(report.options["documents"])))}
         rows = s.execute(select(Coding.code_id, Coding.document_id, Coding.coder_id, Coding.start, Coding.end)
@@ -42,18 +46,19 @@ def test_character_tables_match_a_per_character_count(demo_store):
 def test_turn_units_more_coders_and_degenerate_input(demo_store):
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        rep = compute_agreement(s, p, ["ana", "ben"], unit="turn", documents=["P01_principal_School-I_3"], ci=False)
+        rep = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), unit="turn",
+                                documents=["P01_principal_School-I_3"], ci=False)
         assert all(r.n_units == rep.rows[0].n_units for r in rep.rows[:-1])
         assert 0 < rep.rows[0].n_units < 100  # turns of one interview
         # a third coder who coded nothing: a multi-coder path, defined or NaN with a reason, never a crash
-        rep3 = compute_agreement(s, p, ["ana", "ben", "lead"], unit="turn",
+        rep3 = compute_agreement(s, p, ["ana", "ben", "lead"], member=_lead(s, p), unit="turn",
                                  documents=["P01_principal_School-I_3"], ci=False)
         assert "fleiss_kappa" not in rep3.rows[-1].extra  # it is the kappa column
         assert not math.isnan(rep3.rows[-1].kappa)
         with pytest.raises(AgreementError, match="no document has codings by all"):
-            compute_agreement(s, p, ["ana", "ben", "lead"])
+            compute_agreement(s, p, ["ana", "ben", "lead"], member=_lead(s, p))
         with pytest.raises(AgreementError, match="unit 'word' is unknown"):
-            compute_agreement(s, p, ["ana", "ben"], unit="word")
+            compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), unit="word")
 
 
 def test_verdict_thresholds():

@@ -8,7 +8,7 @@ from coding.codebook import (
     CodeTree, code_tree, export_codebook, import_codebook, load_codebook_file, parse_codebook, walk_nodes,
 )
 from coding.errors import CodebookError, NotFoundError
-from coding.projects import create_project
+from coding.projects import Member, create_project, get_member
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,16 +49,20 @@ def test_invalid_codebooks_name_the_path_and_field(yaml_text, message):
         parse_codebook(yaml_text, "book.yaml")
 
 
+def _lead(s, p) -> Member:
+    return Member.of(get_member(s, p, "lead"))
+
+
 def test_export_then_import_gives_the_same_codebook(store, tmp_path):
     with store.session() as s:
-        p = create_project(s, "a")
-        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
+        p = create_project(s, "a", lead_name="lead", local_mode=True)
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=_lead(s, p))
         first = export_codebook(s, p)
-        q = create_project(s, "b")
-        import_codebook(s, q, parse_codebook(first))
+        q = create_project(s, "b", lead_name="lead", local_mode=True)
+        import_codebook(s, q, parse_codebook(first), member=_lead(s, q))
         second = export_codebook(s, q)
         # importing again into the same project changes nothing (idempotent, ids kept)
-        counts = import_codebook(s, q, parse_codebook(second))
+        counts = import_codebook(s, q, parse_codebook(second), member=_lead(s, q))
         assert counts == {"created": 0, "updated": 21}
         assert export_codebook(s, q) == second
     # same codebook; ids differ between projects because primary keys are global
@@ -69,9 +73,10 @@ def test_export_then_import_gives_the_same_codebook(store, tmp_path):
 
 def test_paths_are_computed_not_prefix_matched(store):
     with store.session() as s:
-        p = create_project(s, "prefix")
+        p = create_project(s, "prefix", lead_name="lead", local_mode=True)
         import_codebook(s, p, parse_codebook(
-            "codes: [{name: emo, children: [{name: joy}]}, {name: emotion, children: [{name: joy}]}]"))
+            "codes: [{name: emo, children: [{name: joy}]}, {name: emotion, children: [{name: joy}]}]"),
+            member=_lead(s, p))
         tree = code_tree(s, p)
         emo = tree.resolve("emo")
         emotion = tree.resolve("emotion")

@@ -10,7 +10,7 @@ from coding.codings import apply_codes, visible_codings
 from coding.counts import visible_coding_counts
 from coding.documents import import_uploads, list_documents
 from coding.errors import PermissionDeniedError
-from coding.projects import Member, add_member, create_project
+from coding.projects import Member, add_member, create_project, get_member
 from coding.rounds import assign, open_round, reveal
 from coding.store.models import Coder, Coding
 
@@ -23,12 +23,12 @@ OBS = "CIC Project/Collaboration between teachers/Peer observation"
 @pytest.fixture
 def env(store):
     with store.session() as s:
-        p = create_project(s, "blind")
-        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
-        import_uploads(s, p, [("T1.txt", TEXT.encode()), ("T2.txt", TEXT.encode())])
-        ana = Member.of(add_member(s, p, "ana", "coder"))
-        ben = Member.of(add_member(s, p, "ben", "coder"))
-        lead = Member.of(add_member(s, p, "lead", "lead"))
+        p = create_project(s, "blind", lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=lead)
+        import_uploads(s, p, [("T1.txt", TEXT.encode()), ("T2.txt", TEXT.encode())], actor=lead)
+        ana = Member.of(add_member(s, p, "ana", "coder", actor=lead))
+        ben = Member.of(add_member(s, p, "ben", "coder", actor=lead))
         tree = code_tree(s, p)
         plan, obs = tree.resolve(PLAN).id, tree.resolve(OBS).id
         t1 = next(d for d in list_documents(s, p) if d.name == "T1")
@@ -110,9 +110,9 @@ def test_the_role_is_read_from_the_database_not_trusted_from_the_caller(env):
 def test_a_member_of_another_project_is_refused(env):
     store, ana, *_ = env
     with store.session() as s:
-        other = create_project(s, "other")
-        outsider = Member.of(add_member(s, other, "eve", "lead"))
-    with pytest.raises(PermissionDeniedError, match="is not in the project"):
+        other = create_project(s, "other", lead_name="eve", local_mode=True)
+        outsider = Member.of(get_member(s, other, "eve"))
+    with pytest.raises(PermissionDeniedError, match="is not a member of .blind."):
         _counts(store, outsider)
 
 

@@ -14,7 +14,7 @@ from coding.memos import (
     add_journal_entry, coding_memos, document_memo, edit_journal_entry, journal, other_document_memos,
     save_document_memo,
 )
-from coding.projects import Member, add_member, create_project
+from coding.projects import Member, add_member, create_project, get_member
 from coding.rounds import assign, get_round, open_round, reveal
 from coding.store.models import Coder, Event, Memo
 
@@ -29,12 +29,12 @@ PLAN = "CIC Project/Collaboration between teachers/Joint planning"
 @pytest.fixture
 def env(store):
     with store.session() as s:
-        p = create_project(s, "memos")
-        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"))
-        import_uploads(s, p, [("T1.txt", TEXT.encode()), ("T2.txt", LONG.encode())])
-        ana = Member.of(add_member(s, p, "ana", "coder"))
-        ben = Member.of(add_member(s, p, "ben", "coder"))
-        lead = Member.of(add_member(s, p, "lead", "lead"))
+        p = create_project(s, "memos", lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=lead)
+        import_uploads(s, p, [("T1.txt", TEXT.encode()), ("T2.txt", LONG.encode())], actor=lead)
+        ana = Member.of(add_member(s, p, "ana", "coder", actor=lead))
+        ben = Member.of(add_member(s, p, "ben", "coder", actor=lead))
     return store, p, ana, ben, lead
 
 

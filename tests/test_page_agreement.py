@@ -242,9 +242,9 @@ def _hostile_project(demo_store):
         p = get_project(s, "demo")
         lead = Member.of(get_member(s, p, "lead"))
         codes = [add_code(s, p, lead, None, name).id for name in HOSTILE_CODES]
-        a, b = (Member.of(add_member(s, p, n, "coder")) for n in HOSTILE_CODERS)
+        a, b = (Member.of(add_member(s, p, n, "coder", actor=lead)) for n in HOSTILE_CODERS)
         import_uploads(s, p, [(HOSTILE_DOC + ".txt", b"Teacher: the materials helped us a lot this year.\n"),
-                              (PARTIAL_DOC + ".txt", b"Teacher: nothing much.\n")])
+                              (PARTIAL_DOC + ".txt", b"Teacher: nothing much.\n")], actor=lead)
         doc, other = get_document(s, p, HOSTILE_DOC), get_document(s, p, PARTIAL_DOC)
         apply_codes(s, p, a, doc, codes, 9, 30)
         apply_codes(s, p, b, doc, codes[:1], 20, 40)

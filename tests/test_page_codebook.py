@@ -178,11 +178,10 @@ def test_a_coder_sees_the_codebook_read_only(app_for, demo_store):
 
 def test_a_lead_starts_an_empty_codebook(app_for, demo_store):
     from coding.auth import sign_in
-    from coding.projects import add_member, create_project
+    from coding.projects import create_project
 
     with demo_store.session() as s:
-        p = create_project(s, "fresh")
-        add_member(s, p, "pat", "lead")
+        create_project(s, "fresh", lead_name="pat", local_mode=True)
     at = app_for(PAGE, None)
     at.session_state["project"] = "fresh"
     with demo_store.session() as s:

@@ -138,7 +138,7 @@ def _coding_memo(demo_store, member_name, memo):
         try:
             m = Member.of(get_member(s, p, member_name))
         except NotFoundError:
-            m = Member.of(add_member(s, p, member_name, "coder"))
+            m = Member.of(add_member(s, p, member_name, "coder", actor=Member.of(get_member(s, p, "lead"))))
         code = code_tree(s, p).resolve("CIC Project/Collaboration between teachers/Joint planning").id
         apply_codes(s, p, m, get_document(s, p, DOC), [code], 0, 10, memo=memo)
 
@@ -158,7 +158,7 @@ def test_names_and_titles_reach_the_page_as_plain_text(app_for, demo_store):
 
     with demo_store.session() as s:
         p = get_project(s, "demo")
-        add_member(s, p, "**B**", "coder")
+        add_member(s, p, "**B**", "coder", actor=Member.of(get_member(s, p, "lead")))
     _coding_memo(demo_store, IMG, f"memo {IMG} :red[x]")
     with demo_store.session() as s:
         p, b = _ctx(s, "**B**")

@@ -111,8 +111,9 @@ def test_names_reach_the_page_as_plain_text(app_for, demo_store):
         p = get_project(s, "demo")
         # The engine refuses '/' in a code name; a codebook from elsewhere may hold one anyway.
         s.get(Code, code_tree(s, p).resolve(PLAN).id).name = IMG
-        add_member(s, p, "**B**", "coder")
-        add_member(s, p, IMG, "coder")
+        lead = Member.of(get_member(s, p, "lead"))
+        add_member(s, p, "**B**", "coder", actor=lead)
+        add_member(s, p, IMG, "coder", actor=lead)
         p.codebook_title = "The *CIC* codebook :red[v2]"
     at = app_for(PAGE, "**B**")
     at.run()

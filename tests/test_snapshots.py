@@ -9,14 +9,14 @@ from coding.agreement.project import compute_agreement
 from coding.auth import sign_in
 from coding.codebook import bump_version
 from coding.errors import CodingError, NotFoundError, PermissionDeniedError
-from coding.projects import get_project
+from coding.projects import Member, get_member, get_project
 from coding.rounds import list_rounds
 from coding.snapshots import get_snapshot, list_snapshots, save_snapshot, trend
 from coding.store.models import AgreementSnapshot, Event
 
 
 def _report(s, p, unit="character"):
-    return compute_agreement(s, p, ["ana", "ben"], unit=unit, ci=False)
+    return compute_agreement(s, p, ["ana", "ben"], member=Member.of(get_member(s, p, "lead")), unit=unit, ci=False)
 
 
 def test_snapshot_round_trip(demo_store):
@@ -67,7 +67,8 @@ def test_trend_orders_snapshots_and_records_the_codebook_version(demo_store):
         save_snapshot(s, p, lead, _report(s, p, "turn"), label="turns")
         bump_version(p)  # the codebook was revised
         s.flush()
-        second = compute_agreement(s, p, ["ana", "ben"], codes=["CIC Project/Results in students"], ci=False)
+        second = compute_agreement(s, p, ["ana", "ben"], member=lead, codes=["CIC Project/Results in students"],
+                                   ci=False)
         save_snapshot(s, p, lead, second, label="after revision")
     with demo_store.session() as s:
         p = get_project(s, "demo")

@@ -18,7 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from coding.codebook import code_tree
 from coding.demo import build_demo
-from coding.projects import add_member
+from coding.projects import Member, add_member, get_member
 from coding.store import Store
 from coding.store.models import Code
 
@@ -42,8 +42,9 @@ def app_url(tmp_path_factory):
         # The engine refuses '/' in a code name; a codebook made elsewhere may hold one anyway.
         s.get(Code, code_tree(s, p).resolve(PLAN).id).name = IMG
         p.codebook_title = f"Book {IMG}"
-        add_member(s, p, LEAD, "lead")
-        add_member(s, p, IMG, "coder")
+        lead = Member.of(get_member(s, p, "lead"))
+        add_member(s, p, LEAD, "lead", actor=lead)
+        add_member(s, p, IMG, "coder", actor=lead)
     store.dispose()
     with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as base:
         yield base
