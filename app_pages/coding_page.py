@@ -443,10 +443,15 @@ with tab_list:
         table = pd.DataFrame([{
             "Code": v.code_path, "Coder": v.coder, "Text": dv.text[v.start:v.end][:160],
             "From": v.start, "To": v.end, "Memo": v.memo, "Colour": v.colour, "id": v.id} for v in views])
+        # A colour legend for the codes present (a few rows); the long list stays unstyled:
+        # styling a thousand rows costs more than the rest of the page together.
+        legend = table.drop_duplicates("Code")[["Code", "Colour"]].sort_values("Code")
+        legend["Codings"] = legend["Code"].map(table["Code"].value_counts())
+        st.dataframe(legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["Colour"]),
+                     hide_index=True, width="stretch", key=f"coding_legend_{doc_id}",
+                     height=min(38 + 35 * len(legend), 300))
         shown_table = table.drop(columns=["id", "Colour"])
-        styled = shown_table.style.apply(
-            lambda col: [f"border-left: 6px solid {c}" for c in table["Colour"]], subset=["Code"])
-        picked = st.dataframe(styled, key=f"coding_list_{doc_id}", hide_index=True, on_select="rerun",
+        picked = st.dataframe(shown_table, key=f"coding_list_{doc_id}", hide_index=True, on_select="rerun",
                               selection_mode="single-row", width="stretch",
                               column_config={"Text": st.column_config.TextColumn(width="large")})
         rows = picked.selection.rows if picked and picked.selection else []
@@ -459,7 +464,7 @@ with tab_list:
                     S[page_key] = next(i // BLOCKS_PER_PAGE + 1 for i, b in enumerate(blocks_all)
                                        if b[2] <= int(chosen["From"]) < b[3] or b[2] >= int(chosen["From"]))
                 st.rerun()
-        st.caption("Pick a row to jump to the coding. Colours: the left edge of the Code column.")
+        st.caption("Pick a row to jump to the coding.")
 
 with tab_find:
     term = st.text_input("Search this transcript (all of it)", key=f"coding_find_{doc_id}")

@@ -271,7 +271,9 @@ def _event(s: Session, event_id: str) -> Event | None:
 def last_undoable(s: Session, project: Project, member: Member) -> Event | None:
     """The member's most recent coding action not yet undone (what Undo would revert)."""
     member = require(s, member, Action.READ_CODINGS, project)
-    return next((e for e in _own_events(s, project, member, UNDOABLE) if e.undone_by is None), None)
+    return s.scalar(select(Event).where(Event.project_id == project.id, Event.actor_id == member.id,
+                                        Event.action.in_(UNDOABLE), Event.undone_by.is_(None))
+                    .order_by(Event.seq.desc()).limit(1))
 
 
 def last_redoable(s: Session, project: Project, member: Member) -> Event | None:
