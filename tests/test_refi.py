@@ -402,3 +402,12 @@ def test_cli_imports_and_exports(tmp_path, db_url, capsys):
     assert main(["--db", db_url, "--as", "boss", "refi", "import", str(tmp_path / "nope.qdpx")]) == 1
     assert "cannot read" in capsys.readouterr().err
     assert schema_dir() is None or validate(parse_xml((tmp_path / "c.qdc").read_bytes(), "c"), "Codebook.xsd") == []
+
+
+@pytest.mark.parametrize("who", ["lead", "ana"])
+def test_exchange_page_renders_for_lead_and_coder(app_for, who):
+    at = app_for("app_pages/interchange_page.py", who)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Exchange (REFI-QDA)"]
+    assert ("Only a lead imports" in " ".join(i.value for i in at.info)) == (who == "ana")
