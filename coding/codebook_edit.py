@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .codebook import SEP, TEXT_FIELDS, CodeTree, bump_version, check_code_name, check_colour, code_tree
 from .errors import CodebookError, ConflictError, NotFoundError, PermissionDeniedError
@@ -119,7 +120,8 @@ def _row(c: Coding) -> dict[str, Any]:
 
 
 def _code(s: Session, project: Project, code_id: str | None) -> Code:
-    c = s.get(Code, code_id) if code_id else None
+    # populate_existing: a code the session loaded before the lock may be gone or changed.
+    c = s.get(Code, code_id, populate_existing=True) if code_id else None
     if c is None or c.project_id != project.id:
         raise NotFoundError(
             f"no code with id {code_id!r} in {project.name!r}; it may have been deleted or merged: reload the codebook"
@@ -359,9 +361,11 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     spath, tpath = _path(tree, source.id), _path(tree, target.id)
     if source.id == target.id:
         raise ConflictError(f"cannot merge '{spath}' into itself; pick another target code")
-    # Codings being inserted for either code commit before this reads them, or wait and
-    # then fail their foreign key on the deleted source (and the coder's retry is refused).
-    _lock_codes(s, [source.id, target.id])
+    # A coding being inserted for the source commits before this reads it, or waits and
+    # then fails its foreign key on the deleted source (the coder's retry is refused).
+    # The target needs no lock: a coding inserted for it that twins a moved one makes
+    # one of the two transactions fail the unique constraint, and its retry sees the other.
+    _lock_codes(s, [source.id])
     if source.id in _ancestors(tree, target.id):
         raise ConflictError(
             f"cannot merge '{spath}' into its own sub-code '{tpath}'; move '{tpath}' out of its branch first, "
@@ -377,26 +381,47 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
         _check_unique(tree, target.id, ch.name)
     before: dict[str, Any] = {"source": _snapshot(tree, source), "target": _snapshot(tree, target)}
 
-    fresh = {"populate_existing": True}
-    existing = {(c.coder_id, c.document_id, c.start, c.end, c.layer): c
-                for c in s.scalars(select(Coding).where(Coding.code_id == target.id).execution_options(**fresh))}
+    # Set-based: one read of each side, one UPDATE and one DELETE, so the source stays
+    # locked (and coders of it waiting) for as short a time as possible.
+    s.flush()  # the caller's pending changes to codings, before they are read as rows
+    cols = Coding.__table__.c
+    twins = {(r.coder_id, r.document_id, r.start, r.end, r.layer): [r.id, r.memo] for r in s.execute(
+        select(cols.id, cols.coder_id, cols.document_id, cols.start, cols.end, cols.layer, cols.memo)
+        .where(cols.code_id == target.id))}
     moved: list[str] = []
     moved_rows: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
-    for c in s.scalars(select(Coding).where(Coding.code_id == source.id).order_by(Coding.created_at, Coding.id)
-                       .execution_options(**fresh)):
-        key = (c.coder_id, c.document_id, c.start, c.end, c.layer)
-        twin = existing.get(key)
+    memo_changed: set[str] = set()
+    for r in s.execute(select(*(cols[f] for f in _ROW_FIELDS)).where(cols.code_id == source.id)
+                       .order_by(cols.created_at, cols.id)).mappings():
+        twin = twins.get((r["coder_id"], r["document_id"], r["start"], r["end"], r["layer"]))
         if twin is not None:
-            if c.memo and c.memo not in twin.memo:
-                twin.memo = f"{twin.memo}\n\n{c.memo}" if twin.memo else c.memo
-            dropped.append(_row(c) | {"kept": twin.id})
-            s.delete(c)
+            if r["memo"] and r["memo"] not in twin[1]:
+                twin[1] = f"{twin[1]}\n\n{r['memo']}" if twin[1] else r["memo"]
+                memo_changed.add(twin[0])
+            dropped.append(dict(r) | {"kept": twin[0]})
         else:
-            moved_rows.append(_row(c))  # as it was, code_id still the source's
-            c.code_id = target.id
-            existing[key] = c
-            moved.append(c.id)
+            moved_rows.append(dict(r))  # as it was, code_id still the source's
+            moved.append(r["id"])
+    quiet = {"synchronize_session": False}
+    for i in range(0, len(dropped), 500):
+        s.execute(delete(Coding).where(Coding.id.in_([d["id"] for d in dropped[i:i + 500]])), execution_options=quiet)
+    for i in range(0, len(moved), 500):
+        s.execute(update(Coding).where(Coding.id.in_(moved[i:i + 500])).values(code_id=target.id),
+                  execution_options=quiet)
+    memos = {twin_id: memo for twin_id, memo in twins.values() if twin_id in memo_changed}
+    for twin_id, memo in memos.items():
+        s.execute(update(Coding).where(Coding.id == twin_id).values(memo=memo), execution_options=quiet)
+    # Codings the caller holds in this session: made to match their rows again.
+    gone, went = {d["id"] for d in dropped}, set(moved)
+    for obj in list(s.identity_map.values()):
+        if isinstance(obj, Coding):
+            if obj.id in gone:
+                s.expunge(obj)
+            elif obj.id in went:
+                set_committed_value(obj, "code_id", target.id)
+            elif obj.id in memos:
+                set_committed_value(obj, "memo", memos[obj.id])
     adjudications = [{f: getattr(a, f) for f in _ADJ_FIELDS} for a in s.scalars(
         select(Adjudication).where(Adjudication.code_id == source.id))]
     before["adjudications"] = adjudications

@@ -53,6 +53,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import CodingError, ConflictError, StorageBusyError, StorageDataError, StoreError
 
@@ -227,6 +228,11 @@ def _is_lost_connection(exc: BaseException) -> bool:
 def translate_error(exc: BaseException) -> BaseException:
     """The :class:`CodingError` a user should see for a database error; other exceptions
     come back unchanged."""
+    if isinstance(exc, StaleDataError):
+        return ConflictError(
+            "what you changed was changed or removed by someone else meanwhile; nothing was saved. "
+            "Reload the page and try again"
+        )
     if isinstance(exc, CodingError) or not isinstance(exc, DBAPIError | PoolTimeoutError):
         return exc
     why = _oneline(exc)
@@ -312,7 +318,7 @@ class Store:
                 except BaseException:
                     s.rollback()
                     raise
-        except (DBAPIError, PoolTimeoutError) as exc:
+        except (DBAPIError, PoolTimeoutError, StaleDataError) as exc:
             raise translate_error(exc) from exc
 
     def run(self, fn: Callable[[Session], T], *, retries: int = 5, write: bool = True,
@@ -323,7 +329,8 @@ class Store:
         on a clash with concurrent writers (SQLite busy, PostgreSQL serialisation failure,
         deadlock, pool exhausted, lost connection), and up to ``retry_integrity`` times on
         a unique or foreign-key violation: ``fn`` must check the state it reads, so a
-        re-run sees what the concurrent writer stored (and skips it, or refuses clearly).
+        re-run sees what the concurrent writer stored (and skips it, or refuses clearly);
+        likewise when the ORM finds a row it updates deleted meanwhile (``StaleDataError``).
         ``fn`` must not have effects outside the session. What still fails leaves as a
         :class:`CodingError`."""
         maker = self._writes if write else self._reads
@@ -334,12 +341,12 @@ class Store:
                     result = fn(s)
                     s.commit()
                     return result
-            except (DBAPIError, PoolTimeoutError) as exc:
+            except (DBAPIError, PoolTimeoutError, StaleDataError) as exc:
                 if _is_busy(exc) or _is_lost_connection(exc):
                     busy += 1
                     if busy > retries:
                         raise translate_error(exc) from exc
-                elif _integrity_kind(exc) in ("unique", "foreign key"):
+                elif isinstance(exc, StaleDataError) or _integrity_kind(exc) in ("unique", "foreign key"):
                     integrity += 1
                     if integrity > retry_integrity:
                         raise translate_error(exc) from exc
