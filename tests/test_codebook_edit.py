@@ -336,3 +336,36 @@ def test_codebook_changes_lists_recent_edits_with_author(demo_store):
         assert rows[0]["who"] == "lead" and rows[0]["what"] == f"added {TEACHERS}/Planning/Timetabling"
         assert rows[1]["what"] == f"renamed {PLANNING} to Planning"
         assert rows[0]["when"] is not None
+
+
+ROW = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
+
+
+def _rows(s, code_ids):
+    return {tuple(getattr(c, f) for f in ROW) for c in s.scalars(select(Coding).where(Coding.code_id.in_(code_ids)))}
+
+
+def test_merge_and_delete_record_the_full_rows_of_the_codings_they_move_or_remove(demo_store):
+    """With codings.code_id ON DELETE RESTRICT nothing cascades: every coding a merge moves
+    or drops and every coding a delete removes is in the event, restorable column by column."""
+    with demo_store.session() as s:
+        p, lead, ana = _demo(s)
+        plan, fb = _id(s, p, PLANNING), _id(s, p, FEEDBACK)
+        twin = s.scalars(select(Coding).where(Coding.code_id == plan, Coding.coder_id == ana.id)).first()
+        doc = next(d for d in list_documents(s, p) if d.id == twin.document_id)
+        apply_codes(s, p, ana, doc, [fb], twin.start, twin.end)
+        before = _rows(s, [plan])
+        merge_codes(s, p, lead, plan, fb)
+        payload = json.loads(_events(s, p, "code.merge")[-1].payload)
+        recorded = {tuple(r[f] for f in ROW) for r in payload["codings"] + payload["dropped"]}
+        assert recorded == before and all(r["created_at"] for r in payload["codings"])
+        assert [d["id"] for d in payload["dropped"]] == [twin.id] and payload["dropped"][0]["kept"] != twin.id
+
+        within = _id(s, p, WITHIN)
+        ids = [within, *code_tree(s, p).descendants(within)]
+        before = _rows(s, ids)
+        assert before
+        delete_code(s, p, lead, within, confirm_count=len(before))
+        payload = json.loads(_events(s, p, "code.delete")[-1].payload)
+        assert {tuple(r[f] for f in ROW) for r in payload["before"]["codings"]} == before
+        assert "adjudications" in payload["before"]
