@@ -74,6 +74,11 @@ def _lock(s: Session, project: Project) -> Project:
     return locked
 
 
+# Public name for other code that changes the codebook (e.g. a codebook import): take
+# this lock first, so it is serialised with the edits here.
+lock_codebook = _lock
+
+
 def _lock_codes(s: Session, code_ids: list[str]) -> None:
     """``SELECT ... FOR UPDATE`` on these codes (sorted, so two edits never deadlock):
     inserts of codings for them wait until this transaction ends."""
