@@ -77,7 +77,8 @@ def cluster_labels(X, k: int, method: str, *, seed: int = 0):
     if method == "nmf":
         from sklearn.decomposition import NMF
 
-        W = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=300).fit_transform(X)
+        W = NMF(n_components=k, init="nndsvda", solver="mu", tol=1e-3, random_state=seed,
+                max_iter=200).fit_transform(X)
         labels = W.argmax(axis=1)
         labels[W.max(axis=1) <= 1e-9] = -1
     elif method == "kmeans":
