@@ -17,7 +17,7 @@ from app_pages.plain import md_escape
 from coding.codebook import code_tree
 from coding.counts import visible_coding_counts
 from coding.demo import build_demo
-from coding.documents import document_summary, get_document, import_uploads, list_documents
+from coding.documents import document_summary, get_document, import_uploads_committing, list_documents
 from coding.errors import CodingError
 from coding.projects import add_member, create_project, get_member, get_project, members
 from coding.rounds import assign, list_rounds, open_round, progress, reveal
@@ -123,10 +123,12 @@ if member is not None and member.is_lead:
         pattern = st.text_input("Speaker pattern (optional regex with (?P<speaker>...))", key="project_pattern")
         if st.form_submit_button("Import"):
             try:
-                with store().session() as s:
-                    rep = import_uploads(s, get_project(s, name), [(f.name, f.getvalue()) for f in files or []],
-                                         language=language, speaker_pattern=pattern or None, actor=member)
+                # Each file commits on its own: a failure later in the batch keeps the earlier ones.
+                rep = import_uploads_committing(store(), name, [(f.name, f.getvalue()) for f in files or []],
+                                                language=language, speaker_pattern=pattern or None,
+                                                actor=member)
                 flash(*[("success", f"Imported {doc} ({rep.encodings[doc]})") for doc in rep.imported],
+                      *[("warning", msg) for msg in rep.warnings],
                       *[("error", msg) for msg in rep.failed])
                 st.rerun()
             except CodingError as exc:

@@ -213,12 +213,16 @@ def cmd_local_mode(store: Store, args) -> int:
 
 @command("import")
 def cmd_import(store: Store, args) -> int:
-    from .documents import import_files
+    from .documents import import_files_committing
 
+    # Who acts is settled in a short session; each file then commits on its own, so an
+    # interrupted import (Ctrl-C, a killed process) keeps every file finished before it.
     with store.session() as s:
         project, member = _project_and_member(s, args)
-        report = import_files(s, project, args.paths, language=args.language,
-                              attributes_csv=args.attributes, speaker_pattern=args.speaker_pattern, actor=member)
+        project_name = project.name
+    report = import_files_committing(store, project_name, args.paths, language=args.language,
+                                     attributes_csv=args.attributes, speaker_pattern=args.speaker_pattern,
+                                     actor=member)
     if args.json:
         _print_json({"imported": report.imported, "encodings": report.encodings, "failed": report.failed,
                      "attributes": report.attributes, "warnings": report.warnings})

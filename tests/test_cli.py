@@ -244,3 +244,45 @@ def test_the_demo_is_local_by_default_and_protected_on_request(db_url, monkeypat
         st.dispose()
     monkeypatch.setenv("CODING_PASSWORD", "demo study password")
     assert main(["--db", db_url, "--as", "ben", "codes", "demo"]) == 0
+
+
+def test_an_import_killed_midway_keeps_the_files_it_finished(db_url, tmp_path, monkeypatch):
+    """kill -9 during `import`: every file committed before the kill stays, whole; none half-stored."""
+    import os
+    import signal
+    import time
+
+    from sqlalchemy import func, select
+
+    from coding.store import Store
+    from coding.store.models import Document
+
+    for var in ("CODING_PASSWORD", "CODING_AS", "CODING_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    turns = [("Interviewer: " if k % 2 == 0 else f"Teacher {k % 7}: ") + f"turn {k} " + "we planned it " * 20
+             for k in range(4000)]
+    texts = {}
+    for i in range(40):
+        texts[f"P{i:02d}"] = f"Interview {i}\n\n" + "\n\n".join(turns) + "\n"
+        (tmp_path / f"P{i:02d}.txt").write_text(texts[f"P{i:02d}"], encoding="utf-8")
+    assert run(db_url, "init", "big", "--lead", "lead", "--local").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "coding", "--db", db_url, "import", "big",
+                             *sorted(str(p) for p in tmp_path.glob("P*.txt"))],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    st = Store(db_url, run_migrations=False)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with st.session() as s:
+                if s.scalar(select(func.count()).select_from(Document)):
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the import ended before it could be interrupted"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        with st.session() as s:
+            stored = {d.name: d.text for d in s.scalars(select(Document))}
+    finally:
+        st.dispose()
+    assert 1 <= len(stored) < 40
+    assert all(text == texts[name] for name, text in stored.items())

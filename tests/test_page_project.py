@@ -213,3 +213,26 @@ def test_creating_a_project_asks_for_the_leads_password_or_local_mode(db_url, mo
             assert lead.password_hash and "quiet" not in lead.password_hash
     finally:
         store.dispose()
+
+
+def test_a_lead_imports_uploads_one_commit_each_with_warnings_shown_as_text(app_for, demo_store):
+    """A good file, a UTF-8 file with one stray byte (stored with a warning) and an empty
+    file (refused): the two good ones are stored, the warning and error read as plain text."""
+    from coding.documents import list_documents
+
+    at = app_for(PAGE, "lead")
+    at.run()
+    at.file_uploader(key="project_files").set_value([
+        ("Good_1.txt", "Teacher: we planned *together*.\n".encode(), "text/plain"),
+        ("Odd_[x](y).txt", "Teacher: caf\u00e9 ".encode() + b"\xff" + b" **bold** ok\n", "text/plain"),
+        ("Empty.txt", b"", "text/plain"),
+    ])
+    at.button[[b.label for b in at.button].index("Import")].click().run()
+    assert not at.exception
+    with demo_store.session() as s:
+        texts = {d.name: d.text for d in list_documents(s, get_project(s, "demo"))}
+    assert texts["Good_1"] == "Teacher: we planned *together*.\n"
+    assert texts["Odd_[x](y)"].startswith("Teacher: caf\u00e9 ") and "Empty" not in texts
+    [warning] = at.warning
+    assert "Odd_[x](y)" in plain(warning.value) and "](" not in warning.value
+    assert any("Empty.txt" in plain(e.value) for e in at.error)
