@@ -348,6 +348,20 @@ def test_a_coder_never_gets_the_payload_of_another_members_work(world):
                                           .where(Event.project_id == c.p.id))
 
 
+def test_a_coder_never_gets_the_payload_of_a_document_delete(world):
+    """Deleting a document records every coder's codings and memos on it: only a lead reads that."""
+    with world.store.session() as s:
+        c = Ctx(s, world.ids)
+        rounds.reveal(s, c.p, _member(c, "lead"), c.r1)  # so ana sees others' events at all
+        documents.delete_document(s, c.p, "D2", actor=_member(c, "lead"))
+    with world.store.session() as s:
+        c = Ctx(s, world.ids)
+        [seen] = [e for e in list_events(s, c.p, _member(c, "ana")) if e.action == "document.delete"]
+        assert seen.payload is None and EVENT_KINDS["document.delete"].private
+        [full] = [e for e in list_events(s, c.p, _member(c, "lead")) if e.action == "document.delete"]
+        assert SECRET in json.dumps(full.payload)
+
+
 def test_log_event_refuses_an_undefined_kind_or_field(world):
     with world.store.session() as s:
         c = Ctx(s, world.ids)
