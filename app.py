@@ -12,7 +12,7 @@ This file plays two parts:
 import streamlit as st
 
 if __name__ == "__main__":
-    st.set_page_config(page_title="Interview coding workbench", page_icon=":material/format_quote:",
+    st.set_page_config(page_title="Interview coding workbench", page_icon="💬",
                        layout="wide")
     pages = [
         st.Page("app_pages/project.py", title="Project", icon=":material/folder_open:", default=True),
