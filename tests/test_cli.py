@@ -286,3 +286,38 @@ def test_an_import_killed_midway_keeps_the_files_it_finished(db_url, tmp_path, m
         st.dispose()
     assert 1 <= len(stored) < 40
     assert all(text == texts[name] for name, text in stored.items())
+
+
+def test_codes_counts_follow_the_blind_rule_for_the_acting_member(db_url, monkeypatch, capsys):
+    """`codes --json` counts as the --as member: ben's coding in an open blind round does not
+    move ana's count; the lead's count moves by one."""
+    from coding.codebook import code_tree
+    from coding.codings import apply_codes
+    from coding.documents import get_document
+    from coding.projects import Member, get_member, get_project
+    from coding.rounds import assign, open_round
+    from coding.store import Store
+
+    for var in ("CODING_PASSWORD", "CODING_AS", "CODING_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["--db", db_url, "demo"]) == 0
+    plan = "CIC Project/Collaboration between teachers/Joint planning"
+
+    def counts(who: str) -> int:
+        capsys.readouterr()
+        assert main(["--db", db_url, "--as", who, "codes", "demo", "--json"]) == 0
+        return next(r["codings"] for r in json.loads(capsys.readouterr().out) if r["path"] == plan)
+
+    before = {who: counts(who) for who in ("ana", "lead")}
+    st = Store(db_url, run_migrations=False)
+    try:
+        with st.session() as s:
+            p = get_project(s, "demo")
+            lead, ana, ben = (Member.of(get_member(s, p, n)) for n in ("lead", "ana", "ben"))
+            doc = get_document(s, p, "P02_teacher_School-I_3")
+            assign(s, p, lead, open_round(s, p, lead, "R2", blind=True), [doc], [ana, ben])
+            apply_codes(s, p, ben, doc, [code_tree(s, p).resolve(plan).id], 10, 50)
+    finally:
+        st.dispose()
+    assert counts("ana") == before["ana"]
+    assert counts("lead") == before["lead"] + 1
