@@ -95,6 +95,23 @@ m1.metric("Excerpts", len(found))
 m2.metric("Documents", len({e.document_id for e in found}))
 m3.metric("Codes", len({e.code_id for e in found}))
 
+def _pseudonyms() -> Pseudonyms | None:
+    raw = S.get("retrieve_pseudonyms", "")
+    return parse_pseudonyms(raw, "pseudonym list") if raw.strip() else None
+
+
+def _export(what: str, fmt: str, ps: Pseudonyms | None, **kw) -> bytes:
+    """Built on click (a download's data callable, run on another thread: it gets everything
+    it needs as arguments, never from session state), with this page's filters and member."""
+    with store().session() as s:
+        return export(s, get_project(s, project_name), member, what, fmt, filters, pseudonyms=ps, **kw).data
+
+
+try:
+    listed, bad = _pseudonyms(), None
+except CodingError as exc:
+    listed, bad = None, exc
+
 tab_x, tab_m, tab_s, tab_e = st.tabs(["Excerpts", "Matrix", "Search the corpus", "Export"])
 
 
@@ -102,7 +119,7 @@ def excerpt_frame(es) -> pd.DataFrame:
     return pd.DataFrame([{"code": e.code, "document": e.document, "coder": e.coder, "layer": e.layer,
                           "attribution": e.attribution, "text": e.text, "memo": e.memo,
                           "start": e.start, "end": e.end} for e in es],
-                        columns=["code", "document", "coder", "layer", "attribution", "text", "memo", "start", "end"])
+                        columns=["code", "text", "attribution", "document", "coder", "layer", "memo", "start", "end"])
 
 
 def open_in_coding_page(document_id: str) -> None:
@@ -180,10 +197,10 @@ with tab_m:
         if cell:
             st.dataframe(excerpt_frame(cell), hide_index=True, width="stretch", key="retrieve_mx_cell")
         fx1, fx2 = st.columns(2)
-        for fmt, where in (("csv", fx1), ("xlsx", fx2)):
+        for fmt, where in ((("csv", fx1), ("xlsx", fx2)) if bad is None else ()):  # never unpseudonymised by mistake
             where.download_button(
                 f"Download matrix ({fmt.upper()})",
-                data=lambda fmt=fmt, spec=spec: _export("matrix", fmt, matrix=spec),
+                data=lambda fmt=fmt, spec=spec, ps=listed: _export("matrix", fmt, ps, matrix=spec),
                 file_name=f"{project_name}-matrix.{fmt}", key=f"retrieve_mx_dl_{fmt}",
                 icon=":material/download:", on_click="ignore")
 
@@ -220,29 +237,13 @@ with tab_s:
                     st.error(md_escape(str(exc)))
 
 
-def _pseudonyms() -> Pseudonyms | None:
-    raw = S.get("retrieve_pseudonyms", "")
-    return parse_pseudonyms(raw, "pseudonym list") if raw.strip() else None
-
-
-def _export(what: str, fmt: str, **kw) -> bytes:
-    """Built on click (download data callable), with this page's filters and member."""
-    with store().session() as s:
-        return export(s, get_project(s, project_name), member, what, fmt, filters,
-                      pseudonyms=_pseudonyms(), **kw).data
-
-
 with tab_e:
     st.caption(md_escape(f"Attribution template: {template} (each excerpt is attributed by its document's "
                          "participant attributes)."))
     st.text_area("Pseudonyms: one 'real name,pseudonym' per line (applied to the exported files only)",
                  key="retrieve_pseudonyms", height=100, placeholder="José,Teacher A\nEscuela Las Lomas,School II_4")
-    try:
-        listed = _pseudonyms()
-        bad = None
-    except CodingError as exc:
-        listed, bad = None, exc
-        st.error(md_escape(str(exc)))
+    if bad is not None:
+        st.error(md_escape(str(bad)))
     if st.button("Find names to review (spaCy, English transcripts)", key="retrieve_ner"):
         texts = [e.text for e in found[:2000]]
         S["retrieve_ner_found"] = ner_candidates(texts, "en", known=(listed.mapping if listed else {}))
@@ -260,6 +261,6 @@ with tab_e:
         for i, (what, fmt) in enumerate(buttons):
             cols[i % 4].download_button(
                 f"{label[what]} ({fmt.upper()})",
-                data=lambda what=what, fmt=fmt: _export(what, fmt, memos=memos),
+                data=lambda what=what, fmt=fmt, ps=listed, memos=memos: _export(what, fmt, ps, memos=memos),
                 file_name=f"{project_name}-{what}.{fmt}", key=f"retrieve_dl_{what}_{fmt}",
                 icon=":material/download:", on_click="ignore")
