@@ -103,6 +103,8 @@ def test_config_keeps_users_out_of_developer_menus_and_sends_no_statistics():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "none"  # no traceback reaches a user
+    assert config["server"]["address"] == "127.0.0.1"  # local mode needs loopback; a team server overrides it
 
 
 NASTY = [IMG, LEAD, ":red[x]", ":blue-background[x]", ":material/face:", ":smile:", ":streamlit:", "$x^2$",
