@@ -12,14 +12,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import project_picker, sign_in_box, store
+from app_pages.common import begin_session, project_picker, server_is_loopback, sign_in_box, store
 from app_pages.plain import md_escape
 from coding.codebook import code_tree
 from coding.counts import visible_coding_counts
 from coding.demo import build_demo
 from coding.documents import document_summary, get_document, import_uploads_committing, list_documents
 from coding.errors import CodingError
-from coding.projects import add_member, create_project, get_member, get_project, members
+from coding.projects import Member, add_member, create_project, get_member, get_project, members
 from coding.rounds import assign, list_rounds, open_round, progress, reveal
 from coding.store.models import Round
 
@@ -49,21 +49,33 @@ if name is None:
             build_demo(s)
         st.session_state["project"] = "demo"
         st.rerun()
+    loopback = server_is_loopback()
     with st.form("project_new"):
         new_name = st.text_input("Or create an empty project", key="project_new_name")
         lead = st.text_input("Your name (you become its lead)", key="project_new_lead")
         lead_pw = st.text_input("Your password", type="password", key="project_new_pw",
                                 help="Members sign in with passwords unless you choose local mode below.")
+        lead_pw2 = st.text_input("Your password again", type="password", key="project_new_pw2")
         local = st.checkbox("Local single-user mode: no passwords, only on this computer", value=False,
-                            key="project_new_local")
+                            key="project_new_local", disabled=not loopback,
+                            help=None if loopback else "This server is reachable from other computers: "
+                                                       "every project here needs passwords.")
         if st.form_submit_button("Create project"):
-            try:
-                with store().session() as s:
-                    p = create_project(s, new_name, lead_name=lead, lead_password=lead_pw or None, local_mode=local)
-                st.session_state["project"] = p.name
-                st.rerun()
-            except CodingError as exc:
-                report(exc)
+            if lead_pw != lead_pw2:
+                st.error("The two passwords differ: type the same password twice.")
+            elif local and not server_is_loopback():
+                st.error("Local single-user mode (no passwords) is refused here: this server is reachable "
+                         "from other computers. Give yourself a password instead.")
+            else:
+                try:
+                    with store().session() as s:
+                        p = create_project(s, new_name, lead_name=lead, lead_password=lead_pw or None,
+                                           local_mode=local)
+                        # The creator just chose the lead's password (or local mode): sign them in.
+                        begin_session(s, Member.of(next(c for c in members(s, p) if c.role == "lead")))
+                    st.rerun()
+                except CodingError as exc:
+                    report(exc)
     st.stop()
 
 member = sign_in_box(name)

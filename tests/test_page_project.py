@@ -203,6 +203,7 @@ def test_creating_a_project_asks_for_the_leads_password_or_local_mode(db_url, mo
         with store.session() as s:
             assert s.query(Project).count() == 0
         at.text_input(key="project_new_pw").input("quiet harbour lantern 47")
+        at.text_input(key="project_new_pw2").input("quiet harbour lantern 47")
         at.button[[b.label for b in at.button].index("Create project")].click().run()
         assert not at.exception
         with store.session() as s:
@@ -212,6 +213,85 @@ def test_creating_a_project_asks_for_the_leads_password_or_local_mode(db_url, mo
                                                                      "lead")
             assert lead.password_hash and "quiet" not in lead.password_hash
     finally:
+        store.dispose()
+
+
+def _create(at, name: str, pw: str, pw2: str, *, local: bool = False):
+    at.text_input(key="project_new_name").input(name)
+    at.text_input(key="project_new_lead").input("pat")
+    at.text_input(key="project_new_pw").input(pw)
+    at.text_input(key="project_new_pw2").input(pw2)
+    if local:
+        at.checkbox(key="project_new_local").check()
+    return at.button[[b.label for b in at.button].index("Create project")].click().run()
+
+
+def test_creating_a_project_asks_for_the_password_twice_and_signs_the_creator_in(db_url, monkeypatch,
+                                                                                  loopback_server):
+    from pathlib import Path
+
+    from coding.store import Store
+    from coding.store.models import Project, SessionToken
+
+    monkeypatch.setenv("CODING_DB_URL", db_url)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    _create(at, "Study", "quiet harbour lantern 47", "quiet harbour lantern 48")
+    assert not at.exception
+    assert "The two passwords differ" in plain(at.error[0].value)
+    store = Store(db_url, run_migrations=False)
+    try:
+        with store.session() as s:
+            assert s.query(Project).count() == 0
+        _create(at, "Study", "quiet harbour lantern 47", "quiet harbour lantern 47")
+        assert not at.exception and not at.error
+        with store.session() as s:
+            (p,) = s.query(Project).all()
+            lead = get_member(s, p, "pat")
+            (token,) = s.query(SessionToken).all()
+            assert token.coder_id == lead.id and token.revoked_at is None
+        assert at.session_state["member"].id == lead.id and at.session_state["project"] == "Study"
+        assert "Signed in as **pat** (lead)" in [m.value for m in at.sidebar.markdown]
+    finally:
+        store.dispose()
+
+
+def test_local_mode_is_refused_when_the_server_is_reachable_from_other_computers(db_url, monkeypatch):
+    from pathlib import Path
+
+    from streamlit import config
+
+    from coding.store import Store
+    from coding.store.models import Project
+
+    monkeypatch.setenv("CODING_DB_URL", db_url)
+    before = config.get_option("server.address")
+    store = Store(db_url, run_migrations=False)
+    try:
+        for address in ("0.0.0.0", None):
+            config.set_option("server.address", address)
+            at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+            at.run()
+            assert at.checkbox(key="project_new_local").disabled
+        # a form filled while the box was offered, submitted after the server stopped being loopback-only
+        config.set_option("server.address", "127.0.0.1")
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+        at.run()
+        config.set_option("server.address", "0.0.0.0")
+        _create(at, "Solo", "", "", local=True)
+        assert not at.exception and at.error  # refused: the box no longer counts, a password is asked for
+        with store.session() as s:
+            assert s.query(Project).count() == 0
+        config.set_option("server.address", "127.0.0.1")
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+        at.run()
+        assert not at.checkbox(key="project_new_local").disabled
+        _create(at, "Solo", "", "", local=True)
+        assert not at.exception and not at.error
+        with store.session() as s:
+            assert [(p.name, p.local_mode) for p in s.query(Project)] == [("Solo", True)]
+    finally:
+        config.set_option("server.address", before)
         store.dispose()
 
 
