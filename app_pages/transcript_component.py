@@ -117,98 +117,131 @@ function upper(arr, v, key) {
   return lo;
 }
 
+// One transcript block: its text cut into pieces at label, highlight and mark edges,
+// and its margin of coding labels.
+function makeBlock(b, active, marks, focus) {
+  const text = String(b.text || "");
+  const base = b.base | 0, endAbs = base + text.length;
+  const div = document.createElement("div");
+  div.className = "cwtv-block";
+  div.setAttribute("data-block", String(b.id));
+  const body = document.createElement("div");
+  body.className = "cwtv-text";
+  const speaker = String(b.speaker || "");
+  // The label (speaker, timestamp) is part of the text and shown in bold; a speaker
+  // known only from elsewhere (e.g. a voice tag) is shown as a caption instead.
+  let labelEnd = b.label_end;
+  if (labelEnd == null) {  // not given: a label is the speaker's name at the start
+    labelEnd = speaker && text.startsWith(speaker) ? speaker.length + (text[speaker.length] === ":" ? 1 : 0) : 0;
+  }
+  labelEnd = Math.max(0, Math.min(text.length, labelEnd | 0));
+  if (speaker && labelEnd === 0) body.setAttribute("data-caption", speaker);
+  const cuts = new Set([0, text.length]);
+  if (labelEnd > 0 && labelEnd < text.length) cuts.add(labelEnd);
+  for (const h of [...active, ...marks]) {
+    if (h.start > base && h.start < endAbs) cuts.add(h.start - base);
+    if (h.end > base && h.end < endAbs) cuts.add(h.end - base);
+  }
+  const points = [...cuts].sort((x, y) => x - y);
+  const starts = active.slice().sort((x, y) => x.start - y.start);
+  const pieces = [];
+  let si = 0, on = [];
+  for (let p = 0; p + 1 < points.length; p++) {
+    const s = base + points[p], e = base + points[p + 1];
+    on = on.filter(h => h.end > s);
+    while (si < starts.length && starts[si].start <= s) { if (starts[si].end > s) on.push(starts[si]); si++; }
+    const span = document.createElement("span");
+    span.setAttribute("data-s", String(s));
+    span.appendChild(document.createTextNode(text.slice(points[p], points[p + 1])));
+    let cls = points[p] < labelEnd ? "cwtv-label" : "";
+    if (marks.some(m => m.start <= s && m.end >= e)) cls += " cwtv-mark";
+    if (on.length) {
+      // Shortest (most specific) code paints the background; every other one adds a stripe.
+      const cover = on.slice().sort((x, y) => (x.end - x.start) - (y.end - y.start) || x.i - y.i);
+      span.style.backgroundColor = colour(cover[0].colour) + ALPHA;
+      if (cover.length > 1) {
+        span.style.boxShadow = cover.slice(1)
+          .map((h, k) => `inset 0 -${3 * (k + 1)}px 0 0 ${colour(h.colour)}`).join(", ");
+      }
+      span.title = cover.map(h => h.title || h.label || "").filter(Boolean).join("\n");
+      span.setAttribute("data-hl", cover.map(h => String(h.id)).join(" "));
+      cls += " cwtv-hl";
+      if (focus != null && cover.some(h => String(h.id) === String(focus))) cls += " cwtv-focus";
+    }
+    if (cls.trim()) span.className = cls.trim();
+    body.appendChild(span);
+    pieces.push({s, e, node: span.firstChild});
+  }
+  // Coding stripes: one label per coding touching this block, in the margin (NVivo style).
+  const stripes = document.createElement("div");
+  stripes.className = "cwtv-stripes";
+  for (const h of active.slice().sort((x, y) => x.start - y.start || x.i - y.i)) {
+    const tag = document.createElement("div");
+    tag.className = "cwtv-stripe" + (focus != null && String(h.id) === String(focus) ? " cwtv-focus" : "");
+    tag.style.borderLeftColor = colour(h.colour);
+    tag.setAttribute("data-stripe", String(h.id));
+    tag.title = h.title || h.label || "";
+    tag.appendChild(document.createTextNode(h.label || ""));
+    stripes.appendChild(tag);
+  }
+  div.appendChild(body);
+  div.appendChild(stripes);
+  return {div, pieces, block: {id: String(b.id), base, end: endAbs, text}};
+}
+
+// Draw the blocks. Only blocks whose text, codings, marks or focus changed are made
+// again (a new coding redraws one or two blocks, not a 50,000-character transcript).
 function build(st, data) {
   const root = st.root;
   const scroll = root.scrollTop;
-  const frag = document.createDocumentFragment();
+  const focus = data.focus;
   const hls = (data.highlights || []).filter(h => h.end > h.start)
     .map((h, i) => ({...h, i})).sort((a, b) => a.start - b.start || b.end - a.end);
   const marks = (data.marks || []).filter(m => m.end > m.start);
-  st.blocks = [];
-  st.pieces = [];
+  const blocks = data.blocks || [];
+  const ids = blocks.map(b => String(b.id));
+  const prev = st.blockMap || new Map();
+  const sameLayout = !!st.order && st.order.length === ids.length && ids.every((id, k) => st.order[k] === id);
+  const next = new Map();
   let hp = 0;           // next highlight (by start) not yet activated
   let carried = [];     // highlights that started before the current block and may continue
-  for (const b of data.blocks || []) {
+  for (const b of blocks) {
     const text = String(b.text || "");
     const base = b.base | 0, endAbs = base + text.length;
-    const div = document.createElement("div");
-    div.className = "cwtv-block";
-    div.setAttribute("data-block", String(b.id));
-    const body = document.createElement("div");
-    body.className = "cwtv-text";
-    const speaker = String(b.speaker || "");
-    // The label (speaker, timestamp) is part of the text and shown in bold; a speaker
-    // known only from elsewhere (e.g. a voice tag) is shown as a caption instead.
-    let labelEnd = b.label_end;
-    if (labelEnd == null) {  // not given: a label is the speaker's name at the start
-      labelEnd = speaker && text.startsWith(speaker) ? speaker.length + (text[speaker.length] === ":" ? 1 : 0) : 0;
-    }
-    labelEnd = Math.max(0, Math.min(text.length, labelEnd | 0));
-    if (speaker && labelEnd === 0) body.setAttribute("data-caption", speaker);
     const active = carried.filter(h => h.end > base);
     while (hp < hls.length && hls[hp].start < endAbs) { if (hls[hp].end > base) active.push(hls[hp]); hp++; }
     carried = active.filter(h => h.end > endAbs);
-    const cuts = new Set([0, text.length]);
-    if (labelEnd > 0 && labelEnd < text.length) cuts.add(labelEnd);
-    const local = [...active, ...marks.filter(m => m.end > base && m.start < endAbs)];
-    for (const h of local) {
-      if (h.start > base && h.start < endAbs) cuts.add(h.start - base);
-      if (h.end > base && h.end < endAbs) cuts.add(h.end - base);
+    const local = marks.filter(m => m.end > base && m.start < endAbs);
+    const sig = JSON.stringify([base, text.length, b.label_end, b.speaker,
+      active.map(h => [h.id, h.start, h.end, h.colour, h.label, h.title, String(h.id) === String(focus)]),
+      local.map(m => [m.start, m.end])]);
+    const id = String(b.id);
+    const old = prev.get(id);
+    if (sameLayout && old && old.sig === sig && old.block.text === text) {
+      next.set(id, old);
+      continue;
     }
-    const points = [...cuts].sort((a, b) => a - b);
-    const starts = active.slice().sort((a, b) => a.start - b.start);
-    let si = 0, on = [];
-    for (let p = 0; p + 1 < points.length; p++) {
-      const s = base + points[p], e = base + points[p + 1];
-      on = on.filter(h => h.end > s);
-      while (si < starts.length && starts[si].start <= s) { if (starts[si].end > s) on.push(starts[si]); si++; }
-      const span = document.createElement("span");
-      span.setAttribute("data-s", String(s));
-      span.appendChild(document.createTextNode(text.slice(points[p], points[p + 1])));
-      let cls = points[p] < labelEnd ? "cwtv-label" : "";
-      if (marks.some(m => m.start <= s && m.end >= e)) cls += " cwtv-mark";
-      if (on.length) {
-        // Shortest (most specific) code paints the background; every other one adds a stripe.
-        const cover = on.slice().sort((a, b) => (a.end - a.start) - (b.end - b.start) || a.i - b.i);
-        span.style.backgroundColor = colour(cover[0].colour) + ALPHA;
-        if (cover.length > 1) {
-          span.style.boxShadow = cover.slice(1)
-            .map((h, k) => `inset 0 -${3 * (k + 1)}px 0 0 ${colour(h.colour)}`).join(", ");
-        }
-        span.title = cover.map(h => h.title || h.label || "").filter(Boolean).join("\n");
-        span.setAttribute("data-hl", cover.map(h => String(h.id)).join(" "));
-        cls += " cwtv-hl";
-        if (data.focus != null && cover.some(h => String(h.id) === String(data.focus))) cls += " cwtv-focus";
-      }
-      if (cls.trim()) span.className = cls.trim();
-      body.appendChild(span);
-      st.pieces.push({s, e, node: span.firstChild});
-    }
-    // Coding stripes: one label per coding touching this block, in the margin (NVivo style).
-    const stripes = document.createElement("div");
-    stripes.className = "cwtv-stripes";
-    for (const h of active.slice().sort((a, b) => a.start - b.start || a.i - b.i)) {
-      const tag = document.createElement("div");
-      tag.className = "cwtv-stripe" + (data.focus != null && String(h.id) === String(data.focus) ? " cwtv-focus" : "");
-      tag.style.borderLeftColor = colour(h.colour);
-      tag.setAttribute("data-stripe", String(h.id));
-      tag.title = h.title || h.label || "";
-      tag.appendChild(document.createTextNode(h.label || ""));
-      stripes.appendChild(tag);
-    }
-    div.appendChild(body);
-    div.appendChild(stripes);
-    st.blocks.push({id: String(b.id), base, end: endAbs, text});
-    frag.appendChild(div);
+    const made = makeBlock(b, active, local, focus);
+    made.sig = sig;
+    if (sameLayout && old) old.div.replaceWith(made.div);
+    next.set(id, made);
   }
-  st.body.replaceChildren(frag);
+  if (!sameLayout) {
+    const frag = document.createDocumentFragment();
+    for (const id of ids) frag.appendChild(next.get(id).div);
+    st.body.replaceChildren(frag);
+  }
+  st.blockMap = next;
+  st.order = ids;
+  st.blocks = ids.map(id => next.get(id).block);
+  st.pieces = [].concat(...ids.map(id => next.get(id).pieces));
   root.style.maxHeight = data.height ? `${data.height | 0}px` : "";
   root.scrollTop = scroll;
-  if (data.focus != null && data.focus !== st.lastFocus) {
+  if (focus != null && focus !== st.lastFocus) {
     const f = root.querySelector(".cwtv-hl.cwtv-focus") || root.querySelector(".cwtv-focus");
     if (f) f.scrollIntoView({block: "center"});
   }
-  st.lastFocus = data.focus;
+  st.lastFocus = focus;
 }
 
 // Absolute offset of a DOM boundary point; `asEnd` picks the piece before it, else after it.
@@ -492,6 +525,8 @@ function render(st, d) {
     st.sha = d.sha || null;
     if (st.sent) { st.sent = null; if (st.rev !== null) st.api.setStateValue("selection", null); }
     st.rev = null;
+    st.order = null;
+    st.blockMap = null;
     st.root.scrollTop = 0;
     st.root.setAttribute("data-doc", st.doc || "");
   }
@@ -514,7 +549,9 @@ function render(st, d) {
   const fresh = st.rev === null;
   if (d.rev !== st.rev) {
     st.rev = d.rev;
+    const t0 = performance.now();
     build(st, d);
+    root.setAttribute("data-build-ms", String(Math.round(performance.now() - t0)));  // for the bench
     // What the JS sent last is fresher than what Python saw; Python's copy only
     // matters on a fresh mount (e.g. after switching pages and back).
     restoreSelection(st, st.sent || (fresh && !docChanged ? d.selection : null) || null);

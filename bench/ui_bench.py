@@ -138,7 +138,7 @@ def browser_times(url: str, project: str, runs: int) -> dict[str, list[float]]:
         doc = list_documents(s, p)[0]
         text = doc.text
     store.dispose()
-    out: dict[str, list[float]] = {"selection": [], "drawn": [], "confirmed": [], "switch": []}
+    out: dict[str, list[float]] = {"selection": [], "drawn": [], "confirmed": [], "switch": [], "build": []}
     assert set(PASSWORDS) >= {"ana"}
     rng = random.Random(11)
     sentences = [m for m in text.split("\n\n") if m.startswith("Participant:")]
@@ -159,13 +159,15 @@ def browser_times(url: str, project: str, runs: int) -> dict[str, list[float]]:
             blk = block_of(text, turn)
             drag(page, blk, phrase, blk, phrase)
             page.get_by_text("Selection · characters").wait_for(timeout=30_000)
-            shown = page.evaluate("() => performance.now()")
+            shown, up = page.evaluate("() => [performance.now(), window.__bench.up]")
             settle(page)
             page.locator(f".st-key-coding_code_{code} button").first.click()
             page.wait_for_function("() => window.__bench.confirmed > 0", timeout=30_000)
             t = page.evaluate("() => window.__bench")
             if i:
-                out["selection"].append((shown - t["up"]) / 1000)
+                out["selection"].append((shown - up) / 1000)
+                out["build"].append(float(page.evaluate(
+                    "() => document.querySelector('.cwtv-root').getAttribute('data-build-ms')")) / 1000)
                 out["drawn"].append((t["pending"] - t["down"]) / 1000)
                 out["confirmed"].append((t["confirmed"] - t["down"]) / 1000)
             settle(page)
@@ -207,7 +209,7 @@ def main() -> None:
         rows.append((label, {"rerun": srv, **brw}))
     names = [("rerun", "server rerun after apply (AppTest)"), ("selection", "mouse-up to selection shown"),
              ("drawn", "click to highlight drawn"), ("confirmed", "click to stored-and-confirmed"),
-             ("switch", "document switch")]
+             ("switch", "document switch"), ("build", "transcript view rebuild (JS)")]
     goals = {"drawn": (100, None), "confirmed": (300, 500), "switch": (1000, None)}
     print(f"coding page loop: {args.runs} server runs; {args.browser_runs} browser runs in Chromium "
           "(real mouse drags, times taken in the page)")

@@ -334,59 +334,31 @@ def dismiss_theme(s: Session, project: Project, member: Member, label: list[str]
 def create_code_from_theme(s: Session, project: Project, member: Member, name: str, *,
                            parent_id: str | None = None, definition: str = "", example: str = "") -> Code:
     """A lead adds the code to the codebook; a coder (who does not edit the codebook) proposes
-    it: status 'proposed', not codable until a lead accepts it (:func:`decide_proposed_code`)."""
-    m = require(s, member, Action.READ_CODINGS, project)
-    if m.is_lead:
-        from .codebook_edit import add_code
+    it, usable at once in their own codings (see :mod:`coding.proposals`)."""
+    from .proposals import create_code_while_coding
 
-        return add_code(s, project, m, parent_id, name, definition=definition, example=example)
-    require(s, m, Action.WRITE_OWN_CODINGS, project)
-    tree = code_tree(s, project)
-    if parent_id is not None and parent_id not in tree.info:
-        raise NotFoundError(f"code {parent_id!r} is not in the codebook of {project.name!r}: pick a parent there")
-    name = check_code_name(name, "proposed code")
-    for sib in tree.children.get(parent_id, []):
-        if sib.name.casefold() == name.casefold():
-            raise CodebookError(f"there is already a code {tree.info[sib.id].path!r}: choose another name "
-                                "or apply that code")
-    from .codebook_edit import PALETTE
-
-    used = {c.colour for c in tree.by_id.values()}
-    code = Code(project_id=project.id, parent_id=parent_id, name=name, codable=False, status="proposed",
-                proposed_by=m.id, colour=next((c for c in PALETTE if c not in used), PALETTE[0]),
-                definition=definition.strip(), example=example.strip(),
-                position=len(tree.children.get(parent_id, [])))
-    s.add(code)
-    s.flush()
-    log_event(s, project.id, m, "code.propose", "code", code.id, summary=f"proposed {name!r}",
-              after={"name": name, "parent_id": parent_id, "definition": code.definition, "example": code.example})
+    code = create_code_while_coding(s, project, member, name, parent_id=parent_id, definition=definition.strip())
+    if example.strip() and not code.example:
+        code.example = example.strip()
     return code
 
 
 def proposed_codes(s: Session, project: Project, member: Member) -> list[Code]:
-    require(s, member, Action.READ_PROJECT, project)
-    return list(s.scalars(select(Code).where(Code.project_id == project.id, Code.status == "proposed")
-                          .order_by(Code.name)))
+    """Open proposals this member may see (a coder: their own)."""
+    from .proposals import proposals
+
+    ids = [p["id"] for p in proposals(s, project, member)]
+    return [s.get(Code, i) for i in ids]
 
 
 def decide_proposed_code(s: Session, project: Project, member: Member, code_id: str, accept: bool) -> Code | None:
-    """A lead accepts (the code becomes active and codable) or rejects (it is removed) a proposal."""
-    m = require(s, member, Action.EDIT_CODEBOOK, project)
-    code = s.get(Code, code_id)
-    if code is None or code.project_id != project.id or code.status != "proposed":
-        raise NotFoundError(f"code {code_id!r} is not a proposed code of {project.name!r}: reload the proposals")
-    snap = {"name": code.name, "parent_id": code.parent_id, "proposed_by": code.proposed_by}
-    bump_version(project)
+    """A lead accepts a proposal (it joins the codebook) or rejects it (it goes, with the
+    codings made with it, recorded in the event log)."""
+    from .proposals import accept_proposal, reject_proposal
+
     if accept:
-        code.status, code.codable = "active", True
-        s.flush()
-        log_event(s, project.id, m, "code.accept", "code", code.id, summary=f"accepted {code.name!r}",
-                  after=snap, codebook_version=project.codebook_version)
-        return code
-    s.delete(code)
-    s.flush()
-    log_event(s, project.id, m, "code.reject", "code", code_id, summary=f"rejected {snap['name']!r}",
-              before=snap, codebook_version=project.codebook_version)
+        return accept_proposal(s, project, member, code_id)
+    reject_proposal(s, project, member, code_id)
     return None
 
 

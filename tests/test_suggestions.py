@@ -179,9 +179,8 @@ def test_coder_proposes_code_lead_accepts_or_rejects(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
         stored = s.get(Code, cid)
-        assert (stored.status, stored.codable, stored.proposed_by) == ("proposed", False, ana.id)
-        with pytest.raises(ConflictError):  # not codable until a lead accepts it
-            sg.apply_to_quotes(s, p, ana, cid, [(q.document_id, q.start, q.end)])
+        # a proposal is usable at once in the proposer's own codings (coding.proposals)
+        assert (stored.status, stored.codable, stored.proposed_by) == ("proposed", True, ana.id)
         with pytest.raises(PermissionDeniedError):
             sg.decide_proposed_code(s, p, ana, cid, True)
     with processed.session() as s:
@@ -196,7 +195,7 @@ def test_coder_proposes_code_lead_accepts_or_rejects(processed):
         made = sg.apply_to_quotes(s, p, ana, cid, [(q.document_id, q.start, q.end)])
         assert made[0].provenance == "suggestion"
         actions = [e.action for e in s.scalars(select(Event).where(Event.object_id.in_([cid, oid])).order_by(Event.seq))]
-        assert actions == ["code.propose", "code.propose", "code.accept", "code.reject"]
+        assert actions == ["code.propose", "code.propose", "code.accept", "code.reject", "code.delete"]
         # a lead adds directly
         p, lead = who(s, "lead")
         direct = sg.create_code_from_theme(s, p, lead, "Teacher time 2")
