@@ -291,9 +291,10 @@ def check(url: str, ids: dict, results: list[dict]) -> dict:
 
 # --- reads beside writers -----------------------------------------------------------
 
-def read_check(url: str, ids: dict, n_writers: int, seconds: float) -> list[tuple[str, int, float, float]]:
+def read_check(url: str, ids: dict, n_writers: int, seconds: float) -> list[tuple]:
     """Coding-page reads per second (and p95 ms) alone, and beside ``n_writers`` coders,
-    in a write session and in a ``write=False`` session."""
+    in a write session and in a ``write=False`` session; with the coders' codings per
+    second meanwhile (a read in a write session holds SQLite's write lock while it runs)."""
     from sqlalchemy import select
 
     from coding.codebook import code_tree
@@ -315,11 +316,14 @@ def read_check(url: str, ids: dict, n_writers: int, seconds: float) -> list[tupl
     for label, write, busy in (("reads alone", False, False),
                                (f"beside {n_writers} writers, write session (IMMEDIATE)", True, True),
                                (f"beside {n_writers} writers, read session (write=False)", False, True)):
+        writes = float("nan")
         if busy:
-            lat = run_writers(url, ids, list(range(n_writers)), 100_000, 0, during=lambda w=write: reads(w))["during"]
+            run = run_writers(url, ids, list(range(n_writers)), 100_000, 0, during=lambda w=write: reads(w))
+            lat = run["during"]
+            writes = sum(len(r["saved"]) for r in run["results"] if r["kind"] == "coder") / run["seconds"]
         else:
             lat = reads(write)
-        rows.append((label, len(lat), len(lat) / seconds, 1000 * statistics.quantiles(lat, n=20)[18]))
+        rows.append((label, len(lat), len(lat) / seconds, 1000 * statistics.quantiles(lat, n=20)[18], writes))
     store.dispose()
     return rows
 
@@ -433,11 +437,12 @@ def main() -> None:
             print(f"  {v:6d}  {k}")
     if reads:
         print("\nReads of the coding page's data (codebook tree + one document's codings):\n")
-        print("| database | reader | reads | reads/s | x alone | p95 ms |")
-        print("|---|---|---|---|---|---|")
+        print("| database | reader | reads | reads/s | x alone | p95 ms | writers' codings/s |")
+        print("|---|---|---|---|---|---|---|")
         alone = {r[0]: r[3] for r in reads if r[1] == "reads alone"}
-        for db, label, n, per_s, p95 in reads:
-            print(f"| {db} | {label} | {n} | {per_s:.0f} | {per_s / alone[db]:.2f} | {p95:.1f} |")
+        for db, label, n, per_s, p95, writes in reads:
+            print(f"| {db} | {label} | {n} | {per_s:.1f} | {per_s / alone[db]:.2f} | {p95:.1f} | "
+                  f"{'' if writes != writes else f'{writes:.0f}'} |")
     contention = [r for r in rows if r["scenario"] != "1 writer alone"]
     ok = all(r["lost"] == 0 and r["dup"] == 0 and r["cycles"] == 0 and r["raw"] == 0 for r in rows)
     sqlite_fast = all(r["per_s"] >= GOAL_SQLITE_PER_S for r in contention if r["db"] == "SQLite")
