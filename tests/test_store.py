@@ -48,7 +48,8 @@ def test_a_refused_value_leaves_as_a_clear_error_not_a_raw_one(store, bad):
         pytest.skip("SQLite does not enforce VARCHAR lengths")
     with pytest.raises(StorageDataError, match="database refused a value.*Shorten or clean"), store.session() as s:
         p = create_project(s, "p")
-        s.add(Coder(project_id=p.id, name="x" * (500 if bad == "long" else 3), role="boss" if bad == "role" else "coder"))
+        s.add(Coder(project_id=p.id, name="x" * (500 if bad == "long" else 3),
+                    role="boss" if bad == "role" else "coder"))
         s.flush()
     with store.session() as s:
         assert s.query(Coder).count() == 0

@@ -293,8 +293,8 @@ class Store:
         if getattr(self._thread, "writing", False):
             raise StoreError(
                 "a write transaction was opened inside another one in the same thread; SQLite would make "
-                f"the inner one wait for the outer one until the busy timeout ({BUSY_TIMEOUT_S} s). Do both in one session (pass it on), or make "
-                "the outer one a read session (write=False)"
+                f"the inner one wait for the outer one until the busy timeout ({BUSY_TIMEOUT_S} s). Do both "
+                "in one session (pass it on), or make the outer one a read session (write=False)"
             )
         self._thread.writing = True
         try:
