@@ -56,7 +56,7 @@ class DocView:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def doc_view(doc_id: str, sha256: str) -> DocView:
-    with store().session() as s:
+    with store().session(write=False) as s:
         doc = s.get(Document, doc_id)
         speech = {t.position: t.speech_start for t in doc.turns}
         bl = [(bid, spk, a, b, speech.get(int(bid[1:]), a) if bid.startswith("t") else a)
@@ -81,9 +81,9 @@ def _run(action, ok: str | None = None, *, clear: bool = False) -> bool:
     """Run an engine action in one transaction; report its outcome on the next run."""
     S["coding_ack"] = S.get("coding_ack", 0) + 1   # the view reconciles optimistic highlights
     try:
-        with store().session() as s:
-            project = get_project(s, project_name)
-            result = action(s, project)
+        # Store.run re-runs the action on a clash with a concurrent writer (it reads the
+        # state it changes, so a re-run skips what the other writer already stored).
+        result = store().run(lambda s: action(s, get_project(s, project_name)))
         if ok:
             flash("success", ok.format(result=result))
         if clear:
@@ -148,7 +148,10 @@ def do_undo(event_id: str | None) -> None:
         flash("info", "Nothing to undo.")
         return
     box: dict = {}
-    _run(lambda s, p: box.setdefault("r", undo(s, p, member, event_id)))
+
+    def act(s, p):
+        box["r"] = undo(s, p, member, event_id)   # the last attempt's answer, if re-run
+    _run(act)
     if "r" in box:
         flash("success" if box["r"].done else "warning", box["r"].message + ".")
 
@@ -158,7 +161,10 @@ def do_redo(event_id: str | None) -> None:
         flash("info", "Nothing to redo.")
         return
     box: dict = {}
-    _run(lambda s, p: box.setdefault("r", redo(s, p, member, event_id)))
+
+    def act(s, p):
+        box["r"] = redo(s, p, member, event_id)
+    _run(act)
     if "r" in box:
         flash("success" if box["r"].done else "warning", box["r"].message + ".")
 
@@ -169,7 +175,7 @@ def on_clicked() -> None:
     S["coding_focus"] = list((clicked or {}).get("ids") or [])
 
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     docs = list(s.execute(select(Document.id, Document.name, Document.sha256)
                           .where(Document.project_id == project.id).order_by(Document.name)))
@@ -239,7 +245,7 @@ with st.container(key="coding_flash_box"):
     elif kind_msg:
         getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
 
-with store().session() as s:
+with store().session(write=False) as s:
     p = get_project(s, project_name)
     all_views = coding_views(s, p, member, s.get(Document, doc_id))
 coders_here = sorted({v.coder for v in all_views})
@@ -394,9 +400,11 @@ with tab_code:
 
         def make_code() -> None:
             box: dict = {}
-            done = _run(lambda s, p: box.setdefault("c", create_code_while_coding(
-                s, p, member, S.get("coding_new_name", ""), parent_id=S.get("coding_new_parent"),
-                definition=S.get("coding_new_def", ""))).name)
+            def act(s, p):
+                box["c"] = create_code_while_coding(s, p, member, S.get("coding_new_name", ""),
+                                                    parent_id=S.get("coding_new_parent"),
+                                                    definition=S.get("coding_new_def", ""))
+            done = _run(act)
             if done:
                 S["coding_new_name"] = S["coding_new_def"] = ""
                 kind = "Added" if member.is_lead else "Proposed"

@@ -216,9 +216,13 @@ class CodeTree:
 
     def descendants(self, code_id: str) -> list[str]:
         out: list[str] = []
+        seen = {code_id}
         stack = [code_id]
         while stack:
             for ch in self.children.get(stack.pop(), []):
+                if ch.id in seen:   # corrupt (cyclic) data must not loop forever
+                    continue
+                seen.add(ch.id)
                 out.append(ch.id)
                 stack.append(ch.id)
         return out
@@ -250,6 +254,9 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *,
     others are created. Idempotent. Returns counts of created/updated. ``member`` must be a
     lead; only a project with no member yet is set up without one."""
     member = require_or_setup(s, member, Action.EDIT_CODEBOOK, project)
+    from .codebook_edit import lock_codebook  # codebook_edit imports this module
+
+    lock_codebook(s, project)  # serialised with other codebook edits (PostgreSQL)
     tree = code_tree(s, project)
     counts = {"created": 0, "updated": 0}
     if book.title:

@@ -93,11 +93,16 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
         raise CodingError("no code chosen: pick at least one code to apply")
     check_span(document.length, start, end, where=f"document {document.name!r}")
     tree = code_tree(s, project)
+    # Read the chosen codes under a share lock (PostgreSQL): a lead turning one into a
+    # folder, or merging it away, waits for this coding or is seen by it; never both.
+    locked = dict(s.execute(select(Code.id, Code.codable).where(
+        Code.id.in_(sorted(set(code_ids))), Code.project_id == project.id).with_for_update(read=True)).all())
     for cid in code_ids:
         info = tree.info.get(cid)
-        if info is None:
-            raise NotFoundError(f"code {cid!r} is not in the codebook of {project.name!r}")
-        if not info.codable:
+        if cid not in locked or info is None:
+            raise NotFoundError(f"code {cid!r} is not in the codebook of {project.name!r} (merged or deleted?): "
+                                "reload the page and pick another code")
+        if not locked[cid]:
             raise ConflictError(f"'{info.path}' is a folder, not a codable code: pick one of its children")
     existing = set(s.scalars(select(Coding.code_id).where(
         Coding.document_id == document.id, Coding.coder_id == member.id, Coding.layer == layer,
