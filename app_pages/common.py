@@ -29,6 +29,7 @@ from app_pages.plain import md_escape
 from coding.auth import (
     SESSION_COOKIE,
     TOUCH_EVERY,
+    IssuedSession,
     close_session,
     is_loopback,
     must_change_password,
@@ -170,9 +171,10 @@ def _restore_from_cookie() -> None:
         return
     st.session_state[_COOKIE_TRIED] = tried
     try:
-        with store().session() as s:
-            member, sid = resume_session(s, token)
-            project_name = s.get(Project, member.project_id).name
+        def resume(s):
+            member, sid = resume_session(s, token)   # may touch the session row: a write
+            return member, sid, s.get(Project, member.project_id).name
+        member, sid, project_name = store().run(resume)
     except CodingError as exc:
         st.session_state[_NOTICE] = str(exc)
         return
@@ -206,8 +208,7 @@ def _current(project_name: str) -> Member | None:
         return None
     st.session_state["member"] = m
     if sid is not None and time.monotonic() - st.session_state.get(_TOUCHED, 0) > TOUCH_EVERY.total_seconds():
-        with store().session() as s:
-            touch_session(s, sid)
+        store().run(lambda s: touch_session(s, sid))
         st.session_state[_TOUCHED] = time.monotonic()
     return m
 
@@ -236,12 +237,20 @@ def project_picker() -> str | None:
     return name
 
 
-def begin_session(s, member: Member) -> None:
-    """Sign this tab in as ``member``, who just proved who they are (a sign-in, or the lead
-    of a project just created): opens a session row and queues its cookie. Call inside
-    the transaction that checked them; rerun after."""
+def open_tab_session(s, member: Member) -> tuple[Member, IssuedSession, str]:
+    """The session row for ``member``, who just proved who they are (a sign-in, or the lead
+    of a project just created). Call inside the transaction that checked them; it only
+    writes to the database, so that transaction may be re-run (``Store.run``). Pass what
+    it returns to :func:`begin_session` after the commit."""
     issued = open_session(s, member, client=f"browser, {_source()}")
-    st.session_state.update({"member": member, _SESSION: issued.id, "project": s.get(Project, member.project_id).name})
+    return member, issued, s.get(Project, member.project_id).name
+
+
+def begin_session(opened: tuple[Member, IssuedSession, str]) -> None:
+    """Sign this tab in with a session from :func:`open_tab_session` (committed): remember
+    it and queue its cookie. Rerun after."""
+    member, issued, project_name = opened
+    st.session_state.update({"member": member, _SESSION: issued.id, "project": project_name})
     st.session_state.pop(_COOKIE_FAILED, None)
     _queue_cookie("set", issued.secret)
 
@@ -249,8 +258,7 @@ def begin_session(s, member: Member) -> None:
 def _sign_out() -> None:
     sid = st.session_state.get(_SESSION)
     if sid:
-        with store().session() as s:
-            close_session(s, sid)
+        store().run(lambda s: close_session(s, sid))
     _forget_member()
     _queue_cookie("clear")
 
@@ -270,9 +278,9 @@ def _password_form(project_name: str, m: Member) -> None:
             st.sidebar.error("The two new passwords differ: type them again.")
             return
         try:
-            with store().session() as s:
-                set_password(s, get_project(s, project_name), m, new, old_password=old,
-                             keep_session=st.session_state.get(_SESSION))
+            keep = st.session_state.get(_SESSION)
+            store().run(lambda s: set_password(s, get_project(s, project_name), m, new, old_password=old,
+                                               keep_session=keep))
             st.rerun()
         except CodingError as exc:
             st.sidebar.error(md_escape(str(exc)))
@@ -328,9 +336,11 @@ def sign_in_box(project_name: str) -> Member | None:
         ok = st.form_submit_button("Sign in")
     if ok:
         try:
-            with store().session() as s:
-                p = get_project(s, project_name)
-                begin_session(s, sign_in(s, p, who, pw or None, source=_source()))
+            source = _source()
+            # sign_in commits a failed try before it raises, so a re-run cannot record it twice
+            begin_session(store().run(
+                lambda s: open_tab_session(s, sign_in(s, get_project(s, project_name), who, pw or None,
+                                                      source=source))))
             st.rerun()
         except CodingError as exc:
             st.sidebar.error(md_escape(str(exc)))

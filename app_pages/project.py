@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import begin_session, project_picker, server_is_loopback, sign_in_box, store
+from app_pages.common import begin_session, open_tab_session, project_picker, server_is_loopback, sign_in_box, store
 from app_pages.plain import md_escape
 from coding.codebook import code_tree
 from coding.counts import visible_coding_counts
@@ -45,8 +45,7 @@ if name is None:
         "inquiry project (two in Spanish), the CIC codebook and a double-coded sample by two coders."
     )
     if st.button("Build the demo study", type="primary", key="project_build_demo"):
-        with store().session() as s:
-            build_demo(s)
+        store().run(build_demo)
         st.session_state["project"] = "demo"
         st.rerun()
     loopback = server_is_loopback()
@@ -68,11 +67,12 @@ if name is None:
                          "from other computers. Give yourself a password instead.")
             else:
                 try:
-                    with store().session() as s:
+                    def create(s):
                         p = create_project(s, new_name, lead_name=lead, lead_password=lead_pw or None,
                                            local_mode=local)
                         # The creator just chose the lead's password (or local mode): sign them in.
-                        begin_session(s, Member.of(next(c for c in members(s, p) if c.role == "lead")))
+                        return open_tab_session(s, Member.of(next(c for c in members(s, p) if c.role == "lead")))
+                    begin_session(store().run(create))
                     st.rerun()
                 except CodingError as exc:
                     report(exc)
@@ -80,7 +80,7 @@ if name is None:
 
 member = sign_in_box(name)
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, name)
     docs = [document_summary(d) for d in list_documents(s, project)]
     tree = code_tree(s, project)
@@ -153,8 +153,8 @@ if member is not None and member.is_lead:
         pw = st.text_input("Password (optional in local mode)", type="password", key="project_member_pw")
         if st.form_submit_button("Add member"):
             try:
-                with store().session() as s:
-                    add_member(s, get_project(s, name), n, r, password=pw or None, actor=member)
+                store().run(lambda s: add_member(s, get_project(s, name), n, r, password=pw or None,
+                                                 actor=member))
                 flash(("success", f"Added {n.strip()} as {r}."))
                 st.rerun()
             except CodingError as exc:
@@ -162,7 +162,7 @@ if member is not None and member.is_lead:
 
 if member is not None:
     st.subheader("Rounds and progress")
-    with store().session() as s:
+    with store().session(write=False) as s:
         project = get_project(s, name)
         rounds = [(r.id, r.name, r.blind, r.status) for r in list_rounds(s, project)]
         prog = progress(s, project)
@@ -182,8 +182,7 @@ if member is not None:
                                 key="project_round_blind")
             if st.form_submit_button("Open round"):
                 try:
-                    with store().session() as s:
-                        open_round(s, get_project(s, name), member, rname, blind=blind)
+                    store().run(lambda s: open_round(s, get_project(s, name), member, rname, blind=blind))
                     flash(("success", f"Opened {rname.strip() or rname}."))
                     st.rerun()
                 except CodingError as exc:
@@ -200,17 +199,17 @@ if member is not None:
                 do_assign = c1.form_submit_button("Assign")
                 do_reveal = c2.form_submit_button("Reveal this round")
             if do_assign or do_reveal:
+                def act(s) -> str:
+                    p = get_project(s, name)
+                    rnd = s.get(Round, rid)
+                    if do_assign:
+                        n = assign(s, p, member, rnd, [get_document(s, p, d) for d in dsel],
+                                   [get_member(s, p, c) for c in csel])
+                        return f"{n} assignments added."
+                    reveal(s, p, member, rnd)
+                    return f"{rnd.name} revealed: coders now see each other's codings."
                 try:
-                    with store().session() as s:
-                        p = get_project(s, name)
-                        rnd = s.get(Round, rid)
-                        if do_assign:
-                            n = assign(s, p, member, rnd, [get_document(s, p, d) for d in dsel],
-                                       [get_member(s, p, c) for c in csel])
-                            message = f"{n} assignments added."
-                        else:
-                            reveal(s, p, member, rnd)
-                            message = f"{rnd.name} revealed: coders now see each other's codings."
+                    message = store().run(act)
                 except CodingError as exc:
                     report(exc)
                 else:
