@@ -1,0 +1,77 @@
+"""The agreement drill-down in a real Chromium (issue 7.1): after Decide, the Code and
+Document boxes keep the lead's choice (they fell back to the first entries when their
+labels carried counts), and the decision is stored for that code and document."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from coding.adjudication import disagreement_counts
+from coding.codebook import code_tree
+from coding.demo import build_demo
+from coding.projects import Member, get_member, get_project
+from coding.store import Store
+from coding.store.models import Adjudication, Document
+
+from .coding_helpers import REPO, choose, settle
+from .conftest import run_streamlit
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('agree') / 'demo.db'}"
+    store = Store(url)
+    with store.session() as s:
+        build_demo(s)
+    with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as app_url:
+        yield store, app_url
+    store.dispose()
+
+
+def _sign_in_local(page, url: str, who: str) -> None:
+    page.goto(url)
+    page.locator(".st-key-common_who input").wait_for(timeout=60_000)
+    choose(page, "common_who", f"{who} (lead)")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").first.wait_for(timeout=20_000)
+
+
+def test_decide_keeps_the_drill_down_and_stores_the_decision(browser, demo):
+    store, url = demo
+    with store.session() as s:
+        p = get_project(s, "demo")
+        lead = Member.of(get_member(s, p, "lead"))
+        tree = code_tree(s, p)
+        codable = [i for i in tree.infos if i.codable]
+        counts = disagreement_counts(s, p, lead, "ana", "ben")
+        names = dict(s.execute(select(Document.id, Document.name)).all())
+        docs = sorted({d for d, _ in counts}, key=names.get)
+        # a pair that is neither the first code nor the first document, with a disagreement
+        doc_id, code_id = next((d, c) for c in [i.id for i in codable[1:]] for d in docs[1:]
+                               if counts.get((d, c), {}).get("disagreements"))
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = ctx.new_page()
+    _sign_in_local(page, url, "lead")
+    page.get_by_role("link", name="Agreement").click()
+    page.locator(".st-key-agreement_dd_code input").wait_for(timeout=60_000)
+    settle(page, timeout=60_000)
+    choose(page, "agreement_dd_code", tree.info[code_id].path)
+    settle(page, timeout=60_000)
+    choose(page, "agreement_dd_doc", names[doc_id])
+    settle(page, timeout=60_000)
+    reason = page.get_by_placeholder("e.g. the definition includes the teacher's example").first
+    reason.fill("A's span matches the definition")
+    reason.press("Tab")
+    settle(page, timeout=60_000)
+    page.get_by_role("button", name="Decide", exact=True).first.click()
+    page.get_by_text("is now the consensus").first.wait_for(timeout=60_000)
+    settle(page, timeout=60_000)
+    assert page.locator(".st-key-agreement_dd_code input").input_value() == tree.info[code_id].path
+    assert page.locator(".st-key-agreement_dd_doc input").input_value() == names[doc_id]
+    with store.session() as s:
+        rows = s.execute(select(Adjudication.document_id, Adjudication.code_id, Adjudication.reason)).all()
+    assert rows == [(doc_id, code_id, "A's span matches the definition")]
+    ctx.close()
