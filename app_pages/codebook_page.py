@@ -60,8 +60,8 @@ def _run(action) -> None:
     """Run ``action(s, project) -> (message, selection)`` in one transaction; show the outcome
     on the next run and, unless ``_KEEP``, select that code (None: the first one)."""
     try:
-        with store().session() as s:
-            message, selection = action(s, get_project(s, project_name))
+        # re-run on a clash with another writer: the engine re-reads what it changes
+        message, selection = store().run(lambda s: action(s, get_project(s, project_name)))
     except CodingError as exc:
         st.session_state["codebook_flash"] = ("error", str(exc))
         return
@@ -156,7 +156,7 @@ def on_delete(code_id: str, parent_id: str | None, shown_codings: int, path: str
 
 # --- data -----------------------------------------------------------------------------
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     tree = code_tree(s, project)
     counts = visible_coding_counts(s, project, member)
@@ -185,7 +185,7 @@ else:
     st.info("The codebook is empty." + (" Add its first code below." if member.is_lead else
                                         " A lead builds it here or imports a YAML codebook."))
 
-with store().session() as s:
+with store().session(write=False) as s:
     open_proposals = proposals(s, get_project(s, project_name), member)
 if open_proposals:
     with st.expander(f"Proposed codes ({len(open_proposals)})", expanded=member.is_lead):
@@ -314,7 +314,7 @@ if member.is_lead:
             st.button("Split", key="codebook_split", on_click=on_split, args=(info.id,))
 
         with t_delete:
-            with store().session() as s:
+            with store().session(write=False) as s:
                 n_codes, n_codings = delete_impact(s, info.id)
             st.warning(f"This deletes {plural(n_codes, 'code')} and {plural(n_codings, 'coding')}: "
                        f"{md_escape(info.path)}" + (" and everything under it." if n_codes > 1 else "."))
