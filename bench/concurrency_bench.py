@@ -80,16 +80,18 @@ def _store(url):
 def setup(url: str, n_coders: int) -> dict:
     """Project, 2 leads, the coders (and a baseline coder), documents and a codebook."""
     from coding.codebook_edit import add_code
-    from coding.projects import Member, add_member, create_project
+    from coding.projects import Member, add_member, create_project, get_member
     from coding.store import Store
     from coding.store.models import Document
 
     store = Store(url)
     rng = random.Random(7)
     with store.session() as s:
-        p = create_project(s, "bench")
-        leads = [Member.of(add_member(s, p, f"lead{i}", "lead")) for i in range(2)]
-        coders = [Member.of(add_member(s, p, f"coder{i:02d}", "coder")) for i in range(n_coders + 1)]
+        p = create_project(s, "bench", lead_name="lead0", local_mode=True)
+        leads = [Member.of(get_member(s, p, "lead0"))]
+        leads.append(Member.of(add_member(s, p, "lead1", "lead", actor=leads[0])))
+        coders = [Member.of(add_member(s, p, f"coder{i:02d}", "coder", actor=leads[0]))
+                  for i in range(n_coders + 1)]
         docs = []
         for d in range(N_DOCS):
             text = " ".join(rng.choice(("we", "planned", "together", "school", "teachers", "time", "results"))

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import NotFoundError, PermissionDeniedError
-from . import projects
 from .projects import Member, active_coder
 from .store.models import Coder, Project
 
@@ -133,10 +132,7 @@ def require_or_setup(s: Session, member: Member | Coder | str | None, action: Ac
     Once a project has members, every change needs one of them."""
     if member is not None:
         return require(s, member, action, project, *more)
-    # TRANSITIONAL, closed with projects._LEGACY_SETUP: a project built the old way (local
-    # mode, members added with no actor) may still be filled with no acting member.
-    legacy = getattr(projects, "_LEGACY_SETUP", False) and project.local_mode
-    if not legacy and s.scalar(select(Coder.id).where(Coder.project_id == project.id).limit(1)) is not None:
+    if s.scalar(select(Coder.id).where(Coder.project_id == project.id).limit(1)) is not None:
         raise PermissionDeniedError(
             f"{project.name!r} has members, so this needs a signed-in member allowed to {action.value}: "
             "pass the acting member (the CLI's --as NAME)")

@@ -103,8 +103,9 @@ def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_
     from .auth import check_password, hash_password  # auth imports this module
 
     name = _check_name(name, "project")
-    if lead_name is None:  # TRANSITIONAL (see _LEGACY_SETUP)
-        return _legacy_create(s, name)
+    if lead_name is None:
+        raise CodingError(f"project {name!r} needs its lead: give the lead's name (and a password, or choose "
+                          "local single-user mode)")
     lead_name = _check_name(lead_name, "lead")
     if not local_mode and not lead_password:
         raise PermissionDeniedError(
@@ -129,25 +130,6 @@ def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_
     me = Member.of(lead)
     log_event(s, p.id, me, "project.create", "project", p.id, name=name)
     log_event(s, p.id, me, "member.add", "coder", lead.id, name=lead_name, role="lead")
-    return p
-
-
-# TRANSITIONAL: tests of other modules still build projects the old way
-# (``create_project(s, name)`` then ``add_member`` with no acting member). A project
-# made so is in local mode, and while it is, ``add_member`` without an actor is let
-# through. To be removed once those call sites pass ``lead_name=`` and ``actor=``.
-_LEGACY_SETUP = True
-
-
-def _legacy_create(s: Session, name: str) -> Project:
-    if not _LEGACY_SETUP:
-        raise CodingError(f"project {name!r} needs its lead: pass lead_name= (and lead_password=, or local_mode=True)")
-    if s.scalar(select(Project).where(Project.name == name)):
-        raise ConflictError(f"a project named {name!r} already exists: pick another name or open it")
-    p = Project(name=name, local_mode=True)
-    s.add(p)
-    s.flush()
-    log_event(s, p.id, None, "project.create", "project", p.id, name=name)
     return p
 
 
@@ -192,10 +174,7 @@ def add_member(
     password: a temporary one (the default) they must change at their first sign-in."""
     from .auth import check_password, hash_password  # auth imports this module
 
-    if actor is None and _LEGACY_SETUP and project.local_mode:  # TRANSITIONAL (see _LEGACY_SETUP)
-        lead = None
-    else:
-        lead = require_lead(s, project, actor, "add members")
+    lead = require_lead(s, project, actor, "add members")
     name = _check_name(name, "member")
     if role not in ROLES:
         raise CodingError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")

@@ -317,7 +317,6 @@ def test_codebook_import_needs_a_lead_once_the_project_has_members(world):
     book = codebook.parse_codebook("codes: [{name: Extra}]")
     with world.store.session() as s:
         c = Ctx(s, world.ids)
-        c.p.local_mode = False  # a protected project (while projects._LEGACY_SETUP lasts, a local one is let through)
         with pytest.raises(PermissionDeniedError, match="has members"):
             codebook.import_codebook(s, c.p, book)
         assert codebook.import_codebook(s, c.p, book, member=_member(c, "lead")) == {"created": 1, "updated": 0}

@@ -49,9 +49,9 @@ def _count(s, code_id, **where):
 def small(store):
     """An empty project with a lead and a coder."""
     with store.session() as s:
-        p = create_project(s, "small")
-        lead = Member.of(add_member(s, p, "pat", "lead"))
-        coder = Member.of(add_member(s, p, "cody", "coder"))
+        p = create_project(s, "small", lead_name="pat", local_mode=True)
+        lead = Member.of(get_member(s, p, "pat"))
+        coder = Member.of(add_member(s, p, "cody", "coder", actor=lead))
     return store, p, lead, coder
 
 

@@ -24,7 +24,7 @@ from coding.codebook import code_tree
 from coding.codebook_edit import add_code, delete_code, delete_impact, merge_codes, move_code
 from coding.codings import apply_codes
 from coding.errors import CodingError, ConflictError, NotFoundError
-from coding.projects import Member, add_member, create_project
+from coding.projects import Member, add_member, create_project, get_member
 from coding.store import Store
 from coding.store.models import Code, Coder, Coding, Document, Event, Project
 
@@ -36,10 +36,10 @@ TEXT = "word " * 400  # 2000 characters: room for many distinct spans
 def team(store):
     """A project with a lead, a second lead, four coders, one document and codes A, B, C."""
     with store.session() as s:
-        p = create_project(s, "team")
-        lead = Member.of(add_member(s, p, "lead", "lead"))
-        lead2 = Member.of(add_member(s, p, "lead2", "lead"))
-        coders = [Member.of(add_member(s, p, f"coder{i}", "coder")) for i in range(4)]
+        p = create_project(s, "team", lead_name="lead", local_mode=True)
+        lead = Member.of(get_member(s, p, "lead"))
+        lead2 = Member.of(add_member(s, p, "lead2", "lead", actor=lead))
+        coders = [Member.of(add_member(s, p, f"coder{i}", "coder", actor=lead)) for i in range(4)]
         doc = Document(project_id=p.id, name="doc", text=TEXT, sha256="0" * 64, length=len(TEXT))
         s.add(doc)
         s.flush()

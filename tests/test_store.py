@@ -32,7 +32,7 @@ def test_foreign_keys_are_enforced_and_reported_as_a_conflict(store):
 
 def test_a_span_must_be_non_empty_at_the_database_level(store):
     with store.session() as s:
-        p = create_project(s, "p")
+        p = create_project(s, "p", lead_name="lead", local_mode=True)
         s.add(Document(project_id=p.id, name="d", text="abc", sha256="0" * 64, length=3))
     with pytest.raises(CodingError, match="refused|deleted"), store.session() as s:
         s.add(Coding(project_id=p.id, document_id=s.query(Document).one().id, code_id="c", coder_id="k",
@@ -47,7 +47,7 @@ def test_a_refused_value_leaves_as_a_clear_error_not_a_raw_one(store, bad):
     if bad == "long" and store.engine.dialect.name == "sqlite":
         pytest.skip("SQLite does not enforce VARCHAR lengths")
     with pytest.raises(StorageDataError, match="database refused a value.*Shorten or clean"), store.session() as s:
-        p = create_project(s, "p")
+        p = create_project(s, "p", lead_name="lead", local_mode=True)
         s.add(Coder(project_id=p.id, name="x" * (500 if bad == "long" else 3),
                     role="boss" if bad == "role" else "coder"))
         s.flush()
@@ -57,7 +57,7 @@ def test_a_refused_value_leaves_as_a_clear_error_not_a_raw_one(store, bad):
 
 def test_objects_get_uuids(store):
     with store.session() as s:
-        p = create_project(s, "uuids")
+        p = create_project(s, "uuids", lead_name="lead", local_mode=True)
     assert uuid.UUID(p.id).version == 4
 
 
@@ -84,7 +84,7 @@ def test_a_new_sqlite_database_and_its_folder_are_private(tmp_path):
 
     st = Store(f"sqlite:///{tmp_path}/team/coding.db")
     with st.session() as s:
-        create_project(s, "private")
+        create_project(s, "private", lead_name="lead", local_mode=True)
     st.dispose()
     assert stat.S_IMODE(os.stat(tmp_path / "team").st_mode) == 0o700
     for f in (tmp_path / "team").iterdir():
