@@ -117,7 +117,7 @@ def marked(doc_text: str, start: int, end: int, spans: list[tuple[int, int]]) ->
 
 # --- options --------------------------------------------------------------------------
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     version = project.codebook_version
     coder_names = [c.name for c in members(s, project) if c.role == "coder"]
@@ -162,9 +162,11 @@ rep: Report | None = cache.get(cache_key)
 if rep is None:
     try:
         with st.spinner(f"Computing agreement over {UNIT_WORD[unit]}..."):
-            with store().session() as s:
-                rep = compute_agreement(s, get_project(s, project_name), coders, member=member, unit=unit, codes=codes or None,
-                                        min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci)
+            # Sentence units segment new documents once and store the sentences: a write
+            # (re-run on a clash with other writers); the other units only read.
+            rep = store().run(lambda s: compute_agreement(
+                s, get_project(s, project_name), coders, member=member, unit=unit, codes=codes or None,
+                min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci), write=unit == "sentence")
     except CodingError as exc:
         st.error(md_escape(str(exc)))
         st.stop()
@@ -280,8 +282,8 @@ round_id = s2.selectbox("Round", round_ids, key="agreement_snapshot_round",
                         format_func=lambda r: "(none)" if r is None else round_names[r])
 if s3.button("Save snapshot", key="agreement_snapshot_save", type="primary"):
     try:
-        with store().session() as s:
-            save_snapshot(s, get_project(s, project_name), member, rep, label=label, round_id=round_id)
+        store().run(lambda s: save_snapshot(s, get_project(s, project_name), member, rep, label=label,
+                                            round_id=round_id))
         named = f" “{md_escape(label.strip())}”" if label.strip() else ""
         st.session_state[FLASH] = ("rounds", f"Saved the snapshot{named} "
                                              f"(codebook version {rep.codebook_version}).")
@@ -291,7 +293,7 @@ if s3.button("Save snapshot", key="agreement_snapshot_save", type="primary"):
 if flash and flash[0] == "rounds":
     st.success(flash[1])
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     snaps = list_snapshots(s, project, member)
     moves = trend(s, project, member)
@@ -338,7 +340,7 @@ st.caption(f"A = {md_escape(coder_a)}, B = {md_escape(coder_b)}"
 if flash and flash[0] == "adjudication":
     st.success(flash[1])
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     counts = disagreement_counts(s, project, member, coder_a, coder_b)
     status = consensus_status(s, project, member, coder_a, coder_b)
@@ -379,7 +381,7 @@ with st.expander("Open disagreements of this code per document"):
                                for did, name in doc_names.items() for n, k in [_tally([(did, code_id)])]]),
                  hide_index=True, key="agreement_dd_per_doc")
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     doc = s.get(Document, doc_id)
     text = doc.text
@@ -391,9 +393,8 @@ st.caption(f"{len(regions)} regions: {len(regions) - len(diffs)} agreements ({le
            f"consensus), {len(diffs)} disagreements ({sum(r.decided is not None for r in diffs)} decided).")
 if st.button("Accept all agreements into consensus", key="agreement_accept", disabled=not agreed_open):
     try:
-        with store().session() as s:
-            project = get_project(s, project_name)
-            n = accept_agreements(s, project, member, s.get(Document, doc_id), code_id, coder_a, coder_b)
+        n = store().run(lambda s: accept_agreements(s, get_project(s, project_name), member,
+                                                    s.get(Document, doc_id), code_id, coder_a, coder_b))
         st.session_state[FLASH] = ("adjudication", f"Accepted {n} agreed region(s) into the consensus.")
         st.rerun()
     except CodingError as exc:
@@ -442,10 +443,9 @@ for i, r in enumerate(diffs, start=1):
                                placeholder="e.g. the definition includes the teacher's example")
         if st.button("Decide again" if r.decided else "Decide", key=f"agreement_decide_{rk}"):
             try:
-                with store().session() as s:
-                    project = get_project(s, project_name)
-                    adjudicate(s, project, member, s.get(Document, doc_id), code_id, r.start, r.end, decision,
-                               reason=reason, coder_a=coder_a, coder_b=coder_b, edit_spans=edit)
+                store().run(lambda s: adjudicate(
+                    s, get_project(s, project_name), member, s.get(Document, doc_id), code_id, r.start, r.end,
+                    decision, reason=reason, coder_a=coder_a, coder_b=coder_b, edit_spans=edit))
                 st.session_state[FLASH] = ("adjudication", f"Region {i}: {DECISION_LABEL[decision]} is now the "
                                                            "consensus.")
                 st.rerun()
