@@ -46,10 +46,10 @@ def show_flash() -> None:
 
 
 def run(action) -> bool:
-    """Run an engine action in one transaction; show its error and return False on failure."""
+    """Run an engine action in one transaction (re-run on a clash with another writer);
+    show its error and return False on failure."""
     try:
-        with store().session() as s:
-            action(s, get_project(s, project_name))
+        store().run(lambda s: action(s, get_project(s, project_name)))
         return True
     except CodingError as exc:
         st.error(md_escape(str(exc)))
@@ -58,7 +58,7 @@ def run(action) -> bool:
 
 show_flash()
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     docs = {d.id: d.name for d in list_documents(s, project)}
 
@@ -69,7 +69,7 @@ with tab_doc:
         st.info("No documents yet: import transcripts on the Project page.")
     else:
         doc_id = st.selectbox("Document", list(docs), format_func=docs.get, key="memos_doc")
-        with store().session() as s:
+        with store().session(write=False) as s:
             project = get_project(s, project_name)
             doc = s.get(Document, doc_id)
             own = document_memo(s, project, member, doc)
@@ -99,7 +99,7 @@ with tab_coding:
     pick = st.selectbox("Document", options, format_func=lambda i: docs.get(i, "All documents"),
                         key="memos_coding_doc")
     try:
-        with store().session() as s:
+        with store().session(write=False) as s:
             project = get_project(s, project_name)
             rows = coding_memos(s, project, member, s.get(Document, pick) if pick else None)
     except CodingError as exc:
@@ -131,7 +131,7 @@ with tab_journal:
                 st.session_state["memos_journal_n"] = n + 1  # fresh, empty form
                 flash("success", "Journal entry added.")
                 st.rerun()
-    with store().session() as s:
+    with store().session(write=False) as s:
         project = get_project(s, project_name)
         names = author_names(s, project)
         entries = [(m.id, m.title, m.text, m.author_id, m.created_at, m.updated_at)
