@@ -40,14 +40,16 @@ def _when(dt) -> str:
     return "" if dt is None else f"{dt:%Y-%m-%d %H:%M} UTC"
 
 
-def _run(action, done: str) -> None:
-    """Run an engine call in one transaction; show what happened, or the engine's refusal."""
+def _run(action, done: str, keep: str | None = None) -> None:
+    """Run an engine call in one transaction (re-run on a clash with another writer); show
+    what happened, or the engine's refusal. ``keep``: session key for the call's result."""
     try:
-        with store().session() as s:
-            action(s, get_project(s, name))
+        result = store().run(lambda s: action(s, get_project(s, name)))
     except CodingError as exc:
         report(exc)
         return
+    if keep:
+        st.session_state[keep] = result
     st.session_state["members_done"] = done
     st.rerun()
 
@@ -153,9 +155,8 @@ if local:
     st.warning("Local single-user mode: members without a password sign in by picking their name. The app "
                "serves this project only on a loopback address (this computer).")
     if st.button("Protect this project (passwords for everyone)", key="members_protect"):
-        def protect(s, p):
-            st.session_state["members_no_password"] = set_local_mode(s, p, me, False)
-        _run(protect, "The project is protected: every member signs in with a password.")
+        _run(lambda s, p: set_local_mode(s, p, me, False),
+             "The project is protected: every member signs in with a password.", keep="members_no_password")
 else:
     st.caption("Protected: every member signs in with a password.")
     if missing := st.session_state.pop("members_no_password", None):
