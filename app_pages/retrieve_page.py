@@ -41,7 +41,7 @@ flash = S.pop("retrieve_flash", None)
 if flash:
     st.success(flash)
 
-with store().session() as s:
+with store().session(write=False) as s:
     project = get_project(s, project_name)
     tree = code_tree(s, project)
     codes = {i.id: i.path for i in tree.infos}
@@ -84,7 +84,7 @@ filters = Filters(codes=list(picked), include_descendants=descendants, layer=lay
                   round=round_name or None, provenance=list(provenance) or None, text_search=search or None)
 
 try:
-    with store().session() as s:
+    with store().session(write=False) as s:
         found = excerpts(s, get_project(s, project_name), member, **filters.kwargs())
 except CodingError as exc:
     st.error(md_escape(str(exc)), icon=":material/error:")
@@ -103,7 +103,7 @@ def _pseudonyms() -> Pseudonyms | None:
 def _export(what: str, fmt: str, ps: Pseudonyms | None, **kw) -> bytes:
     """Built on click (a download's data callable, run on another thread: it gets everything
     it needs as arguments, never from session state), with this page's filters and member."""
-    with store().session() as s:
+    with store().session(write=False) as s:
         return export(s, get_project(s, project_name), member, what, fmt, filters, pseudonyms=ps, **kw).data
 
 
@@ -134,7 +134,7 @@ with tab_x:
         st.dataframe(excerpt_frame(found), hide_index=True, width="stretch", key="retrieve_table",
                      column_config={"text": st.column_config.TextColumn("text", width="large")})
         st.caption(f"Excerpts with their context (the first {min(SHOWN, len(found))} of {len(found)}):")
-        with store().session() as s:
+        with store().session(write=False) as s:
             p = get_project(s, project_name)
             contexts = [excerpt_context(s, p, member, e, 300) for e in found[:SHOWN]]
         for i, (e, (before, quote, after)) in enumerate(zip(found[:SHOWN], contexts)):
@@ -174,7 +174,7 @@ with tab_m:
     elif not found:
         st.info("No coded excerpts match these filters.")
     else:
-        with store().session() as s:
+        with store().session(write=False) as s:
             matrix = build_matrix(s, get_project(s, project_name), found, spec)
         frame = matrix.frame()
         st.dataframe(frame, width="stretch", key="retrieve_mx_table")
@@ -208,7 +208,7 @@ with tab_s:
     q = st.text_input("Find in every transcript (plain text, any case)", key="retrieve_corpus_q")
     if q.strip():
         try:
-            with store().session() as s:
+            with store().session(write=False) as s:
                 hits = search_corpus(s, get_project(s, project_name), member, q)
         except CodingError as exc:
             st.error(md_escape(str(exc)))
@@ -227,10 +227,10 @@ with tab_s:
             st.text(hits[which].before + "[" + hits[which].match + "]" + hits[which].after)
             if st.button("Code this hit", key="retrieve_hit_apply", type="primary"):
                 try:
-                    with store().session() as s:
-                        p = get_project(s, project_name)
-                        apply_codes(s, p, member, s.get(Document, hits[which].document_id), [code_id],
-                                    hits[which].start, hits[which].end)
+                    hit = hits[which]
+                    store().run(lambda s: apply_codes(s, get_project(s, project_name), member,
+                                                      s.get(Document, hit.document_id), [code_id],
+                                                      hit.start, hit.end))
                     S["retrieve_flash"] = "Coded the hit (widen it on the coding page if needed)."
                     st.rerun()
                 except CodingError as exc:
