@@ -31,18 +31,18 @@ if flash:
     st.success(flash)
 
 
-def run(action):
-    """Run an engine action in one transaction; show its refusal and return None on failure."""
+def run(action, *, write: bool = True):
+    """Run an engine action in one transaction (a write is re-run on a clash with another
+    writer; ``write=False`` for a pure read); show its refusal and return None on failure."""
     try:
-        with store().session() as s:
-            return action(s, get_project(s, project_name))
+        return store().run(lambda s: action(s, get_project(s, project_name)), write=write)
     except CodingError as exc:
         report(exc)
         return None
 
 
 # --- processing -----------------------------------------------------------------------
-status = run(lambda s, p: sg.processing_status(s, p, member))
+status = run(lambda s, p: sg.processing_status(s, p, member), write=False)
 if status is None:
     st.stop()
 done, total = status
@@ -75,14 +75,15 @@ if member.is_lead:
 if st.button("Find themes", key="sugg_find", type="primary") or "sugg_themes" in st.session_state:
     if st.session_state.get("sugg_for") != (unit, layer) or "sugg_themes" not in st.session_state:
         with st.spinner("Finding themes…"):
-            themes = run(lambda s, p: [t for t in sg.emergent_themes(s, p, member, unit=unit, layer=layer)])
+            themes = run(lambda s, p: [t for t in sg.emergent_themes(s, p, member, unit=unit, layer=layer)],
+                         write=False)
         if themes is None:
             st.stop()
         st.session_state["sugg_themes"] = themes
         st.session_state["sugg_for"] = (unit, layer)
 
 themes = st.session_state.get("sugg_themes")
-codes = run(lambda s, p: [(i.id, i.path) for i in code_tree(s, p).infos if i.codable]) or []
+codes = run(lambda s, p: [(i.id, i.path) for i in code_tree(s, p).infos if i.codable], write=False) or []
 paths = dict(codes)
 
 if themes is not None:
@@ -134,7 +135,8 @@ if themes is not None:
                         st.rerun()
 
 # --- proposals (leads decide) -----------------------------------------------------------
-proposals = run(lambda s, p: [(c.id, c.name, c.definition) for c in sg.proposed_codes(s, p, member)]) or []
+proposals = run(lambda s, p: [(c.id, c.name, c.definition) for c in sg.proposed_codes(s, p, member)],
+                write=False) or []
 if proposals:
     st.subheader("Proposed codes")
     for cid, name, definition in proposals:
