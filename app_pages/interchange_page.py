@@ -26,7 +26,9 @@ st.caption("Exchange projects and codebooks with NVivo, ATLAS.ti, MAXQDA and Qua
 
 
 def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool):
-    with store().session() as s:
+    """The import's report. A dry run, too, writes (and rolls back), so both take the write
+    lock, and both are re-run on a clash with another writer (the data is only bytes)."""
+    def go(s):
         project = get_project(s, project_name)
         if filename.lower().endswith(".qdc"):
             if dry_run:  # a codebook merge is small: check it in a transaction that is rolled back
@@ -36,6 +38,7 @@ def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool):
                 return report
             return import_qdc(s, project, member, data, filename, lenient=lenient)
         return import_qdpx(s, project, member, data, filename, lenient=lenient, dry_run=dry_run)
+    return store().run(go)
 
 
 def _show(report) -> None:
