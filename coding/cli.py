@@ -52,6 +52,15 @@ def _secret(env: str, prompt: str, *, fallback_env: str | None = None, confirm: 
     return value
 
 
+def _asked(args, key: str, ask: Callable[[], str]) -> str:
+    """``ask()``'s answer, asked once per command: a transaction that is re-run on a clash
+    with other writers (``Store.run``) does not prompt again."""
+    answers = vars(args).setdefault("_answers", {})
+    if key not in answers:
+        answers[key] = ask()
+    return answers[key]
+
+
 def _acting(s, project, args):
     """The member the command acts as: by token, or ``--as NAME`` signed in with a
     password (none for a member without one in local mode)."""
@@ -76,7 +85,8 @@ def _acting(s, project, args):
     coder = next((c for c in members(s, project) if c.name == name), None)
     password = None
     if coder is None or coder.password_hash is not None or not project.local_mode:
-        password = _secret("CODING_PASSWORD", f"Password for {name} in {project.name}: ")
+        password = _asked(args, "password",
+                          lambda: _secret("CODING_PASSWORD", f"Password for {name} in {project.name}: "))
     member = sign_in(s, project, name, password, source="cli")
     args.signed_in_with = password  # passwd needs it again as the current password
     return member
@@ -87,6 +97,13 @@ def _project_and_member(s, args):
 
     project = get_project(s, args.name)
     return project, _acting(s, project, args)
+
+
+def _signed_in(store: Store, args):
+    """(project, member) for a command that then only reads. Signing in writes (it records
+    the attempt, and notes a token's use), so it runs in a short transaction of its own,
+    re-run on a clash; the reads follow in a read session beside the writers."""
+    return store.run(lambda s: _project_and_member(s, args))
 
 
 @command("init")
@@ -100,10 +117,10 @@ def cmd_init(store: Store, args) -> int:
     if not args.local:
         password = _secret("CODING_NEW_PASSWORD", f"Choose a password for {lead} (at least 10 characters): ",
                            fallback_env="CODING_PASSWORD", confirm=True)
-    with store.session() as s:
-        p = create_project(s, args.name, lead_name=lead, lead_password=password, local_mode=args.local)
-        mode = "local single-user mode (this computer only)" if args.local else "protected"
-        print(f"created project {p.name!r} ({p.id}), {mode}, lead {lead!r}")
+    p = store.run(lambda s: create_project(s, args.name, lead_name=lead, lead_password=password,
+                                           local_mode=args.local))
+    mode = "local single-user mode (this computer only)" if args.local else "protected"
+    print(f"created project {p.name!r} ({p.id}), {mode}, lead {lead!r}")
     return 0
 
 
@@ -112,14 +129,16 @@ def cmd_passwd(store: Store, args) -> int:
     from .auth import set_password
     from .projects import active_coder
 
-    with store.session() as s:
+    def change(s):
         project, member = _project_and_member(s, args)
         old = getattr(args, "signed_in_with", None)
         if old is None and active_coder(s, member).password_hash is not None:  # signed in by token
-            old = _secret("CODING_PASSWORD", f"Current password for {member.name}: ")
-        new = _secret("CODING_NEW_PASSWORD", f"New password for {member.name}: ", confirm=True)
+            old = _asked(args, "old", lambda: _secret("CODING_PASSWORD", f"Current password for {member.name}: "))
+        new = _asked(args, "new", lambda: _secret("CODING_NEW_PASSWORD", f"New password for {member.name}: ",
+                                                  confirm=True))
         set_password(s, project, member, new, old_password=old)
-        print(f"password of {member.name!r} in {project.name!r} changed; their other sessions ended")
+        return f"password of {member.name!r} in {project.name!r} changed; their other sessions ended"
+    print(store.run(change))
     return 0
 
 
@@ -127,9 +146,10 @@ def cmd_passwd(store: Store, args) -> int:
 def cmd_login(store: Store, args) -> int:
     from .auth import open_session
 
-    with store.session() as s:
+    def login(s):
         project, member = _project_and_member(s, args)
-        issued = open_session(s, member, client="cli", kind="cli")
+        return project, member, open_session(s, member, client="cli", kind="cli")
+    project, member, issued = store.run(login)
     if args.json:
         _print_json({"token": issued.secret, "member": member.name, "project": project.name,
                      "expires_at": issued.expires_at.isoformat()})
@@ -147,9 +167,11 @@ def cmd_logout(store: Store, args) -> int:
     token = args.token or os.environ.get("CODING_TOKEN")
     if not token:
         raise CodingError("give the token to end: --token TOKEN (or CODING_TOKEN)")
-    with store.session() as s:
+    def logout(s):
         member, sid = resume_session(s, token)
         close_session(s, sid)
+        return member
+    member = store.run(logout)
     print(f"session of {member.name!r} ended")
     return 0
 
@@ -157,41 +179,47 @@ def cmd_logout(store: Store, args) -> int:
 @command("member")
 def cmd_member(store: Store, args) -> int:
     from .auth import member_overview, reset_password
-    from .projects import add_member, change_role, remove_member
+    from .projects import add_member, change_role, get_project, remove_member
 
-    with store.session() as s:
-        project, me = _project_and_member(s, args)
-        if args.action == "list":
+    if args.action == "list":
+        _, me = _signed_in(store, args)
+        with store.session(write=False) as s:
             rows = [{**r, "locked_until": r["locked_until"] and r["locked_until"].isoformat(),
                      "last_sign_in": r["last_sign_in"] and r["last_sign_in"].isoformat()}
-                    for r in member_overview(s, project, me)]
-            if args.json:
-                _print_json(rows)
-            else:
-                for r in rows:
-                    state = "removed" if r["removed"] else (f"locked until {r['locked_until']}" if r["locked_until"]
-                                                            else "active")
-                    print(f"{r['name']}  {r['role']}  password: {r['password']}  {state}")
-            return 0
+                    for r in member_overview(s, get_project(s, args.name), me)]
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                state = "removed" if r["removed"] else (f"locked until {r['locked_until']}" if r["locked_until"]
+                                                        else "active")
+                print(f"{r['name']}  {r['role']}  password: {r['password']}  {state}")
+        return 0
+
+    def temporary() -> str:
+        return _asked(args, "temporary", lambda: _secret("CODING_NEW_PASSWORD",
+                                                         f"Temporary password for {args.member}: ", confirm=True))
+
+    def change(s) -> str:
+        project, me = _project_and_member(s, args)
         if args.action == "add":
             password = None
             if not (project.local_mode and args.no_password):
-                password = _secret("CODING_NEW_PASSWORD", f"Temporary password for {args.member}: ", confirm=True)
+                password = temporary()
             add_member(s, project, args.member, args.role or "coder", actor=me, password=password)
-            print(f"added {args.member!r} as {args.role or 'coder'}"
-                  + ("; they choose their own password at the first sign-in" if password else ""))
-        elif args.action == "role":
+            return (f"added {args.member!r} as {args.role or 'coder'}"
+                    + ("; they choose their own password at the first sign-in" if password else ""))
+        if args.action == "role":
             if not args.role:
                 raise CodingError("give the new role: --role lead or --role coder")
             change_role(s, project, me, args.member, args.role)
-            print(f"{args.member!r} is now a {args.role}")
-        elif args.action == "remove":
+            return f"{args.member!r} is now a {args.role}"
+        if args.action == "remove":
             remove_member(s, project, me, args.member)
-            print(f"removed {args.member!r}: their sessions ended; their codings and memos stay")
-        else:  # reset-password
-            password = _secret("CODING_NEW_PASSWORD", f"Temporary password for {args.member}: ", confirm=True)
-            reset_password(s, project, me, args.member, password)
-            print(f"password of {args.member!r} reset; they choose their own at the next sign-in")
+            return f"removed {args.member!r}: their sessions ended; their codings and memos stay"
+        reset_password(s, project, me, args.member, temporary())  # reset-password
+        return f"password of {args.member!r} reset; they choose their own at the next sign-in"
+    print(store.run(change))
     return 0
 
 
@@ -199,9 +227,10 @@ def cmd_member(store: Store, args) -> int:
 def cmd_local_mode(store: Store, args) -> int:
     from .projects import set_local_mode
 
-    with store.session() as s:
+    def switch(s):
         project, me = _project_and_member(s, args)
-        without = set_local_mode(s, project, me, args.state == "on")
+        return project, set_local_mode(s, project, me, args.state == "on")
+    project, without = store.run(switch)
     if args.state == "on":
         print(f"{project.name!r} is in local single-user mode: serve it on 127.0.0.1 only")
     else:
@@ -217,9 +246,8 @@ def cmd_import(store: Store, args) -> int:
 
     # Who acts is settled in a short session; each file then commits on its own, so an
     # interrupted import (Ctrl-C, a killed process) keeps every file finished before it.
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
-        project_name = project.name
+    project, member = _signed_in(store, args)
+    project_name = project.name
     report = import_files_committing(store, project_name, args.paths, language=args.language,
                                      attributes_csv=args.attributes, speaker_pattern=args.speaker_pattern,
                                      actor=member)
@@ -244,14 +272,22 @@ def cmd_codebook(store: Store, args) -> int:
 
     from .codebook import export_codebook, import_codebook, load_codebook_file
 
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
-        if args.action == "import":
-            counts = import_codebook(s, project, load_codebook_file(args.file), member=member)
-            print(f"codebook imported: {counts['created']} created, {counts['updated']} updated")
-        else:
-            Path(args.file).write_text(export_codebook(s, project), encoding="utf-8")
-            print(f"codebook written to {args.file}")
+    from .projects import get_project
+
+    if args.action == "import":
+        book = load_codebook_file(args.file)
+
+        def load(s):
+            project, member = _project_and_member(s, args)
+            return import_codebook(s, project, book, member=member)
+        counts = store.run(load)
+        print(f"codebook imported: {counts['created']} created, {counts['updated']} updated")
+    else:
+        _signed_in(store, args)
+        with store.session(write=False) as s:
+            text = export_codebook(s, get_project(s, args.name))
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"codebook written to {args.file}")
     return 0
 
 
@@ -263,10 +299,9 @@ def cmd_demo(store: Store, args) -> int:
     if args.protected:
         password = _secret("CODING_NEW_PASSWORD", "Password for every demo member (at least 10 characters): ",
                            fallback_env="CODING_PASSWORD", confirm=True)
-    with store.session() as s:
-        project, created = build_demo(s, password=password)
-        mode = "local single-user mode: serve it on 127.0.0.1 only" if project.local_mode else "protected"
-        print(f"{'built' if created else 'already present:'} project {project.name!r} ({mode})")
+    project, created = store.run(lambda s: build_demo(s, password=password))
+    mode = "local single-user mode: serve it on 127.0.0.1 only" if project.local_mode else "protected"
+    print(f"{'built' if created else 'already present:'} project {project.name!r} ({mode})")
     return 0
 
 
@@ -274,9 +309,11 @@ def cmd_demo(store: Store, args) -> int:
 def cmd_documents(store: Store, args) -> int:
     from .documents import document_summary, list_documents
 
-    with store.session() as s:
-        project, _ = _project_and_member(s, args)
-        rows = [document_summary(d) for d in list_documents(s, project)]
+    from .projects import get_project
+
+    _signed_in(store, args)
+    with store.session(write=False) as s:
+        rows = [document_summary(d) for d in list_documents(s, get_project(s, args.name))]
     if args.json:
         _print_json(rows)
         return 0
@@ -292,8 +329,11 @@ def cmd_codes(store: Store, args) -> int:
     from .codebook import code_tree
     from .counts import visible_coding_counts
 
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
+    from .projects import get_project
+
+    _, member = _signed_in(store, args)
+    with store.session(write=False) as s:
+        project = get_project(s, args.name)
         tree = code_tree(s, project)
         counts = visible_coding_counts(s, project, member)  # the blind rule: a coder counts their own
     rows = [{"id": i.id, "path": i.path, "name": i.name, "parent_id": i.parent_id, "depth": i.depth,
@@ -357,12 +397,16 @@ def cmd_agreement(store: Store, args) -> int:
     from .agreement.project import compute_agreement
     from .agreement.tables import report_csv, report_markdown, report_text
 
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
-        report = compute_agreement(
-            s, project, args.coders, member=member, unit=args.unit, codes=args.code or None,
-            min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
-            layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot)
+    from .projects import get_project
+
+    _, member = _signed_in(store, args)
+    # Sentence units segment new documents once and store the sentences: a write, re-run on
+    # a clash with other writers; the other units only read.
+    report = store.run(lambda s: compute_agreement(
+        s, get_project(s, args.name), args.coders, member=member, unit=args.unit, codes=args.code or None,
+        min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
+        layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot),
+        write=args.unit == "sentence")
     if args.json:
         _print_json(report.as_dict())
     elif args.csv:
