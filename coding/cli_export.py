@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import _print_json, _project_and_member, command
+from .cli import _print_json, _signed_in, command
 from .errors import CodingError
 from .store import Store
 
@@ -51,21 +51,26 @@ def cmd_excerpts(store: Store, args) -> int:
     from .exporting.exports import export
 
     fmt = "csv" if args.csv else "md" if args.md else "json" if args.json else None
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
-        if fmt is None:
-            from .exporting.excerpts import excerpts
+    from .projects import get_project
 
-            ps = _pseudonyms(args)
-            es = excerpts(s, project, member, **_filters(args).kwargs())
-            es = ps.excerpts(es) if ps else es
-            for e in es:
-                print(f"{e.document} [{e.start}-{e.end}] {e.code} ({e.layer if e.layer == 'consensus' else e.coder})"
-                      f" {e.attribution}")
-                print("    " + e.text.replace("\n", "\n    "))
-            print(f"{len(es)} excerpt(s)", file=sys.stderr)
-            return 0
-        out = export(s, project, member, "excerpts", fmt, _filters(args), pseudonyms=_pseudonyms(args))
+    _, member = _signed_in(store, args)  # a write (the sign-in is recorded); the rest only reads
+    if fmt is None:
+        from .exporting.excerpts import excerpts
+
+        ps = _pseudonyms(args)
+        filters = _filters(args)
+        with store.session(write=False) as s:
+            es = excerpts(s, get_project(s, args.name), member, **filters.kwargs())
+        es = ps.excerpts(es) if ps else es
+        for e in es:
+            print(f"{e.document} [{e.start}-{e.end}] {e.code} ({e.layer if e.layer == 'consensus' else e.coder})"
+                  f" {e.attribution}")
+            print("    " + e.text.replace("\n", "\n    "))
+        print(f"{len(es)} excerpt(s)", file=sys.stderr)
+        return 0
+    filters, ps = _filters(args), _pseudonyms(args)
+    with store.session(write=False) as s:
+        out = export(s, get_project(s, args.name), member, "excerpts", fmt, filters, pseudonyms=ps)
     if fmt == "json":
         import json
 
@@ -82,9 +87,12 @@ def cmd_export(store: Store, args) -> int:
     fmt = args.format or WHAT_FORMATS[args.what][0]
     spec = MatrixSpec(kind=args.matrix, attribute=args.attribute, count=args.count, mode=args.mode,
                       rollup=args.rollup)
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
-        out = export(s, project, member, args.what, fmt, _filters(args), pseudonyms=_pseudonyms(args),
+    from .projects import get_project
+
+    _, member = _signed_in(store, args)  # a write (the sign-in is recorded); the export only reads
+    filters, ps = _filters(args), _pseudonyms(args)
+    with store.session(write=False) as s:
+        out = export(s, get_project(s, args.name), member, args.what, fmt, filters, pseudonyms=ps,
                      memos=args.memos, matrix=spec)
     target = Path(args.out) if args.out else Path(out.filename)
     try:
