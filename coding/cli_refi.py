@@ -36,7 +36,7 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _import(store, args) -> int:
-    from .cli import _acting, _secret
+    from .cli import _acting, _asked, _secret
     from .interchange import import_qdpx, read_qdpx
     from .projects import create_project, get_member
     from .store.models import Project
@@ -46,9 +46,9 @@ def _import(store, args) -> int:
     name = args.project
     if not name:  # the project's own name in the file
         name = read_qdpx(data, filename).refi.name or Path(args.file).stem
-    with store.session() as s:
-        from sqlalchemy import select
+    from sqlalchemy import select
 
+    def go(s):  # re-run on a clash with other writers; a prompt is asked once (_asked)
         project = s.scalar(select(Project).where(Project.name == name))
         if project is None:
             lead = args.as_name or os.environ.get("CODING_AS")
@@ -56,8 +56,9 @@ def _import(store, args) -> int:
                 raise CodingError(f"project {name!r} does not exist yet: say who becomes its lead with --as NAME")
             password = None
             if not args.local:
-                password = _secret("CODING_NEW_PASSWORD", f"Choose a password for {lead} in {name}: ",
-                                   fallback_env="CODING_PASSWORD", confirm=True)
+                password = _asked(args, "new_lead", lambda: _secret(
+                    "CODING_NEW_PASSWORD", f"Choose a password for {lead} in {name}: ",
+                    fallback_env="CODING_PASSWORD", confirm=True))
             project = create_project(s, name, lead_name=lead, lead_password=password, local_mode=args.local)
             member = get_member(s, project, lead)
         else:
@@ -66,7 +67,8 @@ def _import(store, args) -> int:
                              dry_run=args.dry_run)
         if args.dry_run:
             s.rollback()  # nothing of a dry run stays, the project it created included
-    _print_report(report, args)
+        return report
+    _print_report(store.run(go), args)
     return 0
 
 
@@ -82,12 +84,13 @@ def _print_report(report, args) -> None:
 
 
 def _export(store, args) -> int:
-    from .cli import _project_and_member
+    from .cli import _signed_in
     from .interchange import export_qdpx
+    from .projects import get_project
 
+    project, member = _signed_in(store, args)  # a write: the sign-in is recorded
     with store.session(write=False) as s:
-        project, member = _project_and_member(s, args)
-        data = export_qdpx(s, project, member, layer=args.layer, for_tool=args.for_tool)
+        data = export_qdpx(s, get_project(s, args.name), member, layer=args.layer, for_tool=args.for_tool)
     _write(args.out, data)
     print(f"{project.name!r} written to {args.out} ({len(data)} bytes"
           + (f", positions as {args.for_tool} reads them" if args.for_tool else "") + ")")
@@ -99,20 +102,22 @@ def _codebook_import(store, args) -> int:
     from .interchange import import_qdc
 
     data = _read(args.file)
-    with store.session() as s:
+
+    def go(s):
         project, member = _project_and_member(s, args)
-        report = import_qdc(s, project, member, data, Path(args.file).name, lenient=args.lenient)
-    _print_report(report, args)
+        return import_qdc(s, project, member, data, Path(args.file).name, lenient=args.lenient)
+    _print_report(store.run(go), args)
     return 0
 
 
 def _codebook_export(store, args) -> int:
-    from .cli import _project_and_member
+    from .cli import _signed_in
     from .interchange import export_qdc
+    from .projects import get_project
 
+    project, member = _signed_in(store, args)  # a write: the sign-in is recorded
     with store.session(write=False) as s:
-        project, member = _project_and_member(s, args)
-        data = export_qdc(s, project, member)
+        data = export_qdc(s, get_project(s, args.name), member)
     _write(args.out, data)
     print(f"codebook of {project.name!r} written to {args.out}")
     return 0
