@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
                     help="act as this member (as the global --as)")
 
 
-from .cli import _print_json, _project_and_member, command  # noqa: E402  (cli imports this module)
+from .cli import _print_json, _signed_in, command  # noqa: E402  (cli imports this module)
 
 
 def _progress(done: int, total: int, name: str) -> None:
@@ -50,8 +50,7 @@ def cmd_suggest(store, args) -> int:
     from .errors import CodingError
 
     if args.action == "process":
-        with store.session() as s:
-            _, member = _project_and_member(s, args)
+        _, member = _signed_in(store, args)
         try:
             report = sg.process_documents(store, args.name, member, progress=_progress)
         except KeyboardInterrupt:
@@ -64,34 +63,40 @@ def cmd_suggest(store, args) -> int:
         else:
             print(f"{report.total} documents: {report.parsed} parsed, {report.cached} already cached")
         return 0
-    with store.session() as s:
-        project, member = _project_and_member(s, args)
-        if args.action == "themes":
-            themes = sg.emergent_themes(s, project, member, unit=args.unit, layer=args.layer, limit=args.limit)
-            if args.json:
-                _print_json({"project": project.name, "member": member.name, "unit": args.unit,
-                             "layer": args.layer, "themes": [t.as_dict() for t in themes]})
-                return 0
-            if not themes:
-                print("no themes: too little uncoded text with recurring words")
-            for t in themes:
-                near = f"; nearest code {t.nearest_code} ({t.nearest_score:.2f})" if t.nearest_code else ""
-                print(f"{t.rank}. {t.title}  [{t.units} units, {t.documents} documents, "
-                      f"{t.participants} participants{near}]")
-                for q in t.quotes:
-                    print(f"   - {q.text!r} {q.attribution} [{q.document} {q.start}-{q.end}]")
-            return 0
-        from .documents import get_document
+    from .projects import get_project
 
-        if not args.document or args.start is None or args.end is None:
-            raise CodingError("suggest codes needs --document DOC --start S --end E")
-        doc = get_document(s, project, args.document)
-        hints = sg.suggest_codes(s, project, member, doc, args.start, args.end, layer=args.layer)
+    project, member = _signed_in(store, args)  # a write (the sign-in is recorded); the rest only reads
+    if args.action == "themes":
+        with store.session(write=False) as s:
+            themes = sg.emergent_themes(s, get_project(s, args.name), member, unit=args.unit, layer=args.layer,
+                                        limit=args.limit)
         if args.json:
-            _print_json({"document": doc.name, "start": args.start, "end": args.end,
-                         "codes": [{"code": h.path, "score": round(h.score, 3), "evidence": h.evidence.as_dict()}
-                                   for h in hints]})
-        else:
-            for h in hints:
-                print(f"{h.score:.2f}  {h.path}   e.g. {h.evidence.text[:80]!r} ({h.evidence.document})")
+            _print_json({"project": project.name, "member": member.name, "unit": args.unit,
+                         "layer": args.layer, "themes": [t.as_dict() for t in themes]})
+            return 0
+        if not themes:
+            print("no themes: too little uncoded text with recurring words")
+        for t in themes:
+            near = f"; nearest code {t.nearest_code} ({t.nearest_score:.2f})" if t.nearest_code else ""
+            print(f"{t.rank}. {t.title}  [{t.units} units, {t.documents} documents, "
+                  f"{t.participants} participants{near}]")
+            for q in t.quotes:
+                print(f"   - {q.text!r} {q.attribution} [{q.document} {q.start}-{q.end}]")
+        return 0
+    from .documents import get_document
+
+    if not args.document or args.start is None or args.end is None:
+        raise CodingError("suggest codes needs --document DOC --start S --end E")
+    with store.session(write=False) as s:
+        project = get_project(s, args.name)
+        doc = get_document(s, project, args.document)
+        doc_name = doc.name
+        hints = sg.suggest_codes(s, project, member, doc, args.start, args.end, layer=args.layer)
+    if args.json:
+        _print_json({"document": doc_name, "start": args.start, "end": args.end,
+                     "codes": [{"code": h.path, "score": round(h.score, 3), "evidence": h.evidence.as_dict()}
+                               for h in hints]})
+    else:
+        for h in hints:
+            print(f"{h.score:.2f}  {h.path}   e.g. {h.evidence.text[:80]!r} ({h.evidence.document})")
     return 0
