@@ -11,42 +11,12 @@ import pytest
 from app_pages import transcript_component
 from coding.offsets import Utf16Map
 
+from .coding_helpers import LOCATE_JS as _LOCATE_JS
+from .coding_helpers import drag
 from .component_demo_app import FULL_TEXT
 from .conftest import run_streamlit
 
 DEMO_APP = Path(__file__).with_name("component_demo_app.py")
-
-# Page coordinates of the first character of `startPhrase` in block `a` and of the
-# last character of `endPhrase` in block `b` (found through Range rects).
-_LOCATE_JS = """
-([a, startPhrase, b, endPhrase]) => {
-  const find = (blockId, phrase, last) => {
-    const pieces = [...document.querySelectorAll(
-      `.cwtv-root .cwtv-block[data-block="${blockId}"] [data-s]`)];
-    const text = pieces.map(p => p.firstChild.data).join("");
-    const at = text.indexOf(phrase);
-    if (at < 0) throw new Error(`${phrase} not in ${blockId}`);
-    let unit = last ? at + phrase.length - 1 : at;
-    const lo = text.charCodeAt(unit);
-    if (last && lo >= 0xDC00 && lo <= 0xDFFF) unit -= 1;   // a trailing emoji: take it whole
-    const width = text.charCodeAt(unit) >= 0xD800 && text.charCodeAt(unit) <= 0xDBFF ? 2 : 1;
-    let skipped = 0;
-    for (const p of pieces) {
-      const n = p.firstChild;
-      if (unit < skipped + n.length) {
-        const r = document.createRange();
-        r.setStart(n, unit - skipped);
-        r.setEnd(n, unit - skipped + width);
-        const rect = r.getBoundingClientRect();
-        return {x: last ? rect.right - 1 : rect.left + 1, y: rect.top + rect.height / 2};
-      }
-      skipped += n.length;
-    }
-    throw new Error("unit outside pieces");
-  };
-  return [find(a, startPhrase, false), find(b, endPhrase, true)];
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +43,7 @@ def _reported(page, name: str, timeout: float = 15_000):
 
 
 def _drag(page, a: str, start_phrase: str, b: str, end_phrase: str) -> None:
-    start, end = page.evaluate(_LOCATE_JS, [a, start_phrase, b, end_phrase])
-    page.mouse.move(start["x"], start["y"])
-    page.mouse.down()
-    page.mouse.move((start["x"] + end["x"]) / 2, (start["y"] + end["y"]) / 2, steps=4)
-    page.mouse.move(end["x"], end["y"], steps=4)
-    page.mouse.up()
+    drag(page, a, start_phrase, b, end_phrase)
 
 
 def _check_selection(selection: dict, phrase: str) -> None:
