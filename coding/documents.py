@@ -145,7 +145,8 @@ def _acting(s: Session, project: Project, actor: Any, action: Action = Action.IM
     return require_or_setup(s, None if actor in (None, "system") else actor, action, project)
 
 
-def _store_prepared(s: Session, project: Project, prep: _Prepared, *, language: str, actor: Any) -> Document:
+def _store_prepared(s: Session, project: Project, prep: _Prepared, *, language: str, actor: Any,
+                    document_id: str | None = None) -> Document:
     """Add one parsed file with its turns and its event (in the caller's transaction)."""
     actor = _acting(s, project, actor)
     parsed = prep.parsed
@@ -154,8 +155,11 @@ def _store_prepared(s: Session, project: Project, prep: _Prepared, *, language: 
             display_name(prep.filename), f"a document named {prep.name!r} is already in {project.name!r}",
             "Rename the file, or delete the existing document first",
         )
+    if document_id is not None and s.get(Document, document_id) is not None:
+        raise InputFileError(display_name(prep.filename), f"the document id {document_id} is already taken",
+                             "Import it without a fixed id (a new one is given)")
     doc = Document(
-        project_id=project.id, name=prep.name, text=parsed.text,
+        id=document_id or new_id(), project_id=project.id, name=prep.name, text=parsed.text,
         sha256=hashlib.sha256(parsed.text.encode("utf-8")).hexdigest(), length=len(parsed.text),
         language=language, source_filename=prep.filename, source_format=parsed.source_format,
         source_encoding=parsed.encoding,
@@ -237,10 +241,14 @@ def _import_one_committing(store, project_id: str, report: ImportReport, label: 
 def store_document(
     s: Session, project: Project, name: str, filename: str, data: bytes, *,
     language: str = "en", speaker_pattern: str | None = None, actor: Any = "system",
+    document_id: str | None = None,
 ) -> Document:
-    """Parse one file and add it with its turns (inside the caller's transaction)."""
+    """Parse one file and add it with its turns (inside the caller's transaction).
+
+    ``document_id``: the new document's id (e.g. the GUID a REFI-QDA file gives it, so
+    a round trip keeps it); refused when a document already has it. Default: a new id."""
     prep = _prepare(filename, lambda: data, speaker_pattern=speaker_pattern, name=name)
-    return _store_prepared(s, project, prep, language=language, actor=actor)
+    return _store_prepared(s, project, prep, language=language, actor=actor, document_id=document_id)
 
 
 # --- batches --------------------------------------------------------------------------

@@ -60,6 +60,11 @@ EVENT_KINDS: dict[str, EventKind] = {k.name: k for k in (
           "name sha256 file text codings memos adjudications assignments attributes turns sentences", private=True),
     _kind("attributes.import", "project", "file values"),
     _kind("codebook.import", "project", "created updated codes file before after"),
+    # one per REFI-QDA import (its documents, codes and memos log their own events as well);
+    # not undoable: the imported codings log no coding.add, so no member's undo reaches them
+    _kind("interchange.import", "project",
+          "file kind origin positions documents codes codings consensus coders memos attributes skipped warnings "
+          "problems"),
     *(_kind(f"code.{op}", "code", _CODE_FIELDS)
       for op in ("add", "rename", "edit", "move", "split", "propose", "accept", "reject")),
     # merge and delete record the codings they moved or deleted (every coder's): private

@@ -4,6 +4,7 @@ validity of our exports, positions by origin, hostile files. Real SQLite/Postgre
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import uuid
@@ -14,16 +15,16 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from coding.codebook import code_tree
-from coding.codings import apply_codes
-from coding.documents import get_document
-from coding.errors import PermissionDeniedError
+from coding.codings import apply_codes, undo_last
+from coding.documents import get_document, store_document
+from coding.errors import InputFileError, PermissionDeniedError
 from coding.interchange import RefiError, export_qdc, export_qdpx, import_qdc, import_qdpx
 from coding.interchange.schema import parse_xml, schema_dir, validate
 from coding.memos import add_journal_entry, save_document_memo
 from coding.offsets import RefiPositions
 from coding.projects import Member, create_project, get_member, get_project
 from coding.store import Store
-from coding.store.models import Attribute, Code, Coder, Coding, Document, Memo
+from coding.store.models import Attribute, Code, Coder, Coding, Document, Event, Memo
 
 from conftest import PG_URL, REPO
 
@@ -386,6 +387,62 @@ def test_dry_run_stores_nothing(store):
         rep = import_qdpx(s, p, get_member(s, p, "boss"), _qdpx(GOOD, SRC), "x.qdpx", dry_run=True)
         assert rep.codings_by_coder == {"rita": 1} and rep.dry_run
     assert _counts(store) == before
+
+
+def test_one_import_event_and_imported_codings_are_not_undone(store):
+    """Each import logs one interchange.import (what came in, from where); the lead's undo
+    reverts the lead's own last coding, never the codings of an import."""
+    with store.session() as s:
+        p, lead = _new_project(s)
+        doc = store_document(s, p, "own", "own.txt", b"The lead codes this first.", actor=lead)
+        code = import_qdc(s, p, lead, _qdc_one_code(), "one.qdc")  # a code to apply
+        own_code = code_tree(s, p).by_path["Solo"].id
+        apply_codes(s, p, lead, doc, [own_code], 4, 8)
+        rep = import_qdpx(s, p, lead, _qdpx(_project_xml("QualCoder", [(0, 2), (3, 8)]), SRC), "two.qdpx")
+        assert rep.codings_by_coder == {"rita": 2} and code.codes_created == 1
+    with store.session(write=False) as s:
+        p = get_project(s, "imp")
+        evs = list(s.scalars(select(Event).where(Event.project_id == p.id, Event.action == "interchange.import")
+                             .order_by(Event.seq)))
+        assert [json.loads(e.payload)["file"] for e in evs] == ["one.qdc", "two.qdpx"]
+        pay = json.loads(evs[1].payload)
+        assert (pay["origin"], pay["positions"], pay["documents"], pay["codings"], pay["coders"]) == (
+            "QualCoder", "standard", ["talk"], {"rita": 2}, ["rita"])
+        assert evs[1].actor_id == get_member(s, p, "boss").id
+    with store.session() as s:
+        p = get_project(s, "imp")
+        boss = get_member(s, p, "boss")
+        assert undo_last(s, p, boss) == "coding.add"  # the lead's own coding, made before the import
+        assert undo_last(s, p, boss) is None  # nothing of the import is undoable
+    assert _coded_texts(store) == ["Hi", "there"]
+
+
+def _qdc_one_code() -> bytes:
+    return (f'<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="hand">'
+            f'<Codes><Code guid="{uuid.uuid4()}" name="Solo" isCodable="true"/></Codes></CodeBook>').encode()
+
+
+def test_store_document_keeps_a_given_id_and_refuses_a_taken_one(store):
+    given = str(uuid.uuid4())
+    with store.session() as s:
+        p, lead = _new_project(s)
+        assert store_document(s, p, "a", "a.txt", b"Alpha", actor=lead, document_id=given).id == given
+        with pytest.raises(InputFileError, match="already taken"):
+            store_document(s, p, "b", "b.txt", b"Beta", actor=lead, document_id=given)
+    with store.session(write=False) as s:
+        assert [d.name for d in s.scalars(select(Document))] == ["a"]
+
+
+def test_a_source_with_a_bad_file_name_is_reported_not_stored(store):
+    """Documents go through store_document: its checks (here a control character in the
+    file name) refuse that source, and with it the file, naming the element."""
+    xml = _project_xml("QualCoder", [(0, 2)]).replace(f'internal://{G["src"]}.txt', "internal://bad&#9;name.txt")
+    with store.session() as s:
+        p, lead = _new_project(s)
+        with pytest.raises(RefiError, match="TextSource.*control characters"):
+            import_qdpx(s, p, lead, _qdpx(xml, {"bad\tname.txt": b"Hi there"}), "ctl.qdpx")
+    with store.session(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 0
 
 
 def test_cli_imports_and_exports(tmp_path, db_url, capsys):

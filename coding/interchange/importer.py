@@ -11,7 +11,6 @@ caller's transaction: a failed import leaves nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -25,9 +24,9 @@ from ..access import Action, require_or_setup
 from ..codebook import CodebookFile, code_tree, import_codebook, walk_nodes
 from ..errors import CodingError, OffsetError
 from ..events import log_event
-from ..importing import parse_transcript
+from ..documents import store_document
 from ..offsets import REFI_CONVENTIONS, RefiPositions, inside_word, normalise_text, refi_convention, splits_surrogate
-from ..store.models import Attribute, Code, Coder, Coding, Document, Memo, MemberAccount, Project, SpeakerTurn, new_id
+from ..store.models import Attribute, Code, Coder, Coding, Document, Memo, MemberAccount, Project, new_id
 from .archive import MAX_XML_BYTES, QdpxArchive
 from .codes import derived_guid, to_nodes
 from .errors import RefiError
@@ -469,35 +468,25 @@ class _Store:
                 name = f"{src.name} ({n})"
                 n += 1
             taken.add(name.casefold())
+            # the file's GUID is kept as the document's id, so a round trip keeps it
+            sp = s.begin_nested()
             try:
-                parsed = parse_transcript(src.filename, src.data)
+                doc = store_document(s, p, name, src.filename, src.data, actor=self.member,
+                                     document_id=_free(s, Document, src.src.guid))
             except CodingError as exc:
+                sp.rollback()
                 self.plan.problem(f"{src.src.path}: {exc}")
                 continue
-            if src.positions is not None and parsed.text != src.positions.text:
+            if src.positions is not None and doc.text != src.positions.text:
+                sp.rollback()
                 self.plan.problem(f"{src.src.path}: its text changed when read ({src.filename}); positions "
                                   "cannot be trusted")
                 continue
-            doc = Document(id=_free(s, Document, src.src.guid), project_id=p.id, name=name, text=parsed.text,
-                           sha256=hashlib.sha256(parsed.text.encode("utf-8")).hexdigest(), length=len(parsed.text),
-                           source_filename=src.filename[:500], source_format=parsed.source_format,
-                           source_encoding=parsed.encoding)
             if src.src.created:
                 doc.imported_at = src.src.created
-            s.add(doc)
-            s.flush()
-            if parsed.turns:
-                s.execute(SpeakerTurn.__table__.insert(), [
-                    {"id": new_id(), "document_id": doc.id, "position": i, "speaker": t.speaker, "start": t.start,
-                     "end": t.end, "speech_start": t.speech_start, "timestamp": t.timestamp}
-                    for i, t in enumerate(parsed.turns)])
+            sp.commit()
             self.docs[src.src.guid] = doc
             self.report.documents.append(name)
-            log_event(s, p.id, self.member, "document.import", "document", doc.id, name=name,
-                      file=f"{self.plan.filename}: {src.filename}", encoding=parsed.encoding, sha256=doc.sha256,
-                      characters=len(parsed.text), replaced=parsed.replaced_bytes,
-                      warnings=[*parsed.warnings, f"from the REFI-QDA file {self.plan.filename} "
-                                                  f"({self.plan.refi.origin or 'origin not given'})"])
 
     def codings(self) -> None:
         s, p = self.s, self.project
@@ -629,12 +618,22 @@ def _report(plan: _Plan, project: Project, dry_run: bool) -> RefiImportReport:
                             selections=plan.selections, inside_word=plan.inside_word, snapped=plan.snapped)
 
 
-def _finish(plan: _Plan, report: RefiImportReport, lenient: bool) -> None:
+def _finish(s: Session, project: Project, member: Any, plan: _Plan, report: RefiImportReport,
+            lenient: bool) -> None:
     report.skipped.update(plan.skipped)
     report.skipped = +report.skipped  # drop kinds counted zero
     report.warnings = list(plan.warnings)
     report.problems = list(plan.problems)
     _refuse_or_report(plan, lenient)
+    log_event(s, project.id, member, "interchange.import", "project", project.id,
+              file=plan.filename, kind=plan.refi.kind, origin=plan.refi.origin, positions=plan.convention,
+              documents=report.documents, codes={"created": report.codes_created, "updated": report.codes_updated},
+              codings=report.codings_by_coder, consensus=report.consensus_codings,
+              coders=report.members_created,
+              memos={"documents": report.document_memos, "codings": report.coding_memos,
+                     "journal": report.journal_entries},
+              attributes=report.attributes, skipped=dict(report.skipped), warnings=report.warnings,
+              problems=report.problems[:MAX_REASONS])
 
 
 def _acting(s: Session, project: Project, member: Any):
@@ -663,7 +662,7 @@ def import_qdpx(s: Session, project: Project, member: Any, data: bytes, filename
         st.codings()
         st.memos()
         st.attributes()
-        _finish(plan, report, lenient)
+        _finish(s, project, member, plan, report, lenient)
         s.flush()
     except BaseException:
         nested.rollback()
@@ -684,5 +683,5 @@ def import_qdc(s: Session, project: Project, member: Any, data: bytes, filename:
     report = _report(plan, project, False)
     with s.begin_nested():
         _Store(s, project, member, plan, report).codebook(set())
-        _finish(plan, report, lenient)
+        _finish(s, project, member, plan, report, lenient)
     return report
