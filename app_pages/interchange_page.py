@@ -1,13 +1,16 @@
 """Exchange: import a REFI-QDA project or codebook (NVivo, ATLAS.ti, MAXQDA, QualCoder) and
 export this project as .qdpx or its codebook as .qdc.
 
-An import is first checked and summarised without storing anything (a dry run); the
-lead then stores it. Every rule (who may import, the blind rule on exports, positions,
+An import is first checked and summarised without storing anything (a dry run, once
+per file); the lead then stores it. Exports are built only when asked for (a button),
+then offered for download. Every rule (who may import, the blind rule on exports, positions,
 safety limits) lives in coding/interchange. Names and messages reach the page as text
 only. Session keys are prefixed ``exchange_``.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
@@ -57,21 +60,32 @@ if member.is_lead:
     lenient = st.checkbox("Import what is valid and report the rest (lenient)", key="exchange_lenient")
     if up is not None:
         data = up.getvalue()
-        try:
-            summary = _import(data, up.name, lenient=lenient, dry_run=True)
-        except CodingError as exc:
-            st.error(md_escape(str(exc)))
+        # The dry run is done once per file, project and option, not on every redraw.
+        key = (project_name, up.name, hashlib.sha256(data).hexdigest(), lenient)
+        if st.session_state.get("exchange_summary_key") != key:
+            try:
+                st.session_state["exchange_summary"] = _import(data, up.name, lenient=lenient, dry_run=True)
+            except CodingError as exc:
+                st.session_state["exchange_summary"] = exc
+            st.session_state["exchange_summary_key"] = key
+        summary = st.session_state["exchange_summary"]
+        done = st.session_state.get("exchange_done")
+        if done is not None and done[0] == key:
+            st.success("Imported.")
+            _show(done[1])
+        elif isinstance(summary, CodingError):
+            st.error(md_escape(str(summary)))
         else:
             st.text("Summary before importing (nothing is stored yet):")
             _show(summary)
             if st.button("Import into this project", key="exchange_do_import", type="primary"):
                 try:
-                    done = _import(data, up.name, lenient=lenient, dry_run=False)
+                    report = _import(data, up.name, lenient=lenient, dry_run=False)
                 except CodingError as exc:
                     st.error(md_escape(str(exc)))
                 else:
-                    st.success("Imported.")
-                    _show(done)
+                    st.session_state["exchange_done"] = (key, report)
+                    st.rerun()
 else:
     st.info("Only a lead imports projects and codebooks (they add members and codes).")
 
@@ -84,19 +98,29 @@ layer_label = st.selectbox("What to export", list(layers), key="exchange_layer")
 tool_label = st.selectbox("Positions and line endings for", ["The standard (QualCoder and others)",
                                                              *(TOOLS[t] for t in TOOLS)], key="exchange_tool")
 tool = next((t for t, label in TOOLS.items() if label == tool_label), None)
-try:
-    with store().session(write=False) as s:
-        project = get_project(s, project_name)
-        qdpx = export_qdpx(s, project, member, layer=layers[layer_label], for_tool=tool)
-        try:
-            qdc = export_qdc(s, project, member)
-        except CodingError:
-            qdc = None
-except CodingError as exc:
-    st.error(md_escape(str(exc)))
-else:
-    st.download_button("Download project (.qdpx)", qdpx, file_name=f"{project_name}.qdpx",
+# Exports are built on request only (a whole project is large), for the choice made.
+choice = (project_name, member.id, layers[layer_label], tool)
+if st.button("Prepare the export files", key="exchange_build"):
+    try:
+        with store().session(write=False) as s:
+            project = get_project(s, project_name)
+            qdpx = export_qdpx(s, project, member, layer=layers[layer_label], for_tool=tool)
+            try:
+                qdc = export_qdc(s, project, member)
+            except CodingError:  # no codes yet: no codebook to offer
+                qdc = None
+    except CodingError as exc:
+        st.session_state.pop("exchange_built", None)
+        st.error(md_escape(str(exc)))
+    else:
+        st.session_state["exchange_built"] = (choice, qdpx, qdc)
+built = st.session_state.get("exchange_built")
+if built is not None and built[0] == choice:
+    _, qdpx, qdc = built
+    st.download_button(f"Download project (.qdpx, {len(qdpx):,} bytes)", qdpx, file_name=f"{project_name}.qdpx",
                        mime="application/zip", key="exchange_dl_qdpx")
     if qdc is not None:
         st.download_button("Download codebook (.qdc)", qdc, file_name=f"{project_name}.qdc",
                            mime="application/xml", key="exchange_dl_qdc")
+elif built is not None:
+    st.caption("The choice changed since the files were prepared: prepare them again.")

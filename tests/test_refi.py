@@ -468,3 +468,14 @@ def test_exchange_page_renders_for_lead_and_coder(app_for, who):
     assert not at.exception
     assert [t.value for t in at.title] == ["Exchange (REFI-QDA)"]
     assert ("Only a lead imports" in " ".join(i.value for i in at.info)) == (who == "ana")
+
+
+def test_exchange_page_builds_exports_only_when_asked(app_for):
+    at = app_for("app_pages/interchange_page.py", "lead")
+    at.run()
+    assert not at.exception and at.get("download_button") == []
+    at.button(key="exchange_build").click().run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 2  # the project and the codebook
+    at.selectbox(key="exchange_tool").select("NVivo").run()
+    assert at.get("download_button") == [] and "prepare them again" in " ".join(c.value for c in at.caption)
