@@ -129,7 +129,8 @@ if themes is not None:
                         st.session_state.pop("sugg_themes", None)
                         st.rerun()
                 if st.button("Dismiss theme", key=f"{key}_dismiss"):
-                    if run(lambda s, p: sg.dismiss_theme(s, p, member, list(t.label), unit=unit)) is None:
+                    # the action returns nothing: True marks success (run gives None on a refusal)
+                    if run(lambda s, p: sg.dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
                         st.session_state["sugg_themes"] = [x for x in themes if x.rank != t.rank]
                         st.session_state["sugg_flash"] = "Dismissed; it will not be suggested to you again."
                         st.rerun()
@@ -145,6 +146,7 @@ if proposals:
             b1, b2 = st.columns(2)
             for col, accept, word in ((b1, True, "Accept"), (b2, False, "Reject")):
                 if col.button(f"{word} {md_escape(name)}", key=f"sugg_{word}_{cid}"):
-                    if run(lambda s, p: sg.decide_proposed_code(s, p, member, cid, accept)) is not None or not accept:
+                    if run(lambda s, p, cid=cid, accept=accept: sg.decide_proposed_code(s, p, member, cid, accept)
+                           or True):
                         st.session_state["sugg_flash"] = f"{word}ed the code {md_escape(name)}."
                         st.rerun()
