@@ -82,8 +82,12 @@ def setup(url: str, n_coders: int) -> dict:
     from coding.codebook_edit import add_code
     from coding.projects import Member, add_member, create_project, get_member
     from coding.store import Store
+    from coding.store.db import make_engine, migrate
     from coding.store.models import Document
 
+    engine = make_engine(url)
+    migrate(engine)  # a fresh database; PostgreSQL is only migrated explicitly
+    engine.dispose()
     store = Store(url)
     rng = random.Random(7)
     with store.session() as s:

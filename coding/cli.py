@@ -24,7 +24,7 @@ from .errors import CodingError
 from .store import Store
 
 COMMANDS: dict[str, Callable] = {}
-STORELESS = {"reliability"}  # commands that need no database
+STORELESS = {"reliability", "migrate"}  # commands that open no Store (migrate opens its own engine)
 
 
 def command(name: str):
@@ -305,6 +305,26 @@ def cmd_demo(store: Store, args) -> int:
     return 0
 
 
+@command("migrate")
+def cmd_migrate(store: None, args) -> int:
+    """Bring the database's schema to this version's (the only way a PostgreSQL one changes)."""
+    from .store.db import current_revision, head_revision, make_engine, migrate, resolve_url
+
+    engine = make_engine(resolve_url(args.db))
+    try:
+        before = current_revision(engine)
+        backup = migrate(engine, backup=True)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == head_revision():
+        print(f"{where}: already at schema revision {before}")
+    else:
+        print(f"{where}: migrated from {before or 'an empty database'} to {head_revision()}"
+              + (f" (backup: {backup})" if backup else ""))
+    return 0
+
+
 @command("documents")
 def cmd_documents(store: Store, args) -> int:
     from .documents import document_summary, list_documents
@@ -490,6 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "the app serves it on 127.0.0.1 only). --protected: every member gets the password "
                                     "from $CODING_NEW_PASSWORD (or $CODING_PASSWORD) or a prompt.")
     sp.add_argument("--protected", action="store_true", help="give every demo member a password")
+
+    sp = sub.add_parser("migrate", help="bring the database schema up to date (PostgreSQL: only this does)",
+                        description="SQLite files are also migrated when opened, after a backup beside the file. "
+                                    "A PostgreSQL database is never migrated by the app or other commands: back it "
+                                    "up (pg_dump), run this once, then start the app instances.")
+    sp.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                    help="database URL (as the global --db; else $CODING_DB_URL, else the default SQLite file)")
 
     sp = sub.add_parser("documents", help="list documents with language, length, attributes, speakers")
     sp.add_argument("name", help="project name")

@@ -1,10 +1,21 @@
 """Opening the project store: SQLite by default, PostgreSQL by URL.
 
 The database URL comes from, in order: the ``url`` argument (CLI ``--db``), the
-``CODING_DB_URL`` environment variable, else ``sqlite:///data/coding.db`` under
-the repository (the ``data/`` folder is git-ignored, made on first use, and like
-the database file readable by its owner only). Every open runs the Alembic
-migrations up to head, so a new file just works.
+``CODING_DB_URL`` environment variable, else a SQLite file ``coding.db`` in the
+data folder: ``$CODING_DATA_DIR``; else, in a source checkout, ``data/`` beside
+``app.py`` (git-ignored); else, for an installed package, the per-user
+``$XDG_DATA_HOME/coding-workbench`` (``~/.local/share/coding-workbench``). The
+folder is made on first use and, like the database file, readable by its owner only.
+
+Schema (Alembic migrations in ``migrations/``, shipped with the package):
+
+- **SQLite**: opening a file whose schema is behind first copies it to
+  ``coding.db.bak-<from revision>-<UTC time>`` (SQLite's backup API, owner-only),
+  then migrates it, all while holding the write lock; a new file just works.
+- **PostgreSQL**: a shared server is never migrated by opening it. ``Store(url)``
+  refuses a database whose schema is not the current one (empty included) with a
+  :class:`StoreError` that says to run ``python -m coding migrate``; that command
+  (or :func:`migrate`) is the only way the schema changes.
 
 Concurrency (DESIGN.md: writers queue, they never fail for being concurrent):
 
@@ -33,16 +44,21 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import (
     ArgumentError,
@@ -57,10 +73,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import CodingError, ConflictError, StorageBusyError, StorageDataError, StoreError
 
-__all__ = ["Store", "StoreError", "make_engine", "migrate", "resolve_url", "shared_store", "translate_error"]
+__all__ = ["Store", "StoreError", "current_revision", "data_dir", "head_revision", "make_engine", "migrate",
+           "require_current_schema", "resolve_url", "schema_revision", "shared_store", "translate_error"]
 
+#: The folder above the package: the repository in a source checkout, site-packages when installed.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DB_PATH = REPO_ROOT / "data" / "coding.db"
+#: Running from a source checkout (``app.py`` beside the package), not from an installed wheel.
+IN_CHECKOUT = (REPO_ROOT / "app.py").is_file()
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 30
 # Key of the PostgreSQL advisory lock that serialises concurrent migrations.
@@ -75,14 +94,32 @@ def _private_dir(path: Path) -> None:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+def data_dir() -> Path:
+    """Where the default database lives: ``$CODING_DATA_DIR``, else ``data/`` in a source
+    checkout, else the per-user data folder (``$XDG_DATA_HOME`` or ``~/.local/share``)."""
+    if os.environ.get("CODING_DATA_DIR"):
+        return Path(os.environ["CODING_DATA_DIR"]).expanduser()
+    if IN_CHECKOUT:
+        return REPO_ROOT / "data"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "coding-workbench"
+
+
+#: The default SQLite file as resolved at import (resolve_url() looks again each time).
+DEFAULT_DB_PATH = data_dir() / "coding.db"
+
+
 def resolve_url(url: str | None = None) -> str:
     url = url or os.environ.get("CODING_DB_URL")
     if url:
         return url
-    _private_dir(DEFAULT_DB_PATH.parent)
-    # The default folder is ours: tighten it even when an older version made it 0755.
-    os.chmod(DEFAULT_DB_PATH.parent, 0o700)
-    return f"sqlite:///{DEFAULT_DB_PATH}"
+    folder = data_dir()
+    _private_dir(folder)
+    if not os.environ.get("CODING_DATA_DIR"):
+        # The default folder is ours: tighten it even when an older version made it 0755
+        # (a folder the user named is left as they set it up).
+        os.chmod(folder, 0o700)
+    return f"sqlite:///{folder / 'coding.db'}"
 
 
 def _create_private_file(path: Path) -> None:
@@ -142,25 +179,107 @@ def _oneline(exc: BaseException, limit: int = 160) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` with Alembic.
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg)
 
-    On SQLite the migrations run with foreign keys off (a table rebuild in batch mode
-    drops the old table, which would otherwise cascade into the rows that refer to it)
-    and ``PRAGMA foreign_key_check`` must come back empty before the commit. On
-    PostgreSQL an advisory lock makes concurrent openers migrate one after another."""
+
+def head_revision() -> str:
+    """The schema revision this version of the workbench works with."""
+    return _scripts().get_current_head()
+
+
+def schema_revision(conn) -> str | None:
+    """The revision a database is at (None: no schema yet)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _cannot_open(engine: Engine, exc: OperationalError) -> StoreError:
+    return StoreError(
+        f"cannot open the database at {_where(engine)}: "
+        f"{' '.join(str(exc.orig).split()).rstrip('.')}. Check the URL, that the server runs, and the file permissions"
+    )
+
+
+def _check_known(engine: Engine, current: str | None) -> None:
+    """Refuse a database migrated by a newer version of the workbench."""
+    if current is None:
+        return
+    try:
+        known = _scripts().get_revision(current) is not None
+    except CommandError:
+        known = False
+    if not known:
+        raise StoreError(
+            f"the database at {_where(engine)} has schema revision {current!r}, which this version of the "
+            f"workbench does not know (it expects {head_revision()!r}): a newer version made it. Upgrade the "
+            "workbench (pip install -U, or git pull in a checkout) before opening it")
+
+
+def _backup_sqlite(engine: Engine, current: str) -> Path | None:
+    """Copy the SQLite file to ``<file>.bak-<current>-<UTC time>`` (owner-only) with SQLite's
+    backup API. Called while the migration holds the write lock, so the copy is the state
+    the migration starts from."""
+    db = engine.url.database
+    if db in (None, "", ":memory:") or db.startswith("file:"):
+        return None
+    src_path = Path(db)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = src_path.with_name(f"{src_path.name}.bak-{current}-{stamp}")
+    try:
+        fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        src = sqlite3.connect(src_path)  # a reader beside the lock holder (WAL): sees the committed state
+        try:
+            dst = sqlite3.connect(dest)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(
+            f"the database {src_path} needs migrating from revision {current!r}, but its backup to {dest} failed "
+            f"({exc}); nothing was changed. Free disk space or fix the folder's permissions, then open it again"
+        ) from exc
+    return dest
+
+
+def migrate(engine: Engine, revision: str = "head", *, backup: bool = False) -> Path | None:
+    """Bring the schema up to ``revision`` with Alembic; returns the backup made, if any.
+
+    With ``backup`` a SQLite file whose schema exists but is behind is first copied (see
+    :func:`_backup_sqlite`); an empty one needs no copy. On SQLite the migrations run
+    with foreign keys off (a table rebuild in batch mode drops the old table, which
+    would otherwise cascade into the rows that refer to it) and ``PRAGMA
+    foreign_key_check`` must come back empty before the commit. On PostgreSQL an
+    advisory lock makes concurrent migrations run one after another."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     sqlite = engine.dialect.name == "sqlite"
+    made = None
     try:
         with engine.connect() as conn:
             raw = conn.connection.driver_connection if sqlite else None
             if sqlite:
                 raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or it is ignored
             try:
-                with conn.begin():
+                with conn.begin():  # SQLite: BEGIN IMMEDIATE, so other openers wait for the result
                     if not sqlite:
                         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+                    current = schema_revision(conn)
+                    _check_known(engine, current)
+                    target = head_revision() if revision == "head" else revision
+                    if backup and sqlite and current is not None and current != target:
+                        made = _backup_sqlite(engine, current)
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, revision)
                     if sqlite:
@@ -174,10 +293,34 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 if sqlite:
                     raw.execute("PRAGMA foreign_keys=ON")
     except OperationalError as exc:
+        raise _cannot_open(engine, exc) from exc
+    return made
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database at ``engine`` is at (None: no schema yet)."""
+    try:
+        with engine.connect() as conn:
+            return schema_revision(conn)
+    except OperationalError as exc:
+        raise _cannot_open(engine, exc) from exc
+
+
+def require_current_schema(engine: Engine) -> None:
+    """PostgreSQL: refuse a database whose schema is not this version's (empty included);
+    only ``python -m coding migrate`` changes a shared server's schema."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    _check_known(engine, current)
+    if current is None:
         raise StoreError(
-            f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{' '.join(str(exc.orig).split()).rstrip('.')}. Check the URL, that the server runs, and the file permissions"
-        ) from exc
+            f"the database at {_where(engine)} has no workbench tables yet: create them once with "
+            "`python -m coding migrate --db URL` (the server's administrator), then start the app again")
+    raise StoreError(
+        f"the database at {_where(engine)} has schema revision {current!r}, older than this version's "
+        f"{head!r}: back it up (pg_dump), run `python -m coding migrate --db URL`, then start the app again")
 
 
 # --- classifying and translating database errors -----------------------------------
@@ -272,13 +415,25 @@ def translate_error(exc: BaseException) -> BaseException:
 # --- the store --------------------------------------------------------------------
 
 class Store:
-    """An open, migrated database and its session factories."""
+    """An open database at the current schema, and its session factories."""
 
     def __init__(self, url: str | None = None, *, run_migrations: bool = True):
+        """``run_migrations``: a SQLite file is backed up and migrated when behind; a
+        PostgreSQL database is only checked (refused unless current). False skips both
+        (tests on a database they migrated themselves)."""
         self.url = resolve_url(url)
         self.engine = make_engine(self.url)
+        #: The backup a migration on open made (SQLite), else None.
+        self.backup: Path | None = None
         if run_migrations:
-            migrate(self.engine)
+            if self.engine.dialect.name == "sqlite":
+                self.backup = migrate(self.engine, backup=True)
+            else:
+                try:
+                    require_current_schema(self.engine)
+                except BaseException:
+                    self.engine.dispose()
+                    raise
         self._writes = sessionmaker(self.engine, expire_on_commit=False)
         self._reads = sessionmaker(self.engine.execution_options(coding_read_only=True), expire_on_commit=False)
         self._thread = threading.local()
