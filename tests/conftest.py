@@ -45,9 +45,39 @@ def _template(tmp_path_factory):
         yield ("sqlite", None, path)
 
 
-@pytest.fixture
-def db_url(_template, tmp_path) -> str:
+@pytest.fixture(scope="session")
+def _demo_template(_template, tmp_path_factory):
+    """The demo study built once per session into a copy of the empty template; tests
+    that ask for ``demo_store`` get their own clone of it (building it takes seconds)."""
+    from coding.demo import build_demo
+
     kind, admin, tmpl = _template
+    if kind == "pg":
+        name = f"coding_demo_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"'))
+        url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        path = tmp_path_factory.mktemp("demo") / "demo.db"
+        shutil.copy(tmpl, path)
+        url = f"sqlite:///{path}"
+    st = Store(url, run_migrations=False)
+    with st.session() as s:
+        build_demo(s)
+    st.dispose()  # no connection may stay open on a template (PostgreSQL) or a copied file
+    if kind == "pg":
+        yield name
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        yield path
+
+
+@pytest.fixture
+def db_url(_template, tmp_path, request) -> str:
+    kind, admin, tmpl = _template
+    if "demo_store" in request.fixturenames:
+        tmpl = request.getfixturevalue("_demo_template")
     if kind == "pg":
         name = f"coding_t_{uuid.uuid4().hex[:10]}"
         with admin.connect() as c:
@@ -70,10 +100,7 @@ def store(db_url) -> Store:
 
 @pytest.fixture
 def demo_store(store) -> Store:
-    from coding.demo import build_demo
-
-    with store.session() as s:
-        build_demo(s)
+    """A store holding the demo study (``db_url`` cloned it from the session's demo build)."""
     return store
 
 
