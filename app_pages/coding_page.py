@@ -486,7 +486,8 @@ with tab_find:
     for n, (a, b) in enumerate(found[:100]):
         ctx_a, ctx_b = max(0, a - 60), min(len(dv.text), b + 60)
         c_text, c_go = st.columns([5, 1], vertical_alignment="center")
-        c_text.text(("…" if ctx_a else "") + dv.text[ctx_a:ctx_b].replace("\n", " ") + ("…" if ctx_b < len(dv.text) else ""))
+        around = dv.text[ctx_a:ctx_b].replace("\n", " ")
+        c_text.text(("…" if ctx_a else "") + around + ("…" if ctx_b < len(dv.text) else ""))
 
         def go(a=a, b=b) -> None:
             if pages > 1:

@@ -478,7 +478,11 @@ export default function (component) {
       if (root.contains(ev.target)) return;
       const holder = ev.target.closest ? ev.target.closest("[class*='st-key-coding_']") : null;
       const m = holder ? CODE_BUTTON.exec(holder.className) : null;
-      if (m && ev.target.closest("button")) { addPending(st, m[1]); st.keepFocus = true; st.awaiting = performance.now(); }
+      if (m && ev.target.closest("button")) {
+        addPending(st, m[1]);
+        st.keepFocus = true;
+        st.awaiting = performance.now();
+      }
       else if (!(ev.target.closest && ev.target.closest("button"))) st.keepFocus = false;
     };
     root.addEventListener("mousedown", down);

@@ -114,7 +114,8 @@ _PROBE_JS = """() => {
   document.addEventListener('mouseup', e => { t.up = e.timeStamp; }, true);
   new MutationObserver(ms => {
     for (const m of ms) {
-      if (m.attributeName === 'data-pending' && root.getAttribute('data-pending') !== '0') t.pending = performance.now();
+      const painted = root.getAttribute('data-pending') !== '0';
+      if (m.attributeName === 'data-pending' && painted) t.pending = performance.now();
       if (m.attributeName === 'data-confirmed') t.confirmed = performance.now();
       // a new document: time the first frame painted after its transcript was built
       if (m.attributeName === 'data-doc') requestAnimationFrame(() => { t.switched = performance.now(); });

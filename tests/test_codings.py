@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from coding.auth import sign_in
 from coding.codebook import code_tree, import_codebook, load_codebook_file
 from coding.codings import (
     apply_codes, code_turn, coding_views, recent_code_ids, remove_coding, set_memo, undo_last, visible_codings, widen,
@@ -52,7 +51,8 @@ def test_apply_several_codes_and_see_them(env):
     store, p, ana, ben, lead, codes = env
     with store.session() as s:
         doc = _doc(s, p)
-        made = apply_codes(s, p, ana, doc, [codes["plan"], codes["obs"]], *span_of("We planned together every Tuesday."))
+        planned = span_of("We planned together every Tuesday.")
+        made = apply_codes(s, p, ana, doc, [codes["plan"], codes["obs"]], *planned)
         assert len(made) == 2
         again = apply_codes(s, p, ana, doc, [codes["plan"]], *span_of("We planned together every Tuesday."))
         assert again == []  # the same code on the same span is not duplicated
@@ -119,7 +119,8 @@ def test_widen_code_turn_and_undo(env):
         widen(s, p, ana, c.id, "sentence")
         assert TEXT[c.start:c.end] == "Then we observed José 👏 teach it."
         widen(s, p, ana, c.id, "turn")
-        assert TEXT[c.start:c.end] == "We planned together every Tuesday. Then we observed José 👏 teach it. It was hard."
+        whole = "We planned together every Tuesday. Then we observed José 👏 teach it. It was hard."
+        assert TEXT[c.start:c.end] == whole
         set_memo(s, p, ana, c.id, "whole turn is about observation")
         turn = code_turn(s, p, ana, doc, 2, [codes["plan"]])
         assert TEXT[turn[0].start:turn[0].end] == "And feedback?"

@@ -201,7 +201,7 @@ def test_keys_after_a_mouse_selection_and_undo_pressed_twice(browser, study):
     with store.session() as s:
         ben = get_member(s, get_project(s, "study"), "ben")
         undos = [json.loads(e.payload)["undid"] for e in s.scalars(
-            select(Event).where(Event.actor == "ben", Event.action == "undo"))]
+            select(Event).where(Event.actor_id == ben.id, Event.action == "undo"))]
     assert len(undos) == len(set(undos)) and 1 <= len(undos) <= 2   # never the same event twice
     assert [t for _, _, t in stored(store, "ben")[before:]] == [t for _, _, t in got][:3 - len(undos)]
     ctx.close()
