@@ -63,6 +63,11 @@ def build_demo(s: Session, folder: Path = DEMO_DIR, *, password: str | None = No
     Without ``password`` the demo is in local single-user mode (members sign in by
     picking their name; the app serves it on a loopback address only). With one,
     the project is protected and every member signs in with that password."""
+    if not (folder / "study.yaml").is_file():
+        raise CodingError(
+            f"the demo study is not at {folder}: it ships with the source repository (corpora/ and "
+            "codebooks/), not with the installed package. Run `python -m coding demo` from a checkout of the "
+            "repository, or import your own transcripts and codebook")
     spec = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
     existing = s.scalar(select(Project).where(Project.name == spec["project"]))
     if existing is not None:
