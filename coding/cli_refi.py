@@ -5,6 +5,9 @@
     refi codebook-import PROJECT FILE.qdc [--lenient]
     refi codebook-export PROJECT OUT.qdc
 
+The issue's spelling works too, with the project first: ``qdpx import NAME FILE``,
+``qdpx export NAME FILE [--layer ...] [--for TOOL]``, ``qdc import|export NAME FILE``.
+
 ``import`` into a project that does not exist yet creates it with the acting member
 (``--as NAME``) as its lead (password from $CODING_NEW_PASSWORD or a prompt, or
 ``--local``); into an existing project it needs a lead. One transaction: a refused
@@ -133,13 +136,66 @@ def cmd_refi(store, args) -> int:
     return ACTIONS[args.refi_action](store, args)
 
 
+def cmd_qdpx(store, args) -> int:
+    """``qdpx import|export NAME FILE``: the project named first, as the issue writes it."""
+    if args.qdpx_action == "import":
+        args.project = args.name
+        return _import(store, args)
+    args.out = args.file
+    return _export(store, args)
+
+
+def cmd_qdc(store, args) -> int:
+    if args.qdc_action == "import":
+        return _codebook_import(store, args)
+    args.out = args.file
+    return _codebook_export(store, args)
+
+
+def _import_options(p, REFI_CONVENTIONS) -> None:
+    p.add_argument("--lenient", action="store_true", help="import what is valid and report the rest")
+    p.add_argument("--positions", choices=sorted(REFI_CONVENTIONS),
+                   help="how the file counts positions (default: from its origin)")
+    p.add_argument("--dry-run", action="store_true", help="check and summarise, store nothing")
+    p.add_argument("--local", action="store_true", help="a new project in local single-user mode (no passwords)")
+    p.add_argument("--json", action="store_true", help="stable JSON report")
+
+
+def _export_options(p, TOOLS) -> None:
+    p.add_argument("--layer", default="project", metavar="LAYER",
+                   help="project (default), coders, consensus, or coder:NAME")
+    p.add_argument("--for", dest="for_tool", choices=sorted(TOOLS),
+                   help="write positions and line endings as that tool reads them")
+
+
 def add_parsers(sub) -> None:
-    """Add ``refi`` to the CLI's subcommands and register its handler."""
+    """Add ``refi`` (and ``qdpx``, ``qdc``) to the CLI's subcommands and register their handlers."""
     from .cli import COMMANDS
     from .interchange import TOOLS
     from .offsets import REFI_CONVENTIONS
 
     COMMANDS["refi"] = cmd_refi
+    COMMANDS["qdpx"] = cmd_qdpx
+    COMMANDS["qdc"] = cmd_qdc
+    qp = sub.add_parser("qdpx", help="REFI-QDA projects: qdpx import|export NAME FILE")
+    qs = qp.add_subparsers(dest="qdpx_action", required=True, metavar="ACTION")
+    for action, helptext in (("import", "import FILE into project NAME (created if new, with --as as its lead)"),
+                             ("export", "export project NAME (or one layer) to FILE")):
+        p = qs.add_parser(action, help=helptext)
+        p.add_argument("name", metavar="NAME")
+        p.add_argument("file", metavar="FILE.qdpx")
+        (_import_options(p, REFI_CONVENTIONS) if action == "import" else _export_options(p, TOOLS))
+    cp = sub.add_parser("qdc", help="REFI-QDA codebooks: qdc import|export NAME FILE")
+    cs = cp.add_subparsers(dest="qdc_action", required=True, metavar="ACTION")
+    for action, helptext in (("import", "merge codebook FILE into project NAME (by GUID, then path)"),
+                             ("export", "export the codebook of project NAME to FILE")):
+        p = cs.add_parser(action, help=helptext)
+        p.add_argument("name", metavar="NAME")
+        p.add_argument("file", metavar="FILE.qdc")
+        if action == "import":
+            p.add_argument("--lenient", action="store_true", help="import what is valid and report the rest")
+            p.add_argument("--json", action="store_true", help="stable JSON report")
+
     sp = sub.add_parser("refi", help="exchange projects and codebooks with NVivo, ATLAS.ti, MAXQDA (REFI-QDA)",
                         description=__doc__.split("\n\n")[1] if __doc__ else None)
     rs = sp.add_subparsers(dest="refi_action", required=True, metavar="ACTION")
