@@ -25,7 +25,7 @@ from app_pages.plain import md_escape
 from app_pages.transcript_component import _current_selection, clear_selection, transcript_view
 from coding.codebook import code_tree
 from coding.codings import (
-    BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
+    ACTION_LABELS, BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
     recent_code_ids, recode, redo, remove_coding, set_memo, undo, widen,
 )
 from coding.errors import CodingError
@@ -186,6 +186,9 @@ with store().session(write=False) as s:
     recent = recent_code_ids(s, project, member)
     undo_ev, redo_ev = last_undoable(s, project, member), last_redoable(s, project, member)
     undo_id, redo_id = (undo_ev.id if undo_ev else None), (redo_ev.id if redo_ev else None)
+    # Say what Undo would revert: it is the member's last coding action, wherever it was made.
+    undo_help = (f"Undoes {ACTION_LABELS.get(undo_ev.action, undo_ev.action)} "
+                 f"({undo_ev.at:%d %b %H:%M} UTC)") if undo_ev else None
 if not docs:
     st.info("No documents yet: import transcripts on the Project page.")
     st.stop()
@@ -428,7 +431,7 @@ with tab_code:
               args=(dv, multi, None), width="stretch")
     u1, u2 = st.columns(2)
     u1.button("Undo", key="coding_undo", width="stretch", disabled=undo_id is None,
-              on_click=do_undo, args=(undo_id,))
+              on_click=do_undo, args=(undo_id,), help=undo_help)
     u2.button("Redo", key="coding_redo", width="stretch", disabled=redo_id is None,
               on_click=do_redo, args=(redo_id,))
 

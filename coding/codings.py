@@ -305,7 +305,7 @@ class UndoResult:
     message: str
 
 
-_LABELS = {"coding.add": "applying a code", "coding.remove": "removing a coding", "coding.memo": "a memo edit",
+ACTION_LABELS = {"coding.add": "applying a code", "coding.remove": "removing a coding", "coding.memo": "a memo edit",
            "coding.widen": "widening a coding", "coding.adjust": "changing a coding's boundaries",
            "coding.recode": "changing a coding's code"}
 
@@ -385,7 +385,7 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
     member = require(s, member, Action.WRITE_OWN_CODINGS, project)
     if ev is None or ev.project_id != project.id or ev.actor_id != member.id or ev.action not in UNDOABLE:
         raise NotFoundError("there is no such action of yours to undo: reload the page")
-    what = _LABELS.get(ev.action, ev.action)
+    what = ACTION_LABELS.get(ev.action, ev.action)
     if ev.undone_by is not None:
         return UndoResult(False, ev.action, f"{what} was already undone")
     latest = last_undoable(s, project, member)
@@ -415,7 +415,7 @@ def redo(s: Session, project: Project, member: Member, undo_event_id: str) -> Un
         raise NotFoundError("there is no such undo of yours to redo: reload the page")
     p = json.loads(u.payload)
     orig = _event(s, p["undid"])
-    what = _LABELS.get(orig.action, orig.action)
+    what = ACTION_LABELS.get(orig.action, orig.action)
     if u.undone_by is not None:
         return UndoResult(False, orig.action, f"{what} was already redone")
     action, payload = _inverse(orig.action, json.loads(orig.payload))
