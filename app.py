@@ -25,6 +25,15 @@ if __name__ == "__main__":
         st.Page("app_pages/members_page.py", title="Members", icon=":material/group:"),
         st.Page("app_pages/interchange_page.py", title="Exchange", icon=":material/swap_horiz:"),
     ]
+    from app_pages.common import store
+    from app_pages.plain import md_escape
+    from coding.errors import CodingError
+
+    try:
+        store()  # a database that cannot be opened (or needs `python -m coding migrate`) says so here
+    except CodingError as exc:
+        st.error(md_escape(str(exc)), icon=":material/error:")
+        st.stop()
     st.navigation(pages).run()
 else:
     import os

@@ -553,6 +553,11 @@ def fresh_database(kind: str, workdir: Path, label: str):
 
         def cleanup():
             pass
+    from coding.store.db import make_engine, migrate
+
+    engine = make_engine(url)
+    migrate(engine)  # PostgreSQL is migrated only on request (python -m coding migrate)
+    engine.dispose()
     store = Store(url)
     with store.session() as s:
         create_project(s, "bench", lead_name="lead", local_mode=True)

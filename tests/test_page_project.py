@@ -316,3 +316,25 @@ def test_a_lead_imports_uploads_one_commit_each_with_warnings_shown_as_text(app_
     [warning] = at.warning
     assert "Odd_[x](y)" in plain(warning.value) and "](" not in warning.value
     assert any("Empty.txt" in plain(e.value) for e in at.error)
+
+
+def test_the_app_says_when_the_database_cannot_be_opened(tmp_path, monkeypatch, loopback_server):
+    """A database the workbench cannot use (here: a schema from a newer version) is named
+    on the page with what to do, not hidden behind a generic error."""
+    from sqlalchemy import text
+
+    from coding.store.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    monkeypatch.setenv("CODING_DB_URL", url)
+    from pathlib import Path
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.error and "Upgrade the workbench" in at.error[0].value.replace("\\", "")
