@@ -361,3 +361,34 @@ class NlpCache(Base):
     pipeline: Mapped[str] = mapped_column(String(80), primary_key=True)
     data: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- Sets (migration 0007) -----------------------------------------------------
+
+
+class Set(Base):
+    """A named group of documents and/or codes (REFI-QDA ``Set``); an imported set keeps
+    the file's GUID as its id."""
+
+    __tablename__ = "sets"
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class SetMember(Base):
+    """One document or one code of a set (exactly one of the two)."""
+
+    __tablename__ = "set_members"
+    __table_args__ = (
+        CheckConstraint("(document_id IS NULL) <> (code_id IS NULL)", name="set_member_one"),
+        UniqueConstraint("set_id", "document_id", name="uq_set_members_document"),
+        UniqueConstraint("set_id", "code_id", name="uq_set_members_code"),
+    )
+    id: Mapped[str] = mapped_column(UUID, primary_key=True, default=new_id)
+    set_id: Mapped[str] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=True
+    )
+    code_id: Mapped[str | None] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), nullable=True)
