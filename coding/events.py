@@ -63,8 +63,8 @@ EVENT_KINDS: dict[str, EventKind] = {k.name: k for k in (
     # one per REFI-QDA import (its documents, codes and memos log their own events as well);
     # not undoable: the imported codings log no coding.add, so no member's undo reaches them
     _kind("interchange.import", "project",
-          "file kind origin positions documents codes codings consensus coders memos attributes skipped warnings "
-          "problems"),
+          "file kind origin positions documents codes codings consensus coders memos code_notes sets attributes "
+          "skipped warnings problems"),
     *(_kind(f"code.{op}", "code", _CODE_FIELDS)
       for op in ("add", "rename", "edit", "move", "split", "propose", "accept", "reject")),
     # merge and delete record the codings they moved or deleted (every coder's): private

@@ -9,24 +9,38 @@ import re
 import shutil
 import uuid
 import zipfile
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from conftest import PG_URL, REPO
+from sqlalchemy import func, select, text
 
 from coding.codebook import code_tree
 from coding.codings import apply_codes, undo_last
 from coding.documents import get_document, store_document
 from coding.errors import InputFileError, PermissionDeniedError
-from coding.interchange import RefiError, export_qdc, export_qdpx, import_qdc, import_qdpx
+from coding.interchange import (
+    RefiError,
+    export_qdc,
+    export_qdpx,
+    import_qdc,
+    import_qdpx,
+)
 from coding.interchange.schema import parse_xml, schema_dir, validate
 from coding.memos import add_journal_entry, save_document_memo
 from coding.offsets import RefiPositions
 from coding.projects import Member, create_project, get_member, get_project
 from coding.store import Store
-from coding.store.models import Attribute, Code, Coder, Coding, Document, Event, Memo
-
-from conftest import PG_URL, REPO
+from coding.store.models import (
+    Attribute,
+    Code,
+    Coder,
+    Coding,
+    Document,
+    Event,
+    Memo,
+    Set,
+    SetMember,
+)
 
 REFI = REPO.parent / "shared" / "refi"
 needs_refi = pytest.mark.skipif(not (REFI / "Project-mrt2019.xsd").is_file(),
@@ -168,12 +182,24 @@ def test_atlasti_codebook_merges_by_guid_then_path(store):
     with store.session() as s:
         p, lead = _new_project(s)
         rep = import_qdc(s, p, lead, data, "atlas.qdc")
-        assert rep.codes_created == 1 and rep.skipped == {"Sets (code groups)": 1}
+        assert rep.codes_created == 1 and rep.skipped == {}
+        assert (rep.sets_created, rep.set_members) == (1, 1)
         info = code_tree(s, p).by_path["code1"]
         assert (info.colour, info.definition, info.codable) == ("#46aa00", "description", True)
         assert info.id == "1ff58b12-6f6f-4b0c-8be5-bbdc91f55294"
         again = import_qdc(s, p, lead, data, "atlas.qdc")
         assert (again.codes_created, again.codes_updated) == (0, 1)
+        assert (again.sets_created, again.sets_updated, again.set_members) == (0, 1, 0)
+        qdc = export_qdc(s, p, lead)
+    with store.session(write=False) as s:
+        (group,) = s.scalars(select(Set)).all()
+        assert (group.id, group.name, group.description) == ("eca18d76-2b8b-4f26-bc1d-19eca19fb3f0", "code group 1",
+                                                             "kategorie 1")
+        assert [(m.code_id, m.document_id) for m in s.scalars(select(SetMember))] == [(info.id, None)]
+    # the code group goes back out in the codebook, as ATLAS.ti writes it
+    assert re.search(rb'<Set guid="eca18d76-[^"]+" name="code group 1"><Description>kategorie 1</Description>'
+                     rb'<MemberCode guid="1ff58b12-6f6f-4b0c-8be5-bbdc91f55294" /></Set>', qdc)
+    assert validate(parse_xml(qdc, "x"), "Codebook.xsd") == []
 
 
 # --- round trip and schema ------------------------------------------------------------
@@ -200,6 +226,17 @@ def _enrich_demo(s):
     apply_codes(s, p, lead, doc, [code.id], 0, 40, layer="consensus")
     save_document_memo(s, p, ana, doc, "Ana's memo 😀\non two lines")
     add_journal_entry(s, p, lead, "Decision", "We merge the two codes.")
+    # sets: two documents and a code; codes only (with a description); empty
+    docs = list(s.scalars(select(Document).where(Document.project_id == p.id).order_by(Document.name)))
+    codes = [i.id for i in code_tree(s, p).infos if i.codable]
+    for name, desc, members in (("Principals", "", [(docs[2].id, None), (docs[0].id, None), (None, codes[3])]),
+                                ("Support codes", "Codes about\nsupport", [(None, codes[1]), (None, codes[0])]),
+                                ("Empty", "", [])):
+        st = Set(project_id=p.id, name=name, description=desc)
+        s.add(st)
+        s.flush()
+        s.add_all(SetMember(set_id=st.id, document_id=d, code_id=c) for d, c in members)
+    s.flush()
     return p, lead
 
 
@@ -219,6 +256,10 @@ def _snapshot(s, project_name):
                         for m in s.scalars(select(Memo).where(Memo.project_id == p.id))),
         "attributes": sorted((docs[a.document_id].name, a.name, a.value)
                              for a in s.scalars(select(Attribute).where(Attribute.document_id.in_(list(docs))))),
+        "sets": sorted((st.name, st.description,
+                        sorted(docs[m.document_id].name if m.document_id else tree.info[m.code_id].path
+                               for m in s.scalars(select(SetMember).where(SetMember.set_id == st.id))))
+                       for st in s.scalars(select(Set).where(Set.project_id == p.id))),
     }
 
 
@@ -233,12 +274,15 @@ def test_round_trip_is_identical_apart_from_timestamps(demo_store, other_store, 
         p2, boss = _new_project(s, "copy", lead="importer")
         rep = import_qdpx(s, p2, boss, first, "demo.qdpx")
         assert rep.problems == [] and rep.consensus_codings == 1 and rep.journal_entries == 1
+        assert (rep.sets_created, rep.set_members) == (3, 5)
         second = export_qdpx(s, p2, boss, for_tool=tool)
         after = _snapshot(s, "copy")
     assert _normalised(first) == _normalised(second)
     # the same data, apart from who owns the consensus layer (the lead becomes a member of the copy)
     assert after["docs"] == before["docs"] and after["codes"] == before["codes"]
     assert after["codings"] == before["codings"] and after["attributes"] == before["attributes"]
+    assert after["sets"] == before["sets"] and len(before["sets"]) == 3
+    assert b"<Sets>" in _normalised(first)["project.qde"]
     assert [m[::2] for m in after["memos"]] == [m[::2] for m in before["memos"]]
     assert len(before["codings"]) > 300 and len(before["attributes"]) == 48
 
@@ -256,6 +300,64 @@ def test_exports_validate_against_the_schemas(demo_store):
         ana = get_member(s, p, "ana").id
         users = set(re.findall(r'creatingUser="([^"]+)"', one))
         assert users == {ana}
+
+
+# --- sets and notes on codes ------------------------------------------------------------
+
+NOTE = str(uuid.uuid5(uuid.NAMESPACE_DNS, "note"))
+SET = str(uuid.uuid5(uuid.NAMESPACE_DNS, "set"))
+
+
+def _with_sets_and_code_note(member_source: str = G["src"]) -> str:
+    xml = _project_xml("QualCoder", [(0, 2)]).replace(
+        f'<Code guid="{G["code"]}" name="Quote" isCodable="true" color="#ff0000"/>',
+        f'<Code guid="{G["code"]}" name="Quote" isCodable="true" color="#ff0000"><Description>Said aloud.'
+        f'</Description><NoteRef targetGUID="{NOTE}"/></Code>')
+    return xml.replace("</Project>", (
+        f'<Notes><Note guid="{NOTE}" name="on Quote"><PlainTextContent>Check with Rita.\r\nTwo lines.'
+        f'</PlainTextContent></Note></Notes>'
+        f'<Sets><Set guid="{SET}" name="Talks"><Description>first wave</Description>'
+        f'<MemberCode targetGUID="{G["code2"]}"/><MemberSource targetGUID="{member_source}"/>'
+        f'<MemberNote targetGUID="{NOTE}"/></Set></Sets></Project>'))
+
+
+def test_sets_and_notes_on_codes_are_stored_and_reported(store):
+    """A set of a source and a code is stored with the file's GUID; its note member is
+    reported as skipped. A code's note has no memo to go to (memos belong to documents or
+    the journal): it is appended to the definition under a line, and the report says so."""
+    data = _qdpx(_with_sets_and_code_note(), SRC)
+    with store.session() as s:
+        p, lead = _new_project(s)
+        rep = import_qdpx(s, p, lead, data, "sets.qdpx")
+        assert rep.problems == [] and (rep.sets_created, rep.set_members, rep.code_notes) == (1, 2, 1)
+        assert rep.skipped == {"set members: notes": 1} and rep.journal_entries == 0
+        assert any("Note (imported):" in w and "Quote" in w for w in rep.warnings)
+        assert ("notes on codes: 1, appended to their code's definition under a line 'Note (imported):' "
+                "(the workbench keeps no memos on codes)") in rep.lines()
+        assert "sets: 1 new, 0 updated (2 members)" in rep.lines()
+        tree = code_tree(s, p)
+    with store.session(write=False) as s:
+        assert s.get(Code, G["code"]).definition == "Said aloud.\n\nNote (imported):\nCheck with Rita.\nTwo lines."
+        st = s.get(Set, SET)
+        assert (st.name, st.description, st.project_id) == ("Talks", "first wave", p.id)
+        assert {(m.document_id, m.code_id) for m in s.scalars(select(SetMember).where(SetMember.set_id == SET))
+                } == {(G["src"], None), (None, tree.by_path["Other"].id)}
+        assert s.scalar(select(func.count()).select_from(Memo)) == 0
+        pay = json.loads(s.scalars(select(Event.payload).where(Event.action == "interchange.import")).one())
+        assert pay["sets"] == {"created": 1, "updated": 0, "members": 2} and pay["code_notes"] == 1
+
+
+def test_a_set_naming_an_unknown_source_is_refused(store):
+    data = _qdpx(_with_sets_and_code_note(member_source=str(uuid.uuid4())), SRC)
+    with store.session() as s:
+        _new_project(s)
+    before = _counts(store)
+    with pytest.raises(RefiError, match=r"Sets\[1\]/Set\[1\]: MemberSource .* names no source"), store.session() as s:
+        p = get_project(s, "imp")
+        import_qdpx(s, p, get_member(s, p, "boss"), data, "bad.qdpx")
+    assert _counts(store) == before
+    with store.session(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Set)) == 0
 
 
 # --- positions by origin --------------------------------------------------------------

@@ -87,7 +87,7 @@ class QdpxArchive:
     def find_source(self, path: str) -> str | None:
         """The member a source path names: ``internal://X`` or a relative ``X`` in
         ``sources/`` or ``Sources/`` (or at the top); None if absent."""
-        rel = path[len("internal://"):] if path.startswith("internal://") else path
+        rel = path.removeprefix("internal://")
         if _unsafe(rel):
             return None
         lower = {n.lower(): n for n in self.infos}

@@ -21,7 +21,7 @@ from ..codebook import code_tree
 from ..errors import CodingError
 from ..offsets import RefiPositions, refi_source_text
 from ..projects import get_member, members
-from ..store.models import Attribute, Coding, Document, Memo, Project
+from ..store.models import Attribute, Coding, Document, Memo, Project, Set, SetMember
 from ..visibility import visibility, visible_codings_query
 from .archive import write_qdpx
 from .codes import derived_guid, description
@@ -69,6 +69,41 @@ def _codes_xml(parent: ET.Element, ns: str, tree) -> None:
         add(codes, c)
 
 
+def _project_sets(s: Session, project: Project, tree) -> list[tuple[Set, list[str], list[str]]]:
+    """The project's sets in a stable order (name, id), each with its code ids (in codebook
+    order) and document ids (by document name)."""
+    sets = list(s.scalars(select(Set).where(Set.project_id == project.id).order_by(Set.name, Set.id)))
+    if not sets:
+        return []
+    order = {i.id: n for n, i in enumerate(tree.infos)}
+    members = defaultdict(lambda: ([], []))
+    rows = s.execute(select(SetMember.set_id, SetMember.code_id, SetMember.document_id, Document.name)
+                     .outerjoin(Document, Document.id == SetMember.document_id)
+                     .where(SetMember.set_id.in_([x.id for x in sets])))
+    for set_id, code_id, doc_id, doc_name in rows:
+        if code_id is not None:
+            members[set_id][0].append((order.get(code_id, len(order)), code_id))
+        else:
+            members[set_id][1].append((doc_name, doc_id))
+    return [(x, [c for _, c in sorted(members[x.id][0])], [d for _, d in sorted(members[x.id][1])]) for x in sets]
+
+
+def _sets_xml(parent: ET.Element, ns: str, sets, *, codebook: bool) -> None:
+    """``Sets``: a project names members by ``targetGUID``, a codebook (codes only) by ``guid``."""
+    if not sets:
+        return
+    xe = _el(parent, "Sets", ns)
+    for st, codes, docs in sets:
+        se = _el(xe, "Set", ns, guid=st.id, name=st.name)
+        if st.description:
+            _text(se, "Description", ns, st.description)
+        for c in codes:
+            _el(se, "MemberCode", ns, **({"guid": c} if codebook else {"targetGUID": c}))
+        if not codebook:
+            for d in docs:
+                _el(se, "MemberSource", ns, targetGUID=d)
+
+
 def _serialise(root: ET.Element, ns: str, xsd: str) -> bytes:
     ET.register_namespace("", ns)
     data = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
@@ -94,7 +129,7 @@ def _layer_filter(s: Session, project: Project, layer: str):
 
 def export_qdpx(s: Session, project: Project, member, *, layer: str = "project", for_tool: str | None = None) -> bytes:
     """The project as a ``.qdpx``: codebook, members who appear, documents as UTF-8 text,
-    the codings ``member`` may see (of ``layer``), memos and attributes. ``for_tool``
+    the codings ``member`` may see (of ``layer``), memos, attributes and sets. ``for_tool``
     (nvivo, atlasti, maxqda) writes positions and line endings as that tool reads them;
     by default positions are code points, as the standard says."""
     m = require(s, member, Action.READ_CODINGS, project)
@@ -202,6 +237,7 @@ def export_qdpx(s: Session, project: Project, member, *, layer: str = "project",
         for g, name, user, created, text in notes:
             n = _el(ne, "Note", ns, guid=g, name=name, creatingUser=user, creationDateTime=_time(created))
             _text(n, "PlainTextContent", ns, text)
+    _sets_xml(root, ns, _project_sets(s, project, tree), codebook=False)
     for memo in journal:
         _el(root, "NoteRef", ns, targetGUID=memo.id)
     return write_qdpx(_serialise(root, ns, PROJECT_XSD), sources)
@@ -216,4 +252,6 @@ def export_qdc(s: Session, project: Project, member) -> bytes:
     if not tree.infos:
         raise CodingError(f"{project.name!r} has no codes yet: there is no codebook to export")
     _codes_xml(root, ns, tree)
+    # a codebook holds sets of codes only: sets with codes are written with just their codes
+    _sets_xml(root, ns, [x for x in _project_sets(s, project, tree) if x[1]], codebook=True)
     return _serialise(root, ns, CODEBOOK_XSD)

@@ -22,11 +22,29 @@ from sqlalchemy.orm import Session
 
 from ..access import Action, require_or_setup
 from ..codebook import CodebookFile, code_tree, import_codebook, walk_nodes
+from ..documents import store_document
 from ..errors import CodingError, OffsetError
 from ..events import log_event
-from ..documents import store_document
-from ..offsets import REFI_CONVENTIONS, RefiPositions, inside_word, normalise_text, refi_convention, splits_surrogate
-from ..store.models import Attribute, Code, Coder, Coding, Document, Memo, MemberAccount, Project, new_id
+from ..offsets import (
+    REFI_CONVENTIONS,
+    RefiPositions,
+    inside_word,
+    normalise_text,
+    refi_convention,
+    splits_surrogate,
+)
+from ..store.models import (
+    Attribute,
+    Coder,
+    Coding,
+    Document,
+    MemberAccount,
+    Memo,
+    Project,
+    Set,
+    SetMember,
+    new_id,
+)
 from .archive import MAX_XML_BYTES, QdpxArchive
 from .codes import derived_guid, to_nodes
 from .errors import RefiError
@@ -39,6 +57,8 @@ WARN_INSIDE_WORDS = 0.2
 #: ...and above this the positions were almost surely read wrongly: refused unless lenient.
 REFUSE_INSIDE_WORDS = 0.5
 MAX_REASONS = 25
+#: The line above a note on a code appended to the code's definition.
+CODE_NOTE_LINE = "Note (imported):"
 
 
 def _uuid(value: str | None) -> str | None:
@@ -90,6 +110,10 @@ class RefiImportReport:
     document_memos: int = 0
     coding_memos: int = 0
     journal_entries: int = 0
+    code_notes: int = 0  # appended to their code's definition (there are no memos on codes)
+    sets_created: int = 0
+    sets_updated: int = 0
+    set_members: int = 0
     attributes: int = 0
     selections: int = 0
     inside_word: int = 0
@@ -119,7 +143,11 @@ class RefiImportReport:
                "codings: " + (", ".join(f"{k} {v}" for k, v in sorted(self.codings_by_coder.items())) or "none")
                + (f" (consensus layer: {self.consensus_codings})" if self.consensus_codings else ""),
                f"memos: {self.document_memos} on documents, {self.coding_memos} on codings, "
-               f"{self.journal_entries} journal entries; attributes: {self.attributes} values"]
+               f"{self.journal_entries} journal entries; attributes: {self.attributes} values",
+               f"sets: {self.sets_created} new, {self.sets_updated} updated ({self.set_members} members)"]
+        if self.code_notes:
+            out.append(f"notes on codes: {self.code_notes}, appended to their code's definition under a line "
+                       f"{CODE_NOTE_LINE!r} (the workbench keeps no memos on codes)")
         if self.selections:
             out.append(f"selections: {self.selections}, {self.inside_word} ({self.inside_word_share:.0%}) start or "
                        f"end inside a word, {self.snapped} widened to whole characters")
@@ -149,6 +177,7 @@ class _Plan:
         self.sources: list[_Source] = []
         self.codings: list[_Coding] = []
         self.notes: dict[str, str] = {}
+        self.code_notes: dict[str, list[str]] = {}  # code guid -> texts of its notes
         self.selections = 0
         self.inside_word = 0
         self.snapped = 0
@@ -177,6 +206,7 @@ def read_qdpx(data: bytes, filename: str, *, positions: str | None = None) -> _P
     _check_guids(plan)
     _load_sources(plan, archive)
     _load_notes(plan, archive)
+    _collect_code_notes(plan)
     _collect_codings(plan)
     return plan
 
@@ -184,7 +214,7 @@ def read_qdpx(data: bytes, filename: str, *, positions: str | None = None) -> _P
 def _check_guids(plan: _Plan) -> None:
     r = plan.refi
     where: dict[str, str] = {}
-    objs = [*r.users, *r.walk_codes(), *r.variables, *r.cases, *r.sources, *r.notes,
+    objs = [*r.users, *r.walk_codes(), *r.variables, *r.cases, *r.sources, *r.notes, *r.sets,
             *(sel for s in r.sources for sel in s.selections),
             *(c for s in r.sources for sel in s.selections for c in sel.codings),
             *(c for s in r.sources for c in s.codings)]
@@ -277,6 +307,27 @@ def _note_text(plan: _Plan, refs: list[str], path: str) -> str:
         elif plan.notes[g]:
             texts.append(plan.notes[g])
     return "\n\n".join(texts)
+
+
+def _collect_code_notes(plan: _Plan) -> None:
+    """The texts of notes attached to codes: the workbench has no memo on a code (a memo
+    belongs to a document or to the journal), so they go into the code's definition."""
+    for c in plan.refi.walk_codes():
+        texts = []
+        for g in c.notes:
+            if g not in plan.notes:
+                plan.problem(f"{c.path}: NoteRef {g} names no note of the file")
+            elif plan.notes[g]:
+                texts.append(plan.notes[g])
+        if texts:
+            plan.code_notes[c.guid] = texts
+    if plan.code_notes:
+        paths = [c.name for c in plan.refi.walk_codes() if c.guid in plan.code_notes]
+        n = sum(len(v) for v in plan.code_notes.values())
+        plan.warnings.append(
+            f"{n} note(s) on {len(paths)} code(s) ({', '.join(paths[:5])}{', ...' if len(paths) > 5 else ''}) were "
+            f"appended to the code's definition under a line {CODE_NOTE_LINE!r}: the workbench keeps no memos on "
+            "codes")
 
 
 def _collect_codings(plan: _Plan) -> None:
@@ -444,6 +495,10 @@ class _Store:
     def codebook(self, force_codable: set[str]) -> None:
         nodes = to_nodes(self.plan.refi.codes, self.plan.warnings, force_codable)
         for n in walk_nodes(nodes):
+            texts = self.plan.code_notes.get(n.id or "")
+            if texts:
+                n.definition = "\n\n".join([n.definition] * bool(n.definition)
+                                            + [f"{CODE_NOTE_LINE}\n{x}" for x in texts])
             n.id = _uuid(n.id)
         if not nodes:
             return
@@ -545,9 +600,8 @@ class _Store:
                     author = self.users.get(notes[g].user, (self.member.id if self.member else None, ""))[0]
                     on_doc[(doc.id, author)].append(notes[g])
         for c in r.walk_codes():
-            if c.notes:
-                referenced |= set(c.notes)
-                self.report.skipped["notes on codes"] += len(c.notes)
+            referenced |= set(c.notes)  # stored in the code's definition (see codebook)
+        self.report.code_notes = sum(len(v) for v in plan.code_notes.values())
         for (doc_id, author), ns in on_doc.items():
             doc = s.get(Document, doc_id)
             own = f"Memo on {doc.name}"
@@ -576,6 +630,48 @@ class _Store:
             s.flush()
             log_event(s, p.id, self.member, "memo.journal.add", "memo", m.id, title=m.title, text=text)
             self.report.journal_entries += 1
+
+    def sets(self) -> None:
+        """Sets of documents and codes; a set whose GUID is already a set of this project is
+        updated (name, description) and gains the members it lacks, as codes merge by GUID."""
+        s, p, r, plan = self.s, self.project, self.plan.refi, self.plan
+        known_sources = {x.guid for x in r.sources} | r.media
+        for rs in r.sets:
+            docs, codes = [], []
+            for g in rs.sources:
+                if g in self.docs:
+                    docs.append(self.docs[g].id)
+                elif g in known_sources:
+                    self.report.skipped["set members: sources not imported"] += 1
+                else:
+                    plan.problem(f"{rs.path}: MemberSource {g} names no source of the file")
+            for g in rs.codes:
+                if g in self.codes:
+                    codes.append(self.codes[g])
+                else:
+                    plan.problem(f"{rs.path}: MemberCode {g} names no code of the codebook")
+            if rs.notes:
+                self.report.skipped["set members: notes"] += len(rs.notes)
+            name = (rs.name or "(unnamed set)")[:300]
+            found = s.get(Set, _uuid(rs.guid)) if _uuid(rs.guid) else None
+            if found is not None and found.project_id == p.id:
+                found.name, found.description = name, rs.description
+                have = set(s.execute(select(SetMember.document_id, SetMember.code_id)
+                                     .where(SetMember.set_id == found.id)).all())
+                self.report.sets_updated += 1
+                row = found
+            else:
+                row = Set(id=_free(s, Set, rs.guid), project_id=p.id, name=name, description=rs.description)
+                s.add(row)
+                s.flush()
+                have = set()
+                self.report.sets_created += 1
+            new = [(d, None) for d in dict.fromkeys(docs)] + [(None, c) for c in dict.fromkeys(codes)]
+            new = [m for m in new if m not in have]
+            if new:
+                s.execute(SetMember.__table__.insert(),
+                          [{"id": new_id(), "set_id": row.id, "document_id": d, "code_id": c} for d, c in new])
+            self.report.set_members += len(new)
 
     def attributes(self) -> None:
         s, p, r = self.s, self.project, self.plan.refi
@@ -632,6 +728,8 @@ def _finish(s: Session, project: Project, member: Any, plan: _Plan, report: Refi
               coders=report.members_created,
               memos={"documents": report.document_memos, "codings": report.coding_memos,
                      "journal": report.journal_entries},
+              code_notes=report.code_notes,
+              sets={"created": report.sets_created, "updated": report.sets_updated, "members": report.set_members},
               attributes=report.attributes, skipped=dict(report.skipped), warnings=report.warnings,
               problems=report.problems[:MAX_REASONS])
 
@@ -661,6 +759,7 @@ def import_qdpx(s: Session, project: Project, member: Any, data: bytes, filename
         st.documents()
         st.codings()
         st.memos()
+        st.sets()
         st.attributes()
         _finish(s, project, member, plan, report, lenient)
         s.flush()
@@ -682,6 +781,8 @@ def import_qdc(s: Session, project: Project, member: Any, data: bytes, filename:
     _refuse_or_report(plan, lenient)
     report = _report(plan, project, False)
     with s.begin_nested():
-        _Store(s, project, member, plan, report).codebook(set())
+        st = _Store(s, project, member, plan, report)
+        st.codebook(set())
+        st.sets()
         _finish(s, project, member, plan, report, lenient)
     return report

@@ -101,6 +101,19 @@ class RCase:
 
 
 @dataclass
+class RSet:
+    """A set of sources and/or codes; ``notes`` are member notes (not representable here)."""
+
+    guid: str
+    name: str
+    description: str
+    path: str
+    codes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RefiFile:
     """A parsed ``.qdpx`` project (or a ``.qdc`` codebook: only ``codes`` and ``sets``)."""
 
@@ -115,6 +128,9 @@ class RefiFile:
     sources: list[RSource] = field(default_factory=list)
     notes: list[RNote] = field(default_factory=list)
     project_notes: list[str] = field(default_factory=list)
+    sets: list[RSet] = field(default_factory=list)
+    # GUIDs of sources the workbench cannot represent (pictures, PDFs, audio, video)
+    media: set[str] = field(default_factory=set)
     # what the workbench cannot represent: kind -> count (never silently dropped)
     unsupported: Counter = field(default_factory=Counter)
     # schema and structure problems, each naming its element path

@@ -3,7 +3,7 @@
 
 Elements are matched by local name (namespaces differ between tools and versions).
 Sources, selections and codings the workbench cannot represent (pictures, PDFs, audio,
-video, links, graphs, sets) are counted by kind in ``unsupported``.
+video, links, graphs) are counted by kind in ``unsupported``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,17 @@ from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from .model import (
-    RCase, RCode, RCoding, RefiFile, RNote, RSelection, RSource, RUser, RValue, RVariable,
+    RCase,
+    RCode,
+    RCoding,
+    RefiFile,
+    RNote,
+    RSelection,
+    RSet,
+    RSource,
+    RUser,
+    RValue,
+    RVariable,
 )
 
 MEDIA = {"PictureSource": ("PictureSelection",), "PDFSource": ("PDFSelection",),
@@ -126,12 +136,24 @@ class _Reader:
 
     def media(self, el: Element, path: str, kind: str) -> None:
         u = self.out.unsupported
+        self.out.media.add(guid(el.get("guid")))
         u[f"{kind} (sources)"] += 1
         for sub in MEDIA[kind]:
             for sel, spath in kids(el, path, sub):
                 u[f"{sub}s"] += 1
                 u[f"codings on {sub}s"] += sum(1 for _ in kids(sel, spath, "Coding"))
         u[f"codings of whole {kind}s"] += sum(1 for _ in kids(el, path, "Coding"))
+
+    def sets(self, el: Element, path: str) -> None:
+        """``Sets``: a project's members use ``targetGUID``; a codebook's ``MemberCode`` uses ``guid``."""
+        def members(s: Element, p: str, name: str) -> list[str]:
+            return [guid(m.get("targetGUID") or m.get("guid")) for m, _ in kids(s, p, name)]
+
+        for s, p in kids(el, path, "Set"):
+            self.out.sets.append(RSet(guid(s.get("guid")), (s.get("name") or "").strip(),
+                                      (text_of(s, p, "Description") or "").strip(), p,
+                                      members(s, p, "MemberCode"), members(s, p, "MemberSource"),
+                                      members(s, p, "MemberNote")))
 
     def project(self, root: Element) -> None:
         path = "/Project"
@@ -174,7 +196,10 @@ class _Reader:
                 sels = sum(1 for _ in kids(n, p, "PlainTextSelection"))
                 if sels:
                     o.unsupported["selections inside notes"] += sels
-        for name, what in (("Links", "Link"), ("Sets", "Set"), ("Graphs", "Graph")):
+        sets, spath = child(root, path, "Sets")
+        if sets is not None:
+            self.sets(sets, spath)
+        for name, what in (("Links", "Link"), ("Graphs", "Graph")):
             el, p = child(root, path, name)
             if el is not None:
                 o.unsupported[f"{what}s"] += sum(1 for _ in kids(el, p, what))
@@ -193,7 +218,7 @@ def read_project(root: Element) -> RefiFile:
 
 
 def read_codebook(root: Element) -> RefiFile:
-    """A ``.qdc`` root (``CodeBook``) as a :class:`RefiFile` holding codes (sets counted)."""
+    """A ``.qdc`` root (``CodeBook``) as a :class:`RefiFile` holding codes and sets of codes."""
     out = RefiFile(name="", origin=root.get("origin") or "", kind="codebook")
     if local(root.tag) != "CodeBook":
         out.problems.append(f"/{local(root.tag)}: the root element is not CodeBook")
@@ -202,5 +227,5 @@ def read_codebook(root: Element) -> RefiFile:
     r.codes(root, "/CodeBook")
     sets, p = child(root, "/CodeBook", "Sets")
     if sets is not None:
-        out.unsupported["Sets (code groups)"] += sum(1 for _ in kids(sets, p, "Set"))
+        r.sets(sets, p)
     return out
