@@ -296,6 +296,17 @@ def test_a_nul_start_is_neutralised_and_kept_out_of_xml():
     assert ws.cell(2, header.index("code") + 1).value == "'=c"
 
 
+def test_xlsx_keeps_error_codes_and_numbers_looking_text_as_strings():
+    """Text such as "#N/A" or "0012" is a string cell, as typed, not an error or a number."""
+    e = Excerpt("id", "#N/A", "did", "#DIV/0!", ("#DIV/0!",), "cid", "ana", "coder", "typed", 0, 4, "0012",
+                (), None, {"role": "#REF!"}, "", "(x)")
+    ws = openpyxl.load_workbook(io.BytesIO(excerpts_xlsx([e])))["Excerpts"]
+    header = [c.value for c in ws[1]]
+    got = {h: (ws.cell(2, i + 1).value, ws.cell(2, i + 1).data_type) for i, h in enumerate(header)}
+    assert got["document"] == ("#N/A", "s") and got["code"] == ("#DIV/0!", "s")
+    assert got["role"] == ("#REF!", "s") and got["text"] == ("0012", "s") and got["end"] == (4, "n")
+
+
 # --- DOCX, Markdown, appendix -------------------------------------------------------------
 
 

@@ -117,24 +117,38 @@ def _xlsx(sheets: list[tuple[str, list, list[list], dict[str, float], set[str]]]
     """Workbook of sheets (title, header, rows, column widths, wrapped columns): header row in
     bold, frozen below it, an autofilter over the table; text cells typed as strings."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import Cell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
 
-    def cell(ws, value, *, style=None, font=None):
-        if (isinstance(value, int) and not isinstance(value, bool)) or value is None or value == "":
-            c = WriteOnlyCell(ws, value=value if value != "" else None)
-        else:
-            c = WriteOnlyCell(ws, value=None)
-            c._value, c.data_type = xml_safe(neutralise(str(value))), "s"  # never inferred as a formula
-        if style is not None:
-            c.alignment = style
-        if font is not None:
-            c.font = font
+    looks = {"bold": ("font", Font(bold=True)), "wrap": ("alignment", Alignment(wrap_text=True, vertical="top"))}
+    made: dict[str, object] = {}
+
+    def style(ws, name):
+        """A style array each cell copies (setting a style on every cell hashes it every time)."""
+        if name not in made:
+            proto = Cell(ws)
+            setattr(proto, *looks[name])
+            made[name] = proto._style
+        return made[name]
+
+    def cell(ws, value, style):
+        """A cell typed explicitly: ints as numbers, everything else as a string, never a
+        formula. Unstyled cells go to openpyxl as plain values (much faster than a Cell
+        each): a neutralised string cannot start with "=", so openpyxl types it as a string,
+        except an error code such as "#N/A", which gets an explicit cell."""
+        if value is None or value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value if style is None else Cell(ws, row=1, column=1, value=value, style_array=style)
+        value = xml_safe(neutralise(str(value)))
+        if style is None and value not in ERROR_CODES:
+            return value
+        c = Cell(ws, row=1, column=1, style_array=style)
+        c._value, c.data_type = value, "s"
         return c
 
     for title, header, rows, widths, wrapped in sheets:
@@ -143,13 +157,13 @@ def _xlsx(sheets: list[tuple[str, list, list[list], dict[str, float], set[str]]]
         for i, h in enumerate(header, start=1):
             ws.column_dimensions[get_column_letter(i)].width = widths.get(h, 14)
         ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
-        ws.append([cell(ws, h, font=bold) for h in header])
-        styles = [wrap if h in wrapped else top for h in header]
+        ws.append([cell(ws, h, style(ws, "bold")) for h in header])
+        styles = [style(ws, "wrap") if h in wrapped else None for h in header]
         for r in rows:
-            ws.append([cell(ws, v, style=st) for v, st in zip(r, styles)])
+            ws.append([cell(ws, v, st) for v, st in zip(r, styles)])
     if about is not None:
         ws = wb.create_sheet("About")
-        ws.append([cell(ws, about.line())])
+        ws.append([cell(ws, about.line(), None)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -201,29 +215,84 @@ def matrix_markdown(m: Matrix, about: About | None = None) -> str:
 
 # --- DOCX ----------------------------------------------------------------------------------
 
-def _docx():
-    from docx import Document
-
-    return Document()
+_BREAKS = re.compile(r"([\t\r\n])")
 
 
-def _para(doc, text: str, style: str | None = None, *, italic: bool = False, bold_label: str = ""):
-    p = doc.add_paragraph(style=style)
+class _Docx:
+    """A python-docx Document with a fast paragraph append.
+
+    ``Document.add_paragraph(style=...)`` looks the style up by name and inserts
+    before the section properties by scanning the body: both grow with the
+    document, so a 20,000-quote bank took minutes. Here style ids are looked up
+    once and each paragraph goes straight before ``sectPr``."""
+
+    def __init__(self):
+        from docx import Document
+
+        self.doc = Document()
+        self._body = self.doc.element.body
+        self._end = self._body.sectPr  # found once: finding it scans the whole body
+        self._ids: dict[str, str] = {}
+
+    def paragraph(self, style: str | None = None):
+        from docx.oxml import OxmlElement
+        from docx.text.paragraph import Paragraph
+
+        p = OxmlElement("w:p")
+        if style is not None:
+            if style not in self._ids:
+                self._ids[style] = self.doc.styles[style].style_id
+            p.get_or_add_pPr().style = self._ids[style]
+        if self._end is not None:
+            self._end.addprevious(p)
+        else:
+            self._body.append(p)
+        return Paragraph(p, self.doc._body)
+
+    @staticmethod
+    def run(p, text: str):
+        """A run holding ``text`` (tabs and line breaks as Word's), XML-safe. Same content
+        as ``Run.text = text``, which walks the text one character at a time."""
+        run = p.add_run()
+        r = run._r
+        for piece in _BREAKS.split(xml_safe(text)):
+            if piece == "\t":
+                r.add_tab()
+            elif piece in ("\n", "\r"):
+                r.add_br()
+            elif piece:
+                r.add_t(piece)
+        return run
+
+    def save(self) -> bytes:
+        buf = io.BytesIO()
+        self.doc.save(buf)
+        return buf.getvalue()
+
+
+def _docx() -> _Docx:
+    return _Docx()
+
+
+def _para(doc: _Docx, text: str, style: str | None = None, *, italic: bool = False, bold_label: str = ""):
+    p = doc.paragraph(style)
     if bold_label:
-        p.add_run(xml_safe(bold_label)).bold = True
-    run = p.add_run(xml_safe(text))
-    run.italic = italic
+        doc.run(p, bold_label).bold = True
+    run = doc.run(p, text)
+    if italic:
+        run.italic = True
     return p
 
 
-def _heading(doc, text: str, level: int):
-    return doc.add_heading(xml_safe(text), level=min(max(level, 1), 9))
+def _heading(doc: _Docx, text: str, level: int):
+    """Heading 1-9, or the Title style for level 0."""
+    p = doc.paragraph("Title" if level == 0 else f"Heading {min(max(level, 1), 9)}")
+    doc.run(p, text)
+    return p
 
 
-def _save(doc) -> bytes:
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+def _save(doc: _Docx) -> bytes:
+    return doc.save()
 
 
 def quote_bank_docx(excerpts: Sequence[Excerpt], tree: CodeTree, about: About, *, memos: bool = False,
@@ -232,7 +301,7 @@ def quote_bank_docx(excerpts: Sequence[Excerpt], tree: CodeTree, about: About, *
     ancestors, as headings) shows its definition, then each excerpt as a block quote followed
     by its attribution (and its memo when ``memos``)."""
     doc = _docx()
-    doc.add_heading(xml_safe(title), level=0)
+    _heading(doc, title, 0)
     _para(doc, about.line(), italic=True)
     by_code: dict[str, list[Excerpt]] = {}
     for e in excerpts:
@@ -252,10 +321,10 @@ def quote_bank_docx(excerpts: Sequence[Excerpt], tree: CodeTree, about: About, *
         if info.definition:
             _para(doc, info.definition, italic=True)
         for e in sorted(by_code.get(info.id, ()), key=lambda e: (e.document.casefold(), e.start, e.coder)):
-            q = doc.add_paragraph(style="Quote")
-            q.add_run(xml_safe(e.text))
+            q = doc.paragraph("Quote")
+            doc.run(q, e.text)
             if e.attribution:
-                q.add_run(" " + xml_safe(e.attribution))
+                doc.run(q, " " + e.attribution)
             src = f"{e.document}, {e.start}–{e.end}, {e.layer if e.layer == 'consensus' else e.coder}"
             _para(doc, src).runs[0].font.size = _small()
             if memos and e.memo:
@@ -289,7 +358,7 @@ def appendix_docx(tree: CodeTree, counts: dict[str, CodeCount], about: About, *,
     """The codebook tree for a paper's appendix: each code with definition, inclusion,
     exclusion, example and its counts (excerpts, documents)."""
     doc = _docx()
-    doc.add_heading(xml_safe(title), level=0)
+    _heading(doc, title, 0)
     _para(doc, about.line(), italic=True)
     for info in tree.infos:
         _heading(doc, info.name, info.depth + 1)
