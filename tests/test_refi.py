@@ -581,3 +581,22 @@ def test_exchange_page_builds_exports_only_when_asked(app_for):
     assert len(at.get("download_button")) == 2  # the project and the codebook
     at.selectbox(key="exchange_tool").select("NVivo").run()
     assert at.get("download_button") == [] and "prepare them again" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_a_set_member_is_exactly_one_document_or_one_code(store, both):
+    """The database refuses a set member naming both a document and a code, or neither."""
+    from coding.errors import CodingError
+
+    with store.session() as s:
+        p, lead = _new_project(s)
+        doc = store_document(s, p, "a", "a.txt", b"Alpha", actor=lead)
+        import_qdc(s, p, lead, _qdc_one_code(), "one.qdc")
+        st = Set(project_id=p.id, name="S")
+        s.add(st)
+        code_id = code_tree(s, p).by_path["Solo"].id
+    with pytest.raises(CodingError), store.session() as s:
+        s.add(SetMember(set_id=st.id, document_id=doc.id if both else None, code_id=code_id if both else None))
+        s.flush()
+    with store.session(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(SetMember)) == 0
