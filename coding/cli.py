@@ -427,7 +427,18 @@ def cmd_agreement(store: Store, args) -> int:
         min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
         layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot),
         write=args.unit == "sentence")
-    if args.json:
+    if args.docx:
+        from pathlib import Path
+
+        from .exporting.agreement_report import agreement_docx
+
+        target = Path(args.docx)
+        try:
+            target.write_bytes(agreement_docx(report, args.name))
+        except OSError as exc:
+            raise CodingError(f"{target}: cannot write the report ({exc.strerror}); choose another --docx") from None
+        print(f"wrote {target} (method sentence and table per code)", file=sys.stderr)
+    elif args.json:
         _print_json(report.as_dict())
     elif args.csv:
         sys.stdout.write(report_csv(report))
@@ -556,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="stable JSON output")
     fmt.add_argument("--csv", action="store_true", help="CSV table per code")
     fmt.add_argument("--md", action="store_true", help="Markdown table (for a methods section)")
+    fmt.add_argument("--docx", metavar="OUT", help="write a Word report: the method sentence (unit, coefficients, "
+                                                  "coders, n) and the table per code")
 
     from .cli_suggest import add_parser as add_suggest  # registers the `suggest` command
     add_suggest(sub)

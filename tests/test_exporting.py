@@ -454,3 +454,45 @@ def test_no_listed_name_survives_any_export_and_the_store_keeps_them(demo_store)
         whole = _text_of("csv", export(s, p, lead, "excerpts", "csv", Filters(layer="all"), pseudonyms=ps).data)
         assert "Teacher A, who teaches" in whole and "School X" in whole
         assert "José, who teaches" in get_document(s, p, "P01_principal_School-I_3").text
+
+
+# --- agreement report as DOCX ---------------------------------------------------------------
+
+
+def test_agreement_docx_writes_the_method_sentence_and_the_table(demo_store, tmp_path):
+    from coding.agreement.project import compute_agreement
+    from coding.exporting.agreement_report import agreement_docx, method_sentence
+
+    with demo_store.session() as s:
+        p, lead = ctx(s)
+        rep = compute_agreement(s, p, ["ana", "ben"], member=lead, unit="turn", n_boot=50)
+        turn = compute_agreement(s, p, ["ana", "ben"], member=lead, unit="turn", min_share=0.5, ci=False)
+        seg = compute_agreement(s, p, ["ana", "ben"], member=lead, unit="segment")
+    overall = rep.rows[-1]
+    sentence = method_sentence(rep)
+    assert "2 coders (ana and ben)" in sentence and f"over {len(rep.options['documents'])} documents" in sentence
+    assert "each speaker turn was a unit" in sentence and "Cohen's kappa and Krippendorff's alpha" in sentence
+    assert f"n = {overall.n_units:,}, of which {overall.n_coded:,} coded" in sentence
+    assert f"Krippendorff's alpha {overall.alpha:.2f} [95% CI {overall.alpha_ci[0]:.2f}, " in sentence
+    assert "50 resamples" in sentence and f"Codebook version {rep.codebook_version}." in sentence
+    assert "covered at least 50% of it" in method_sentence(turn) and "confidence" not in method_sentence(turn)
+    assert "segment matching" in method_sentence(seg) and "kappa" not in method_sentence(seg)
+
+    d = docx.Document(io.BytesIO(agreement_docx(rep, "demo", when=WHEN)))
+    texts = [par.text for par in d.paragraphs]
+    assert texts[1] == (f"Project demo; unit turn; coders ana, ben; codebook version {rep.codebook_version}; "
+                        "computed 2025-03-01")
+    assert sentence in texts
+    [table] = d.tables
+    rows = [[c.text for c in r.cells] for r in table.rows]
+    assert rows[0][:2] == ["Code", "n (speaker turns)"] and len(rows) == len(rep.rows) + 1
+    assert [r[0] for r in rows[1:]] == [r.code for r in rep.rows]
+    assert rows[-1][1] == f"{overall.n_units:,}" and rows[-1][-1] == overall.verdict
+
+    out = tmp_path / "agreement.docx"
+    assert cli(["--db", _url(demo_store), "--as", "lead", "agreement", "demo", "--coders", "ana", "ben",
+                "--unit", "turn", "--no-ci", "--docx", str(out)]) == 0
+    cli_texts = [par.text for par in docx.Document(str(out)).paragraphs]
+    assert any(t.startswith("Agreement between 2 coders (ana and ben)") for t in cli_texts)
+    assert cli(["--db", _url(demo_store), "--as", "lead", "agreement", "demo", "--coders", "ana", "ben",
+                "--unit", "turn", "--no-ci", "--docx", str(tmp_path / "no" / "such" / "dir.docx")]) == 1
