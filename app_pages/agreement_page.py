@@ -28,6 +28,7 @@ from coding.agreement.project import RELIABLE, TENTATIVE, UNITS, Report, compute
 from coding.agreement.tables import partial_note, report_csv, report_markdown
 from coding.codebook import code_tree
 from coding.errors import CodingError
+from coding.exporting.agreement_report import agreement_docx
 from coding.projects import get_project, members
 from coding.rounds import list_rounds
 from coding.snapshots import list_snapshots, save_snapshot, trend
@@ -226,11 +227,15 @@ st.dataframe(table, hide_index=True, key="agreement_table", column_config={
     "alpha": st.column_config.NumberColumn("Krippendorff's alpha", format="%.3f"),
     "u-alpha": st.column_config.NumberColumn("u-alpha", format="%.3f", help="Unitizing alpha over the continuum"),
 })
-d1, d2, _ = st.columns([1, 1, 3])
+d1, d2, d3, _ = st.columns([1, 1, 1, 2])
 d1.download_button("Download CSV", report_csv(rep), file_name=f"agreement-{unit}.csv", mime="text/csv",
                    key="agreement_csv")
 d2.download_button("Download Markdown", report_markdown(rep), file_name=f"agreement-{unit}.md",
                    mime="text/markdown", key="agreement_md")
+# The Word report (method sentence and table) is built on click, from the report shown.
+d3.download_button("Download Word report", lambda rep=rep: agreement_docx(rep, project_name),
+                   file_name=f"agreement-{unit}.docx", key="agreement_docx", on_click="ignore",
+                   mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 chart_rows = [{"code": r.code, "alpha": r.alpha, "verdict": r.verdict} for r in rep.rows if not _nan(r.alpha)]
 if chart_rows:
