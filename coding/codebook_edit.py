@@ -33,7 +33,7 @@ from .errors import CodebookError, ConflictError, NotFoundError, PermissionDenie
 from .events import log_event
 from .projects import Member
 from .rounds import require_lead
-from .store.models import Adjudication, Code, Coding, Event, Project
+from .store.models import Adjudication, Code, Coding, Event, Project, SetMember
 
 _ADJ_FIELDS = ("id", "document_id", "code_id", "start", "end", "decision", "reason", "decided_by")
 
@@ -432,6 +432,17 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     before["adjudications"] = adjudications
     s.execute(update(Adjudication).where(Adjudication.code_id == source.id).values(code_id=target.id),
               execution_options={"synchronize_session": False})
+    # Set memberships follow the codings to the target (one the target already has is dropped).
+    in_sets = set(s.scalars(select(SetMember.set_id).where(SetMember.code_id == target.id)))
+    memberships = [{"id": m.id, "set_id": m.set_id} for m in s.scalars(
+        select(SetMember).where(SetMember.code_id == source.id))]
+    before["set_members"] = memberships
+    for m in memberships:
+        if m["set_id"] in in_sets:
+            s.execute(delete(SetMember).where(SetMember.id == m["id"]), execution_options=quiet)
+        else:
+            s.execute(update(SetMember).where(SetMember.id == m["id"]).values(code_id=target.id),
+                      execution_options=quiet)
     pos = _end_position(tree, target.id)
     for i, ch in enumerate(children):
         ch.parent_id = target.id
@@ -510,7 +521,10 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
     codings = [_row(c) for c in s.scalars(select(Coding).where(Coding.code_id.in_(ids)))]
     adjudications = [{f: getattr(a, f) for f in _ADJ_FIELDS}
                      for a in s.scalars(select(Adjudication).where(Adjudication.code_id.in_(ids)))]
+    set_members = [{"id": m.id, "set_id": m.set_id, "code_id": m.code_id}
+                   for m in s.scalars(select(SetMember).where(SetMember.code_id.in_(ids)))]
     # Explicit deletes, deepest codes first, so nothing relies on ON DELETE CASCADE.
+    s.execute(delete(SetMember).where(SetMember.code_id.in_(ids)), execution_options={"synchronize_session": False})
     s.execute(delete(Coding).where(Coding.code_id.in_(ids)), execution_options={"synchronize_session": False})
     s.execute(delete(Adjudication).where(Adjudication.code_id.in_(ids)),
               execution_options={"synchronize_session": False})
@@ -528,7 +542,8 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
             s.expunge(obj)
     _log(s, project, member, "code.delete", code_id,
          f"deleted {path} ({len(ids)} code{'s' if len(ids) != 1 else ''}, {n} coding{'s' if n != 1 else ''})",
-         before={"codes": codes, "codings": codings, "adjudications": adjudications}, after=None)
+         before={"codes": codes, "codings": codings, "adjudications": adjudications, "set_members": set_members},
+         after=None)
     return n
 
 

@@ -369,3 +369,28 @@ def test_merge_and_delete_record_the_full_rows_of_the_codings_they_move_or_remov
         payload = json.loads(_events(s, p, "code.delete")[-1].payload)
         assert {tuple(r[f] for f in ROW) for r in payload["before"]["codings"]} == before
         assert "adjudications" in payload["before"]
+
+
+def test_merge_moves_set_memberships_and_delete_records_them(store):
+    """A code's place in REFI-QDA sets follows a merge; a delete records what it removes."""
+    from coding.codebook_edit import add_code, delete_code, merge_codes
+    from coding.projects import Member, create_project, get_member
+    from coding.store.models import Event, Set, SetMember
+
+    with store.session() as s:
+        p = create_project(s, "sets", lead_name="pat", local_mode=True)
+        pat = Member.of(get_member(s, p, "pat"))
+        a, b, c = (add_code(s, p, pat, None, n).id for n in ("A", "B", "C"))
+        both, only_a = Set(project_id=p.id, name="both"), Set(project_id=p.id, name="only A")
+        s.add_all([both, only_a])
+        s.flush()
+        s.add_all([SetMember(set_id=both.id, code_id=a), SetMember(set_id=both.id, code_id=b),
+                   SetMember(set_id=only_a.id, code_id=a), SetMember(set_id=only_a.id, code_id=c)])
+        s.flush()
+        merge_codes(s, p, pat, a, b)
+        members = sorted((m.set_id == both.id, m.code_id) for m in s.scalars(select(SetMember)))
+        assert members == sorted([(True, b), (False, b), (False, c)])
+        delete_code(s, p, pat, c, confirm_count=0)
+        ev = s.scalars(select(Event).where(Event.action == "code.delete")).one()
+        assert [m["code_id"] for m in json.loads(ev.payload)["before"]["set_members"]] == [c]
+        assert s.scalar(select(SetMember).where(SetMember.code_id == c)) is None
