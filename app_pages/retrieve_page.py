@@ -20,7 +20,7 @@ from coding.codebook import code_tree
 from coding.codings import apply_codes
 from coding.documents import list_documents
 from coding.errors import CodingError
-from coding.exporting.excerpts import excerpt_context, excerpts
+from coding.exporting.excerpts import excerpt_context, excerpts, project_template, set_attribution_template
 from coding.exporting.exports import WHAT_FORMATS, Filters, MatrixSpec, build_matrix, export
 from coding.exporting.pseudonyms import Pseudonyms, ner_candidates, parse_pseudonyms
 from coding.exporting.search import search_corpus
@@ -52,7 +52,7 @@ with store().session(write=False) as s:
         attr_values.setdefault(name, set()).add(value)
     people = sorted(c.name for c in members(s, project))
     rounds = [r.name for r in list_rounds(s, project)]
-    template = project.attribution_template
+    project_template_text = project_template(project)
 
 # --- filters -----------------------------------------------------------------------------
 
@@ -237,9 +237,30 @@ with tab_s:
                     st.error(md_escape(str(exc)))
 
 
+def save_template() -> None:
+    """Callback of the lead's template form: the engine checks, stores and logs it."""
+    try:
+        saved = store().run(lambda s: set_attribution_template(s, get_project(s, project_name), member,
+                                                               S.get("retrieve_template", "")))
+        S["retrieve_flash"] = md_escape(f"Attribution template saved: {saved}")
+    except CodingError as exc:
+        S["retrieve_template_error"] = str(exc)
+
+
 with tab_e:
-    st.caption(md_escape(f"Attribution template: {template} (each excerpt is attributed by its document's "
-                         "participant attributes)."))
+    if member.is_lead:
+        with st.form("retrieve_template_form", border=False):
+            t1, t2 = st.columns([4, 1], vertical_alignment="bottom")
+            t1.text_input("Attribution template (attribute names in braces; empty: the default)",
+                          value=project_template_text, key="retrieve_template",
+                          help="e.g. ({role} - {school}); each excerpt is attributed by its document's participant "
+                               "attributes")
+            t2.form_submit_button("Save template", on_click=save_template, key="retrieve_template_save")
+        if err := S.pop("retrieve_template_error", None):
+            st.error(md_escape(err))
+    else:
+        st.caption(md_escape(f"Attribution template: {project_template_text} (each excerpt is attributed by its "
+                             "document's participant attributes; a lead sets it)."))
     st.text_area("Pseudonyms: one 'real name,pseudonym' per line (applied to the exported files only)",
                  key="retrieve_pseudonyms", height=100, placeholder="José,Teacher A\nEscuela Las Lomas,School II_4")
     if bad is not None:

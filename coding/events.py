@@ -50,6 +50,7 @@ _CODE_FIELDS = ("summary codebook_version before after fields moved_coding_ids d
 EVENT_KINDS: dict[str, EventKind] = {k.name: k for k in (
     _kind("project.create", "project", "name"),
     _kind("project.local_mode", "project", "name local_mode"),
+    _kind("project.attribution", "project", "before after"),  # the attribution template of exports
     _kind("member.add", "coder", "name role"),
     _kind("member.remove", "coder", "name role"),
     _kind("member.role", "coder", "name before after"),

@@ -215,6 +215,28 @@ def test_attribution_template_per_project_and_the_missing_attribute_error(demo_s
         assert e.attribution == "[School I_3; Principal]"
 
 
+def test_setting_the_attribution_template_is_logged_with_before_and_after(demo_store):
+    from coding.store.models import Event
+
+    with demo_store.session() as s:
+        p, lead = ctx(s)
+        set_attribution_template(s, p, lead, "  [{school}; {role}] ")
+        set_attribution_template(s, p, lead, "[{school}; {role}]")  # unchanged: nothing to log
+        with pytest.raises(CodingError, match="not valid"):
+            set_attribution_template(s, p, lead, "({role")
+        with pytest.raises(CodingError, match=r"names 'district', which no document of 'demo' has"):
+            set_attribution_template(s, p, lead, "{role} {district}")
+        set_attribution_template(s, p, lead, "")  # back to the default
+    with demo_store.session() as s:
+        p, lead = ctx(s)
+        events = s.scalars(select(Event).where(Event.project_id == p.id, Event.action == "project.attribution")
+                           .order_by(Event.seq)).all()
+        assert [(e.actor_id, e.object_id, json.loads(e.payload)) for e in events] == [
+            (lead.id, p.id, {"before": "({role} - {school})", "after": "[{school}; {role}]"}),
+            (lead.id, p.id, {"before": "[{school}; {role}]", "after": "({role} - {school})"})]
+        assert s.get(Project, p.id).attribution_template == "({role} - {school})"
+
+
 # --- spreadsheet safety ----------------------------------------------------------------
 
 # Stored through the engine (PostgreSQL refuses NUL in text: NUL is checked on a record below).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app_pages.plain import md_escape
 from coding.codebook import code_tree
 from coding.codings import apply_codes, set_memo
 from coding.documents import get_document
@@ -114,3 +115,31 @@ def test_export_tab_offers_every_download_and_refuses_a_bad_pseudonym_list(app_f
     at.text_area(key="retrieve_pseudonyms").input("José").run()
     assert not at.exception
     assert any("one column" in e.value for e in at.error)
+
+
+def test_a_lead_sets_the_attribution_template_and_a_coder_only_reads_it(app_for, demo_store):
+    from coding.store.models import Event, Project
+
+    at = app_for(PAGE, "lead")
+    at.run()
+    at.text_input(key="retrieve_template").set_value("({role}, {school}) **x**")
+    at.button(key="retrieve_template_save").click().run()
+    assert not at.exception
+    assert [m.value for m in at.success] == [md_escape("Attribution template saved: ({role}, {school}) **x**")]
+    assert set(frame(at, "attribution")["attribution"]) >= {"(Principal, School I_3) **x**"}
+    at.text_input(key="retrieve_template").set_value("({role} - {district})")
+    at.button(key="retrieve_template_save").click().run()
+    assert not at.exception
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        assert s.get(Project, p.id).attribution_template == "({role}, {school}) **x**"
+        [ev] = s.scalars(select(Event).where(Event.action == "project.attribution")).all()
+        assert ev.actor == "lead"
+    # An attribute no document has: refused with a message naming it; nothing stored (checked above).
+    assert any("district" in e.value and "no document" in e.value for e in at.error)
+
+    at = app_for(PAGE, "ana")
+    at.run()
+    assert not at.exception
+    assert not [t for t in at.text_input if t.key == "retrieve_template"]
+    assert any(md_escape("({role}, {school}) **x**") in c.value for c in at.caption)

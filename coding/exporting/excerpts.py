@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..access import Action, require
 from ..codebook import SEP, CodeTree, code_tree
 from ..errors import CodingError, NotFoundError
+from ..events import log_event
 from ..projects import Member
 from ..store.models import Assignment, Attribute, Coder, Coding, Document, Project, Round, SpeakerTurn
 from ..visibility import visibility
@@ -105,12 +106,21 @@ def render_attribution(template: str, attributes: Mapping[str, str], *, document
 
 
 def set_attribution_template(s: Session, project: Project, member: Member, template: str) -> str:
-    """Store the project's attribution template (a lead's setting); checked first."""
-    require(s, member, Action.EDIT_CODEBOOK, project)
-    template = (template or "").strip()
-    template_fields(template)
-    project.attribution_template = template
-    s.flush()
+    """Store the project's attribution template (a lead's setting), checked first and logged as
+    ``project.attribution`` (before, after). Empty: back to the default."""
+    m = require(s, member, Action.EDIT_CODEBOOK, project)
+    template = (template or "").strip() or DEFAULT_TEMPLATE  # empty: back to the default
+    names = template_fields(template)
+    have = set(s.scalars(select(Attribute.name).join(Document).where(Document.project_id == project.id)))
+    if have and (unknown := [n for n in names if n not in have]):
+        raise CodingError(f"the attribution template {template!r} names {', '.join(map(repr, unknown))}, which no "
+                          f"document of {project.name!r} has (attributes: {', '.join(sorted(have))}): correct the "
+                          "template, or import an attributes CSV with that column first")
+    before = project_template(project)
+    if template != before:
+        project.attribution_template = template
+        log_event(s, project.id, m, "project.attribution", "project", project.id, before=before, after=template)
+        s.flush()
     return template
 
 
