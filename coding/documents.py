@@ -45,6 +45,7 @@ from .store.models import (
     Memo,
     Project,
     Sentence,
+    SetMember,
     SpeakerTurn,
     new_id,
 )
@@ -448,7 +449,7 @@ def document_summary(doc: Document) -> dict:
 # event's payload names them.
 _DOCUMENT_ROWS = (
     ("codings", Coding), ("memos", Memo), ("adjudications", Adjudication), ("assignments", Assignment),
-    ("attributes", Attribute), ("turns", SpeakerTurn), ("sentences", Sentence),
+    ("attributes", Attribute), ("turns", SpeakerTurn), ("sentences", Sentence), ("set_members", SetMember),
 )
 
 

@@ -58,7 +58,8 @@ EVENT_KINDS: dict[str, EventKind] = {k.name: k for k in (
     _kind("session.revoke", "coder", "name sessions"),
     _kind("document.import", "document", "name file encoding sha256 characters replaced warnings"),
     _kind("document.delete", "document",  # holds every coder's codings and memos: private
-          "name sha256 file text codings memos adjudications assignments attributes turns sentences", private=True),
+          "name sha256 file text codings memos adjudications assignments attributes turns sentences set_members",
+          private=True),
     _kind("attributes.import", "project", "file values"),
     _kind("codebook.import", "project", "created updated codes file before after"),
     # one per REFI-QDA import (its documents, codes and memos log their own events as well);
