@@ -255,7 +255,7 @@ def main() -> None:
     print(f"seconds: best of {REPEATS} runs, each step in its own spawned process; x baseline: seconds / the "
           "baseline's seconds (queries against raw SQL, exports against the csv module); peak RSS = ru_maxrss "
           "of the step's process, +MB = how far the step raised it")
-    header = (f"{'step':<32} | {'rows':>6} | {'output':>9} | {'seconds':>7} | {'x baseline':>10} | "
+    header = (f"{'step':<32} | {'rows':>6} | {'output':>11} | {'seconds':>7} | {'x baseline':>10} | "
               f"{'peak RSS MB':>11} | {'+MB':>5} | goal")
     print(header)
     print("-" * len(header))
@@ -272,7 +272,7 @@ def main() -> None:
         size = f"{r['size'] / 1e6:.1f}M {unit}" if r["size"] >= 1e5 else f"{r['size']:,} {unit}"
         goal_text = (f"<= {goal:g} s, < 1 GB: {'met' if ok and ok_mem else 'NOT met'}" if goal
                      else ("< 1 GB: met" if ok_mem else "< 1 GB: NOT met"))
-        print(f"{name:<32} | {r['n']:>6,} | {size:>9} | {r['seconds']:7.3f} | "
+        print(f"{name:<32} | {r['n']:>6,} | {size:>11} | {r['seconds']:7.3f} | "
               f"{r['seconds'] / base[STEPS[name][1]]:9.1f}x | {r['rss_peak']:11.0f} | "
               f"{r['rss_peak'] - r['rss_before']:5.0f} | {goal_text}")
     raw, mine = results["baseline: raw SQL, filtered"], results["excerpts query, filtered"]

@@ -143,6 +143,8 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
     else:
         m = build_matrix(s, project, es, matrix or MatrixSpec())
         m.rows, m.columns = [ps.text(r) for r in m.rows], [ps.text(c) for c in m.columns]
+        if ps:  # a CSV has no cover line: the corner cell says it
+            m.row_header = f"{m.row_header} (PSEUDONYMISED: names replaced by pseudonyms in this export only)"
         data = (writers.matrix_csv(m).encode("utf-8-sig") if fmt == "csv"
                 else writers.matrix_xlsx(m, about) if fmt == "xlsx" else writers.matrix_markdown(m, about).encode())
     return Export(data, f"{stem}.{fmt}", MIME[fmt])
