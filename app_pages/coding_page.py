@@ -269,6 +269,11 @@ views = [v for v in all_views if v.code_id not in hidden and (not who or v.coder
 blocks_all = dv.blocks
 pages = 1 if len(dv.text) <= WHOLE_DOCUMENT_LIMIT else max(1, -(-len(blocks_all) // BLOCKS_PER_PAGE))
 page_key = f"coding_page_{doc_id}"
+focus_now = next((v for v in all_views if v.id in (S.get("coding_focus") or [])), None)
+if pages > 1 and focus_now is not None and S.get("coding_focus_paged") != focus_now.id:
+    # a coding chosen elsewhere (codings list, Retrieve) opens the part of the transcript holding it
+    S["coding_focus_paged"] = focus_now.id
+    S[page_key] = next((i // BLOCKS_PER_PAGE + 1 for i, b in enumerate(blocks_all) if b[3] > focus_now.start), 1)
 with left:
     page = 1
     if pages > 1:

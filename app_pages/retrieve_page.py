@@ -122,8 +122,11 @@ def excerpt_frame(es) -> pd.DataFrame:
                         columns=["code", "text", "attribution", "document", "coder", "layer", "memo", "start", "end"])
 
 
-def open_in_coding_page(document_id: str) -> None:
+def open_in_coding_page(document_id: str, coding_id: str | None = None) -> None:
+    """Open the document on the coding page with the excerpt's coding outlined and scrolled to."""
     S["coding_doc"] = document_id
+    if coding_id:
+        S["coding_focus"] = [coding_id]
     st.switch_page("app_pages/coding_page.py")
 
 
@@ -148,7 +151,7 @@ with tab_x:
                 st.caption("After")
                 st.text(after + "…")
                 if st.button("Open in the coding page", key=f"retrieve_open_{i}", icon=":material/edit_note:"):
-                    open_in_coding_page(e.document_id)
+                    open_in_coding_page(e.document_id, e.coding_id)
 
 with tab_m:
     kind = st.radio("Matrix", ["attribute", "cooccurrence", "documents"], horizontal=True, key="retrieve_mx_kind",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from app_pages.plain import md_escape
@@ -143,3 +145,17 @@ def test_a_lead_sets_the_attribution_template_and_a_coder_only_reads_it(app_for,
     assert not at.exception
     assert not [t for t in at.text_input if t.key == "retrieve_template"]
     assert any(md_escape("({role}, {school}) **x**") in c.value for c in at.caption)
+
+
+def test_open_in_the_coding_page_outlines_the_excerpts_coding(app_for, demo_store):
+    at = app_for(PAGE, "lead")
+    at.run()
+    at.button(key="retrieve_open_0").click().run()
+    assert not at.exception
+    focus = at.session_state["coding_focus"]
+    with demo_store.session() as s:
+        coding = s.get(Coding, focus[0])
+    assert at.session_state["coding_doc"] == coding.document_id
+    # the coding page opened on that document, the transcript outlining that coding
+    assert at.title[0].value == "Code transcripts"
+    assert json.loads(at.get("bidi_component")[0].proto.json)["focus"] == coding.id
