@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 from ..errors import CodingError
-from .pipeline import ENGLISH_PACKAGES, _chunks, _normalise_language
+from .pipeline import ENGLISH_PACKAGES, _chunks, _normalise_language, trimmed_sents
 
 ANALYSIS_VERSION = 1  # bump when the stored fields or their rules change: old cache rows are ignored
 BATCH_SIZE = 64
@@ -96,17 +96,9 @@ def analyse_texts(texts: Iterable[str], language: str, *, batch_size: int = BATC
                     words = [t for t in (_term(tok) for tok in nc) if t]
                     if len(words) >= 2 and nc.start_char >= skip:
                         chunks_by_sent.setdefault(nc.sent.start, []).append(" ".join(words))
-            glue = False
-            for sent in doc.sents:
-                s, e = sent.start_char, sent.end_char
-                while s < e and piece[s].isspace():
-                    s += 1
-                while e > s and piece[e - 1].isspace():
-                    e -= 1
-                if e <= s:
-                    continue
+            for sent, s, e, glued in trimmed_sents(doc, piece):
                 words = [t for t in (_term(tok) for tok in sent if tok.idx >= skip) if t]
-                if glue:  # "Teacher:" alone before its sentence: one unit, as sentence_spans does
+                if glued:  # "Teacher:" alone before its sentence: one unit, as sentence_spans does
                     sents[-1][1] = offset + e
                     terms[-1] += words
                     phrases[-1] += chunks_by_sent.get(sent.start, [])
@@ -114,7 +106,6 @@ def analyse_texts(texts: Iterable[str], language: str, *, batch_size: int = BATC
                     sents.append([offset + s, offset + e])
                     terms.append(words)
                     phrases.append(chunks_by_sent.get(sent.start, []))
-                glue = piece[e - 1] == ":"
         if on_parsed is not None:
             on_parsed(i)
         yield {"sents": sents, "terms": terms, "phrases": phrases}

@@ -126,22 +126,30 @@ def sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
     pieces = list(_chunks(text))
     spans: list[tuple[int, int]] = []
     for (offset, piece), doc in zip(pieces, nlp.pipe(piece for _, piece in pieces)):
-        glue = False  # previous sentence of this line ended with ":"
-        for sent in doc.sents:
-            s, e = sent.start_char, sent.end_char
-            while s < e and piece[s].isspace():
-                s += 1
-            while e > s and piece[e - 1].isspace():
-                e -= 1
-            if e <= s:
-                continue
-            if glue:
+        for _, s, e, glued in trimmed_sents(doc, piece):
+            if glued:
                 # "Interviewer: And then?" is one sentence, not a label and a question
                 spans[-1] = (spans[-1][0], offset + e)
             else:
                 spans.append((offset + s, offset + e))
-            glue = piece[e - 1] == ":"
     return spans
+
+
+def trimmed_sents(doc, piece: str):
+    """Each sentence of a parsed line as ``(sent, start, end, glued)``: its span in ``piece``
+    trimmed of whitespace (empty ones skipped), and whether it continues the previous
+    sentence, which ended with ":" (a speaker label alone)."""
+    glue = False
+    for sent in doc.sents:
+        s, e = sent.start_char, sent.end_char
+        while s < e and piece[s].isspace():
+            s += 1
+        while e > s and piece[e - 1].isspace():
+            e -= 1
+        if e <= s:
+            continue
+        yield sent, s, e, glue
+        glue = piece[e - 1] == ":"
 
 
 def pipeline_name(language: str) -> str:
