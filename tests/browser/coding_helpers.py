@@ -89,13 +89,36 @@ def sign_in(page, url: str, who: str, *, open_coding: bool = True) -> None:
                 page.wait_for_timeout(1_000)
     page.locator(".st-key-common_pw input").fill(PASSWORDS[who])
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").first.wait_for(timeout=20_000)
+    signed_in(page)
     if open_coding:
         _open_coding(page)
 
 
+def signed_in(page, timeout: float = 20_000) -> None:
+    """Wait until the sign-in has settled: the session cookie is set (its request answered)
+    and no rerun is pending, so a click on a page link is not swallowed by that rerun."""
+    page.get_by_text("Signed in as").first.wait_for(timeout=timeout)
+    for _ in range(int(timeout / 200)):
+        if any(c["name"] == "coding_session" for c in page.context.cookies()):
+            break
+        page.wait_for_timeout(200)
+    settle(page, timeout=timeout)
+
+
+def open_page(page, link: str, path: str, timeout: float = 60_000) -> None:
+    """Click the navigation link `link` until the browser shows the page `path`."""
+    for _ in range(3):
+        page.get_by_role("link", name=link).click()
+        try:
+            page.wait_for_url(f"**/{path}", timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            settle(page, timeout=timeout)
+    settle(page, timeout=timeout)
+
+
 def _open_coding(page) -> None:
-    page.get_by_role("link", name="Code transcripts").click()
+    open_page(page, "Code transcripts", "coding_page")
     try:
         page.wait_for_selector(".cwtv-root .cwtv-block [data-s]", timeout=30_000)
     except PlaywrightTimeout:

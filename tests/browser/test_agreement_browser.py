@@ -14,7 +14,7 @@ from coding.projects import Member, get_member, get_project
 from coding.store import Store
 from coding.store.models import Adjudication, Document
 
-from .coding_helpers import REPO, choose, settle
+from .coding_helpers import REPO, choose, open_page, settle, signed_in
 from .conftest import run_streamlit
 
 pytestmark = pytest.mark.browser
@@ -36,7 +36,7 @@ def _sign_in_local(page, url: str, who: str) -> None:
     page.locator(".st-key-common_who input").wait_for(timeout=60_000)
     choose(page, "common_who", f"{who} (lead)")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").first.wait_for(timeout=20_000)
+    signed_in(page)
 
 
 def test_decide_keeps_the_drill_down_and_stores_the_decision(browser, demo):
@@ -55,7 +55,7 @@ def test_decide_keeps_the_drill_down_and_stores_the_decision(browser, demo):
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = ctx.new_page()
     _sign_in_local(page, url, "lead")
-    page.get_by_role("link", name="Agreement").click()
+    open_page(page, "Agreement", "agreement_page")
     page.locator(".st-key-agreement_dd_code input").wait_for(timeout=60_000)
     settle(page, timeout=60_000)
     choose(page, "agreement_dd_code", tree.info[code_id].path)

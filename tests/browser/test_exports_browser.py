@@ -21,7 +21,7 @@ from coding.projects import Member, get_member, get_project
 from coding.store import Store
 from coding.store.models import Coder, Coding, Document
 
-from .coding_helpers import REPO, choose, settle
+from .coding_helpers import REPO, choose, open_page, settle, signed_in
 from .conftest import run_streamlit
 
 pytestmark = pytest.mark.browser
@@ -76,8 +76,8 @@ def test_quote_bank_and_excerpts_csv_download_with_the_stored_quotes(browser, de
     page.locator(".st-key-common_who input").wait_for(timeout=60_000)
     choose(page, "common_who", "lead (lead)")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").first.wait_for(timeout=20_000)
-    page.get_by_role("link", name="Retrieve").click()
+    signed_in(page)
+    open_page(page, "Retrieve", "retrieve_page")
     page.get_by_role("tab", name="Export").wait_for(timeout=60_000)
     settle(page, timeout=60_000)
     page.get_by_role("tab", name="Export").click()

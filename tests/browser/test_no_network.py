@@ -22,6 +22,7 @@ from coding.projects import Member, add_member, get_member
 from coding.store import Store
 from coding.store.models import Code
 
+from .coding_helpers import signed_in
 from .conftest import run_streamlit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +62,7 @@ def _sign_in(page, who: str) -> None:
             page.keyboard.press("Escape")
             page.wait_for_timeout(1_000)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for(timeout=15_000)
+    signed_in(page)
 
 
 def _outside(requests: list[str], base: str) -> list[str]:

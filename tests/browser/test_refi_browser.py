@@ -17,7 +17,7 @@ from coding.projects import get_member, get_project
 from coding.store import Store
 from coding.store.models import Coding, Document, Event
 
-from .coding_helpers import REPO, choose, settle
+from .coding_helpers import REPO, choose, open_page, settle, signed_in
 from .conftest import run_streamlit
 
 pytestmark = pytest.mark.browser
@@ -51,8 +51,8 @@ def test_lead_imports_a_qdpx_and_downloads_an_export(browser, demo):
     page.locator(".st-key-common_who input").wait_for(timeout=60_000)
     choose(page, "common_who", "lead (lead)")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").first.wait_for(timeout=20_000)
-    page.get_by_role("link", name="Exchange").click()
+    signed_in(page)
+    open_page(page, "Exchange", "interchange_page")
     page.locator(".st-key-exchange_upload input[type=file]").wait_for(state="attached", timeout=60_000)
 
     page.locator(".st-key-exchange_upload input[type=file]").set_input_files(str(QC))
