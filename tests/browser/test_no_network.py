@@ -22,7 +22,7 @@ from coding.projects import Member, add_member, get_member
 from coding.store import Store
 from coding.store.models import Code
 
-from .coding_helpers import signed_in
+from .coding_helpers import settle, signed_in
 from .conftest import run_streamlit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,7 +82,7 @@ def test_a_page_makes_no_outside_request_and_shows_names_as_text(browser, app_ur
         page.goto(f"{app_url}/{path}")
         _sign_in(page, LEAD)
         page.get_by_text(PAGES[path], exact=False).first.wait_for(timeout=60_000)
-        page.wait_for_load_state("networkidle")
+        settle(page, timeout=60_000)  # the script finished: every element is on the page
         page.wait_for_timeout(2_000)  # let late elements (charts, the favicon) start their requests
         body = page.locator("body").inner_text()
 
@@ -142,7 +142,7 @@ def test_md_escape_shows_every_character_and_fetches_nothing(browser, tmp_path):
         try:
             page.goto(base)
             page.locator(f".st-key-rad_{len(NASTY) - 1}").wait_for(timeout=60_000)
-            page.wait_for_load_state("networkidle")
+            settle(page, timeout=60_000)  # the script finished: every element is on the page
             page.wait_for_timeout(1_000)
 
             def shown(selector: str) -> str:
