@@ -169,9 +169,15 @@ def wait_selection(page, text: str, timeout: float = 15_000) -> None:
 
 
 def settle(page, timeout: float = 15_000) -> None:
-    """Wait until Streamlit is no longer running the script."""
-    page.wait_for_timeout(150)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    """Wait until Streamlit is no longer running the script: its status widget absent at two
+    looks 250 ms apart (it appears only a moment after a rerun starts)."""
+    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    for _ in range(int(timeout / 250)):
+        page.wait_for_timeout(250)
+        page.wait_for_function(idle, timeout=timeout)
+        page.wait_for_timeout(250)
+        if page.evaluate(idle):
+            return
 
 
 def block_of(text: str, phrase: str) -> str:
