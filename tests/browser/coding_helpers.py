@@ -3,6 +3,7 @@ with the real mouse, and read what the database holds."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 from pathlib import Path
@@ -184,3 +185,34 @@ def block_of(text: str, phrase: str) -> str:
     """The block id (t<turn position>) holding `phrase`, for a text cut into turns at blank lines."""
     at = text.index(phrase)
     return f"t{text[:at].count(chr(10) + chr(10))}"
+
+
+@contextlib.contextmanager
+def demo_app(path: Path, prepare=None):
+    """The demo study in a SQLite file at ``path`` (``prepare(session, project)`` may add to
+    it), served by the app; yields ``(store, url)``."""
+    from coding.demo import build_demo
+    from coding.store import Store
+
+    from .conftest import run_streamlit
+
+    url = f"sqlite:///{path}"
+    store = Store(url)
+    try:
+        with store.session() as s:
+            project, _ = build_demo(s)
+            if prepare is not None:
+                prepare(s, project)
+        with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as app_url:
+            yield store, app_url
+    finally:
+        store.dispose()
+
+
+def sign_in_local(page, url: str, who: str, role: str = "lead") -> None:
+    """Sign in to a local-mode project (the demo) by picking the member."""
+    page.goto(url)
+    page.locator(".st-key-common_who input").wait_for(timeout=60_000)
+    choose(page, "common_who", f"{who} ({role})")
+    page.get_by_role("button", name="Sign in").click()
+    signed_in(page)

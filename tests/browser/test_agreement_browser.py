@@ -10,34 +10,18 @@ from sqlalchemy import select
 
 from coding.adjudication import disagreement_counts
 from coding.codebook import code_tree
-from coding.demo import build_demo
 from coding.projects import Member, get_member, get_project
-from coding.store import Store
 from coding.store.models import Adjudication, Document
 
-from .coding_helpers import REPO, choose, open_page, settle, signed_in
-from .conftest import run_streamlit
+from .coding_helpers import choose, demo_app, open_page, settle, sign_in_local
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('agree') / 'demo.db'}"
-    store = Store(url)
-    with store.session() as s:
-        build_demo(s)
-    with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as app_url:
-        yield store, app_url
-    store.dispose()
-
-
-def _sign_in_local(page, url: str, who: str) -> None:
-    page.goto(url)
-    page.locator(".st-key-common_who input").wait_for(timeout=60_000)
-    choose(page, "common_who", f"{who} (lead)")
-    page.get_by_role("button", name="Sign in").click()
-    signed_in(page)
+    with demo_app(tmp_path_factory.mktemp("agree") / "demo.db") as served:
+        yield served
 
 
 def test_decide_keeps_the_drill_down_and_stores_the_decision(browser, demo):
@@ -55,7 +39,7 @@ def test_decide_keeps_the_drill_down_and_stores_the_decision(browser, demo):
                                if counts.get((d, c), {}).get("disagreements"))
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = ctx.new_page()
-    _sign_in_local(page, url, "lead")
+    sign_in_local(page, url, "lead")
     open_page(page, "Agreement", "agreement_page")
     page.locator(".st-key-agreement_dd_code input").wait_for(timeout=60_000)
     settle(page, timeout=60_000)

@@ -15,14 +15,12 @@ from sqlalchemy import select
 from coding.codebook import code_tree
 from coding.codebook_edit import add_code
 from coding.codings import apply_codes
-from coding.demo import build_demo
 from coding.documents import get_document
 from coding.projects import Member, get_member, get_project
 from coding.store import Store
 from coding.store.models import Coder, Coding, Document
 
-from .coding_helpers import REPO, choose, open_page, settle, signed_in
-from .conftest import run_streamlit
+from .coding_helpers import demo_app, open_page, settle, sign_in_local
 
 pytestmark = pytest.mark.browser
 
@@ -31,18 +29,15 @@ HOSTILE = '=HYPERLINK("evil.example","click")+cmd'
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('exports') / 'demo.db'}"
-    store = Store(url)
-    with store.session() as s:
-        p, _ = build_demo(s)
+    def hostile_code(s, p):
         lead = Member.of(get_member(s, p, "lead"))
         code = add_code(s, p, lead, None, HOSTILE)
         doc = get_document(s, p, "P01_principal_School-I_3")
         start = doc.text.index("I walked in once")
         apply_codes(s, p, lead, doc, [code.id], start, start + 80)
-    with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as app_url:
-        yield store, app_url
-    store.dispose()
+
+    with demo_app(tmp_path_factory.mktemp("exports") / "demo.db", hostile_code) as served:
+        yield served
 
 
 def _stored(store: Store) -> dict[tuple[str, int, int, str], str]:
@@ -72,11 +67,7 @@ def test_quote_bank_and_excerpts_csv_download_with_the_stored_quotes(browser, de
         names = {i.name for i in tree.infos}
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
     page = ctx.new_page()
-    page.goto(url)
-    page.locator(".st-key-common_who input").wait_for(timeout=60_000)
-    choose(page, "common_who", "lead (lead)")
-    page.get_by_role("button", name="Sign in").click()
-    signed_in(page)
+    sign_in_local(page, url, "lead")
     open_page(page, "Retrieve", "retrieve_page")
     page.get_by_role("tab", name="Export").wait_for(timeout=60_000)
     settle(page, timeout=60_000)

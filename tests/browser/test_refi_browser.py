@@ -12,13 +12,10 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from coding.demo import build_demo
 from coding.projects import get_member, get_project
-from coding.store import Store
 from coding.store.models import Coding, Document, Event
 
-from .coding_helpers import REPO, choose, open_page, settle, signed_in
-from .conftest import run_streamlit
+from .coding_helpers import REPO, demo_app, open_page, settle, sign_in_local
 
 pytestmark = pytest.mark.browser
 QC = REPO.parent / "shared" / "refi" / "qc-1.3.2_demo.qdpx"
@@ -26,13 +23,8 @@ QC = REPO.parent / "shared" / "refi" / "qc-1.3.2_demo.qdpx"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('refi') / 'demo.db'}"
-    store = Store(url)
-    with store.session() as s:
-        build_demo(s)
-    with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as app_url:
-        yield store, app_url
-    store.dispose()
+    with demo_app(tmp_path_factory.mktemp("refi") / "demo.db") as served:
+        yield served
 
 
 def _counts(store) -> tuple[int, int]:
@@ -47,11 +39,7 @@ def test_lead_imports_a_qdpx_and_downloads_an_export(browser, demo):
     before = _counts(store)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = ctx.new_page()
-    page.goto(url)
-    page.locator(".st-key-common_who input").wait_for(timeout=60_000)
-    choose(page, "common_who", "lead (lead)")
-    page.get_by_role("button", name="Sign in").click()
-    signed_in(page)
+    sign_in_local(page, url, "lead")
     open_page(page, "Exchange", "interchange_page")
     page.locator(".st-key-exchange_upload input[type=file]").wait_for(state="attached", timeout=60_000)
 
