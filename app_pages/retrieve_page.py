@@ -68,7 +68,7 @@ chosen_docs = c2.multiselect("Documents", list(docs), format_func=docs.get, key=
                              placeholder="All documents")
 search = c3.text_input("Text contains", key="retrieve_search")
 round_name = c3.selectbox("Round", ["", *rounds], format_func=lambda r: r or "Any round", key="retrieve_round")
-provenance = c3.multiselect("Provenance", ["typed", "suggestion", "adjudicated", "imported"],
+provenance = c3.multiselect("Provenance", ["typed", "suggested", "adjudicated", "imported"],
                             key="retrieve_provenance", placeholder="Any provenance")
 attributes: dict[str, list[str]] = {}
 with st.expander("Participant attributes", expanded=False):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .cli import _print_json, _signed_in, command
+from .codings import PROVENANCES
 from .errors import CodingError
 from .store import Store
 
@@ -114,7 +115,7 @@ def _add_filters(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--where", action="append", metavar="ATTR=VALUE",
                     help="participant attribute, e.g. role=Principal (repeatable; one attribute twice: either value)")
     sp.add_argument("--round", metavar="NAME", help="only codings of this round's assignments")
-    sp.add_argument("--provenance", action="append", choices=["typed", "suggestion", "adjudicated", "imported"],
+    sp.add_argument("--provenance", action="append", choices=list(PROVENANCES),
                     help="only codings of this provenance (repeatable)")
     sp.add_argument("--search", metavar="TEXT", help="only excerpts whose text contains TEXT (any case)")
     sp.add_argument("--template", metavar="TEMPLATE",

@@ -26,6 +26,10 @@ from .segmentation import enclosing, ensure_sentences, label_spans, turn_spans, 
 from .store.models import Code, Coder, Coding, Document, Event, Project
 
 UNDOABLE = undoable_kinds()
+#: Provenance of a coding made by accepting a suggestion (DESIGN.md, Suggestions).
+PROVENANCE_SUGGESTED = "suggested"
+#: Every provenance a coding may have (the database check ``coding_provenance``).
+PROVENANCES = ("typed", PROVENANCE_SUGGESTED, "adjudicated", "imported")
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
 
 
@@ -91,6 +95,8 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
                      project, document)
     if not code_ids:
         raise CodingError("no code chosen: pick at least one code to apply")
+    if provenance not in PROVENANCES:
+        raise CodingError(f"provenance {provenance!r} is unknown: use one of {', '.join(PROVENANCES)}")
     check_span(document.length, start, end, where=f"document {document.name!r}")
     tree = code_tree(s, project)
     # Read the chosen codes under a share lock (PostgreSQL): a lead turning one into a

@@ -16,8 +16,11 @@ run parses only what is missing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from .access import Action, require
 from .codebook import check_code_name, code_tree, bump_version
-from .codings import apply_codes
+from .codings import PROVENANCE_SUGGESTED, apply_codes
+from .codings import BrowserSelection, coding_dict, resolve_selection
 from .errors import CodebookError, CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
 from .projects import Member
@@ -54,30 +58,100 @@ class UnitInfo:
     speaker: str | None
 
 
-def _layer_codings(s: Session, member: Member, layer: str):
-    """The codings that shape ``member``'s suggestions: own (coders always), all visible, consensus."""
+def _layer_query(s: Session, member: Member, layer: str, *what):
+    """The select of what shapes ``member``'s suggestions: own (coders always), all visible, consensus."""
     if layer not in LAYERS:
         raise CodingError(f"layer {layer!r} is not one of {', '.join(LAYERS)}")
     if layer != "own" and not member.is_lead:
         raise PermissionDeniedError(f"{member.name!r} is a coder: suggestions learn from their own codings only "
                                     "(the 'own' layer); the other layers are for leads")
-    q = select(Coding).where(visibility(s, member).codings())
+    q = select(*(what or (Coding,))).where(visibility(s, member).codings())
     if layer == "own":
         q = q.where(Coding.coder_id == member.id, Coding.layer == "coder")
     elif layer == "consensus":
         q = q.where(Coding.layer == "consensus")
     else:
         q = q.where(Coding.layer == "coder")
-    return list(s.scalars(q))
+    return q
+
+
+def _layer_codings(s: Session, member: Member, layer: str):
+    """The codings that shape ``member``'s suggestions: own (coders always), all visible, consensus."""
+    return list(s.scalars(_layer_query(s, member, layer)))
+
+
+def _layer_spans(s: Session, member: Member, layer: str):
+    """As :func:`_layer_codings`, only ``(document_id, start, end, code_id)`` rows (cheaper)."""
+    return s.execute(_layer_query(s, member, layer, Coding.document_id, Coding.start, Coding.end,
+                                  Coding.code_id)).all()
+
+
+# Two caches, module-level, bounded, shared by the threads of one process. Units depend only
+# on the documents' texts (sha256), names and pipelines; a trained model on the member, the
+# layer, the units and exactly the spans and codes it learnt from (so any new, removed or
+# changed coding retrains it, and one member's model is never another's).
+_LOCK = threading.Lock()
+_UNIT_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+_MODEL_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+UNIT_CACHE_SIZE, MODEL_CACHE_SIZE = 8, 32
+
+
+def _cache_get(cache: OrderedDict, key):
+    with _LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _cache_put(cache: OrderedDict, key, value, size: int):
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
+
+
+def clear_caches() -> None:
+    """Forget every cached unit list and trained model (tests, benches)."""
+    with _LOCK:
+        _UNIT_CACHE.clear()
+        _MODEL_CACHE.clear()
+
+
+def _unit_key(s: Session, project: Project, unit: str) -> tuple:
+    if unit not in UNITS:
+        raise CodingError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
+    rows = s.execute(select(Document.id, Document.name, Document.sha256, Document.language)
+                     .where(Document.project_id == project.id).order_by(Document.name)).all()
+    names = _pipeline_names(r.language for r in rows)
+    return (project.id, unit, tuple((r.id, r.name, r.sha256, names[r.language]) for r in rows))
+
+
+def _cached_units(s: Session, project: Project, unit: str) -> tuple[tuple, tuple]:
+    """(key, units) for the project, built from the processing cache once per document set."""
+    key = _unit_key(s, project, unit)
+    got = _cache_get(_UNIT_CACHE, key)
+    if got is None:
+        docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
+        names = _pipeline_names(d.language for d in docs)
+        key = (project.id, unit, tuple((d.id, d.name, d.sha256, names[d.language]) for d in docs))
+        got = _cache_put(_UNIT_CACHE, key, tuple(_build_units(s, project, docs, unit)), UNIT_CACHE_SIZE)
+    return key, got
 
 
 def _units(s: Session, project: Project, unit: str):
-    """(Unit, UnitInfo) for every sentence or turn of every document, from the cache."""
+    """(documents, (Unit, UnitInfo) for every sentence or turn of every document), from the cache;
+    the interviewer's turns are left out."""
+    _, units = _cached_units(s, project, unit)
+    docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
+    return docs, list(units)
+
+
+def _build_units(s: Session, project: Project, docs: list[Document], unit: str):
     from .nlp.themes import Unit
 
-    if unit not in UNITS:
-        raise CodingError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
     analyses = _analyses(s, docs)
     turns: dict[str, list[SpeakerTurn]] = {}
     for t in s.scalars(select(SpeakerTurn).join(Document, Document.id == SpeakerTurn.document_id)
@@ -106,7 +180,7 @@ def _units(s: Session, project: Project, unit: str):
                 u = Unit(d.id, start, end, tuple(w for x in inside for w in x[2]), tuple(w for x in inside for w in x[3]))
                 out.append((u, UnitInfo(d.id, d.name, start, end, turn.speaker)))
     # the interviewer's questions are not the participants' data
-    return docs, [x for x in out if not (x[1].speaker and _INTERVIEWER.match(x[1].speaker.strip()))]
+    return [x for x in out if not (x[1].speaker and _INTERVIEWER.match(x[1].speaker.strip()))]
 
 
 def _coded_by(units, codings) -> list[set[str]]:
@@ -274,13 +348,13 @@ def decide_proposed_code(s: Session, project: Project, member: Member, code_id: 
 def apply_to_quotes(s: Session, project: Project, member: Member, code_id: str,
                     quotes: list[tuple[str, int, int]], *, suggestion: str = "") -> list[Coding]:
     """Code each ``(document_id, start, end)`` with ``code_id`` as ``member`` (provenance
-    'suggestion'), and log the accept with what was suggested."""
+    'suggested'), and log the accept with what was suggested."""
     made: list[Coding] = []
     for doc_id, start, end in quotes:
         doc = s.get(Document, doc_id)
         if doc is None or doc.project_id != project.id:
             raise NotFoundError(f"document {doc_id!r} is not in {project.name!r}: compute the suggestions again")
-        made += apply_codes(s, project, member, doc, [code_id], start, end, provenance="suggestion")
+        made += apply_codes(s, project, member, doc, [code_id], start, end, provenance=PROVENANCE_SUGGESTED)
     if made:
         from .codings import coding_dict
 

@@ -114,7 +114,7 @@ def _check_filters(s, p, lead):
     assert len(excerpts(s, p, lead, layer="ben")) == sum(r[3] == "ben" for r in rows) > 0
     assert len(excerpts(s, p, lead, documents=["P01_principal_School-I_3"])) == \
         sum(t.startswith("Interviewer: Thank you for making time") for _, t, _, _ in rows)
-    assert len(excerpts(s, p, lead, provenance="suggestion")) == 0
+    assert len(excerpts(s, p, lead, provenance="suggested")) == 0
     assert len(excerpts(s, p, lead, round="Round 1")) == len(rows)
     hits = excerpts(s, p, lead, text_search="TUESDAY")
     assert hits and all("tuesday" in e.text.lower() for e in hits)

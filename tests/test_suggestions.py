@@ -158,7 +158,7 @@ def test_accepting_quotes_creates_suggestion_codings_and_logs(processed):
         assert len(made) == 3
     with processed.session() as s:
         p, ana = who(s, "ana")
-        rows = list(s.scalars(select(Coding).where(Coding.provenance == "suggestion")))
+        rows = list(s.scalars(select(Coding).where(Coding.provenance == "suggested")))
         assert sorted((r.document_id, r.start, r.end) for r in rows) == sorted(quotes)
         assert {(r.coder_id, r.code_id) for r in rows} == {(ana.id, t.nearest_code_id)}
         ev = s.scalar(select(Event).where(Event.action == "suggestion.accept"))
@@ -193,7 +193,7 @@ def test_coder_proposes_code_lead_accepts_or_rejects(processed):
         assert (s.get(Code, cid).status, s.get(Code, cid).codable) == ("active", True)
         assert s.get(Code, oid) is None
         made = sg.apply_to_quotes(s, p, ana, cid, [(q.document_id, q.start, q.end)])
-        assert made[0].provenance == "suggestion"
+        assert made[0].provenance == "suggested"
         actions = [e.action for e in s.scalars(select(Event).where(Event.object_id.in_([cid, oid])).order_by(Event.seq))]
         assert actions == ["code.propose", "code.propose", "code.accept", "code.reject", "code.delete"]
         # a lead adds directly

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Action, require
 from ..codebook import SEP, CodeTree, code_tree
+from ..codings import PROVENANCES
 from ..errors import CodingError, NotFoundError
 from ..events import log_event
 from ..projects import Member
@@ -27,7 +28,6 @@ from ..visibility import visibility
 
 DEFAULT_TEMPLATE = "({role} - {school})"
 LAYERS = ("coder", "consensus")
-PROVENANCES = ("typed", "suggestion", "adjudicated", "imported")
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def excerpts(s: Session, project: Project, member: Member, *,
     False. ``layer``: "coder" (every coder's own layer), "consensus", "all", or one member's
     coder layer ("coder:NAME" or "NAME"). ``documents``: names, ids or rows. ``attributes``:
     {name: [values]}, a document must hold one of the values of each name. ``round``: codings
-    of that round's assignments. ``provenance``: typed, suggestion, adjudicated, imported.
+    of that round's assignments. ``provenance``: typed, suggested, adjudicated, imported.
     ``text_search``: case-insensitive, in the quoted text. ``template``: the attribution
     template (default: the project's); naming an attribute a document lacks is an error.
     """

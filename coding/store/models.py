@@ -202,7 +202,7 @@ class Coding(Base):
         CheckConstraint('start >= 0 AND "end" > start', name="coding_span"),
         CheckConstraint("layer IN ('coder', 'consensus')", name="coding_layer"),
         CheckConstraint(
-            "provenance IN ('typed', 'suggestion', 'adjudicated', 'imported')",
+            "provenance IN ('typed', 'suggested', 'adjudicated', 'imported')",
             name="coding_provenance",
         ),
         Index("ix_codings_doc_coder", "document_id", "coder_id"),
