@@ -3,6 +3,9 @@
     suggest process NAME                      parse what is not cached yet (progress on stderr)
     suggest themes NAME --as MEMBER [--unit sentence|turn] [--layer own|all|consensus] [--json]
     suggest codes NAME --as MEMBER --document DOC --start S --end E [--json]
+    suggest more NAME --as MEMBER --code PATH [--document DOC] [--top N] [--json]
+    suggest keyphrases NAME --as MEMBER [--by document|ATTRIBUTE] [--top N] [--json]
+    suggest precision NAME --as MEMBER [--json]
 
 Themes and codes are computed as the acting member, by the engine's blind rule.
 """
@@ -18,14 +21,21 @@ def add_parser(sub) -> None:
     sp = sub.add_parser("suggest", help="spaCy suggestions: process documents, emergent themes, codes for a span",
                         description="process: parse every document once (cached by text hash and pipeline). "
                                     "themes: candidate themes from the text you have not coded. codes: existing "
-                                    "codes for a span, learned from your own codings.")
-    sp.add_argument("action", choices=["process", "themes", "codes"])
+                                    "codes for a span, learned from your own codings. more: the sentences you "
+                                    "have not coded that are most like a code. keyphrases: the words and phrases "
+                                    "that set each document (or participant group) apart. precision: how many "
+                                    "suggestions you accepted and rejected.")
+    sp.add_argument("action", choices=["process", "themes", "codes", "more", "keyphrases", "precision"])
     sp.add_argument("name", help="project name")
     sp.add_argument("--unit", default="sentence", choices=["sentence", "turn"], help="themes: unit of text")
     sp.add_argument("--layer", default="own", choices=["own", "all", "consensus"],
                     help="codings to learn from (coders: own only)")
     sp.add_argument("--limit", type=int, default=20, metavar="N", help="themes: at most N")
-    sp.add_argument("--document", metavar="DOC", help="codes: document name")
+    sp.add_argument("--document", metavar="DOC", help="codes: document name; more: only this document")
+    sp.add_argument("--code", metavar="PATH", help="more: the code's path, e.g. 'Synthesis/Aspects to keep'")
+    sp.add_argument("--by", default="document", metavar="document|ATTRIBUTE",
+                    help="keyphrases: one group per document (default) or per value of this attribute")
+    sp.add_argument("--top", type=int, default=10, metavar="N", help="more, keyphrases: at most N per list")
     sp.add_argument("--start", type=int, metavar="S", help="codes: span start (code points)")
     sp.add_argument("--end", type=int, metavar="E", help="codes: span end")
     sp.add_argument("--json", action="store_true", help="stable JSON output")
@@ -85,6 +95,48 @@ def cmd_suggest(store, args) -> int:
         return 0
     from .documents import get_document
 
+    if args.action == "keyphrases":
+        with store.session(write=False) as s:
+            groups = sg.keyphrases(s, get_project(s, args.name), member, by=args.by, top=args.top)
+        if args.json:
+            _print_json({"project": project.name, "member": member.name, "by": args.by,
+                         "groups": [g.as_dict() for g in groups]})
+            return 0
+        for g in groups:
+            print(f"{g.group}  [{g.documents} documents, {g.sentences} sentences]")
+            print("   " + (", ".join(f"{k.text} ({k.score:.1f})" for k in g.phrases) or "(nothing stands out)"))
+        return 0
+    if args.action == "precision":
+        with store.session(write=False) as s:
+            p = get_project(s, args.name)
+            rows = {m: sg.suggestion_precision(s, p, member, model=m).as_dict()
+                    for m in ("codes", "more", "themes")}
+        if args.json:
+            _print_json({"member": member.name, **rows})
+        else:
+            for m, r in rows.items():
+                shown = "-" if r["precision"] is None else f"{r['precision']:.0%}"
+                print(f"{m:<7} accepted {r['accepted']:>4}  rejected {r['rejected']:>4}  precision {shown}")
+        return 0
+    if args.action == "more":
+        from .codebook import code_tree
+
+        if not args.code:
+            raise CodingError("suggest more needs --code PATH (the code's path in the codebook)")
+        with store.session(write=False) as s:
+            p = get_project(s, args.name)
+            code = code_tree(s, p).resolve(args.code)
+            doc = get_document(s, p, args.document) if args.document else None
+            found = sg.more_like_code(s, p, member, code.id, document=doc, top=args.top, layer=args.layer)
+        if args.json:
+            _print_json({"code": args.code, "document": args.document, "passages": [x.as_dict() for x in found]})
+        else:
+            if not found:
+                print("no uncoded passages like this code")
+            for x in found:
+                print(f"{x.score:.2f}  {x.quote.text!r} {x.quote.attribution} "
+                      f"[{x.quote.document} {x.quote.start}-{x.quote.end}]")
+        return 0
     if not args.document or args.start is None or args.end is None:
         raise CodingError("suggest codes needs --document DOC --start S --end E")
     with store.session(write=False) as s:

@@ -33,6 +33,7 @@ from .codings import PROVENANCE_SUGGESTED, apply_codes
 from .codings import BrowserSelection, coding_dict, resolve_selection
 from .errors import CodebookError, CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
+from .offsets import check_span
 from .projects import Member
 from .store.models import Attribute, Code, Coding, Document, Event, NlpCache, Project, SpeakerTurn
 from .visibility import visibility
@@ -364,10 +365,13 @@ def apply_to_quotes(s: Session, project: Project, member: Member, code_id: str,
 
 
 def reject_code_suggestion(s: Session, project: Project, member: Member, document: Document, code_id: str,
-                           start: int, end: int, *, suggestion: str = "") -> None:
+                           start: int, end: int, *, suggestion: str = "", model: str = "codes") -> None:
+    """Log that ``member`` rejected ``code_id`` for ``[start, end)`` (``model``: where it was
+    suggested, 'codes' or 'more'); the span is not offered for that code again."""
     m = require(s, member, Action.WRITE_OWN_CODINGS, project, document)
+    check_span(document.length, start, end, where=f"document {document.name!r}")
     log_event(s, project.id, m, "suggestion.reject", "document", document.id, suggestion=suggestion,
-              model="codes", code_id=code_id, start=start, end=end)
+              model=model, code_id=code_id, start=start, end=end)
 
 
 # --- existing codes for a passage ----------------------------------------------------
@@ -379,33 +383,324 @@ class CodeHint:
     score: float
     evidence: Quote
 
+    def as_dict(self) -> dict:
+        return {"code": self.path, "code_id": self.code_id, "score": round(self.score, 3),
+                "evidence": self.evidence.as_dict()}
 
-def suggest_codes(s: Session, project: Project, member: Member, document: Document, start: int, end: int, *,
-                  layer: str = "own", top: int = 5) -> list[CodeHint]:
-    """Up to ``top`` codes for ``[start, end)`` of ``document``, learned from ``member``'s own
-    coded units (a lead may choose a layer). Refused with the reason while there is too little data."""
+
+@dataclass(frozen=True)
+class _Trained:
+    """A model learnt from one member's layer, with the units it was learnt over."""
+
+    model: object
+    units: tuple                      # (Unit, UnitInfo) of every sentence of the project
+    coded: tuple                      # the layer's codes per unit (frozensets)
+    train: tuple[int, ...]            # the units the model learnt from, in its example order
+    by_doc: dict[str, tuple[int, ...]]
+    scores: dict = field(default_factory=dict, compare=False)  # code id -> {unit: (score, rank)}
+
+
+def _trained(s: Session, project: Project, member: Member, layer: str) -> _Trained:
+    """The member's model for ``layer`` (cached: see the caches above); refused with how many
+    coded units there are and how many are needed while there are too few."""
     from .nlp.recommend import CodeModel, NotEnoughData
-    from .nlp.themes import Unit
 
-    m = require(s, member, Action.READ_CODINGS, project, document)
-    codings = _layer_codings(s, m, layer)
-    docs, units = _units(s, project, "sentence")
-    coded = _coded_by(units, codings)
-    train = [i for i, cs in enumerate(coded) if cs]
+    ukey, units = _cached_units(s, project, "sentence")
+    spans = _layer_spans(s, member, layer)
+    fingerprint = hashlib.sha256(repr(sorted(tuple(r) for r in spans)).encode()).hexdigest()
+    key = (project.id, member.id, layer, ukey, fingerprint)
+    got = _cache_get(_MODEL_CACHE, key)
+    if got is not None:
+        return got
+    coded = tuple(frozenset(c) for c in _coded_by(units, spans))
+    train = tuple(i for i, cs in enumerate(coded) if cs)
     try:
         model = CodeModel([units[i][0].features for i in train], [sorted(coded[i]) for i in train])
     except NotEnoughData as exc:
         raise CodingError(f"no code suggestions yet: {exc}; keep coding") from None
-    query = [w for u, _ in units if u.document_id == document.id and u.start < end and start < u.end
-             for w in u.features]
+    by_doc: dict[str, list[int]] = {}
+    for i, (u, _) in enumerate(units):
+        by_doc.setdefault(u.document_id, []).append(i)
+    return _cache_put(_MODEL_CACHE, key, _Trained(model, units, coded, train,
+                                                  {d: tuple(v) for d, v in by_doc.items()}), MODEL_CACHE_SIZE)
+
+
+def _quote(s: Session, info: UnitInfo, attribution: str = "") -> Quote:
+    text = s.get(Document, info.document_id).text
+    return Quote(info.document_id, info.document, info.start, info.end, text[info.start:info.end],
+                 info.speaker, attribution)
+
+
+def suggest_codes(s: Session, project: Project, member: Member, document: Document, start: int, end: int, *,
+                  layer: str = "own", top: int = 5) -> list[CodeHint]:
+    """Up to ``top`` codes for ``[start, end)`` of ``document``, learned from ``member``'s own
+    coded units (a lead may choose a layer), each with the nearest coded unit as evidence.
+    Refused with the reason while there is too little data; empty when the span holds no
+    content words of a participant (e.g. the interviewer's question)."""
+    m = require(s, member, Action.READ_CODINGS, project, document)
+    if document.project_id != project.id:
+        raise NotFoundError(f"document {document.name!r} is not in {project.name!r}")
+    tr = _trained(s, project, m, layer)
+    query = [w for i in tr.by_doc.get(document.id, ())
+             if tr.units[i][0].start < end and start < tr.units[i][0].end for w in tr.units[i][0].features]
+    if not query:
+        return []
     tree = code_tree(s, project)
-    texts = {d.id: d.text for d in docs}
     out = []
-    for hint in model.suggest(query, top=top):
-        if hint.code_id not in tree.info:
+    for hint in tr.model.suggest(query, top=top + 5):
+        info = tree.info.get(hint.code_id)
+        if info is None or not info.codable or not info.visible_to(m.id, m.is_lead):
+            continue  # deleted, made a folder, or another coder's proposal since
+        out.append(CodeHint(hint.code_id, info.path, hint.score, _quote(s, tr.units[tr.train[hint.evidence]][1])))
+        if len(out) == top:
+            break
+    return out
+
+
+def accept_code_suggestion(s: Session, project: Project, member: Member, sel: BrowserSelection, code_id: str, *,
+                           document_id: str, suggestion: str = "") -> list[Coding]:
+    """Code exactly the browser selection ``sel`` with ``code_id`` (provenance 'suggested'),
+    checked as a typed coding is (:func:`coding.codings.resolve_selection`: a stale selection is
+    refused), and log the accept. Nothing is logged when the member had that coding already."""
+    from .codings import apply_to_selection
+
+    m = require(s, member, Action.WRITE_OWN_CODINGS, project)
+    made = apply_to_selection(s, project, m, sel, [code_id], document_id=document_id,
+                              provenance=PROVENANCE_SUGGESTED)
+    if made:
+        log_event(s, project.id, m, "suggestion.accept", "document", made[0].document_id,
+                  codings=[coding_dict(c) for c in made], suggestion=suggestion, model="codes")
+    return made
+
+
+def reject_for_selection(s: Session, project: Project, member: Member, sel: BrowserSelection, code_id: str, *,
+                         document_id: str, suggestion: str = "") -> None:
+    """Log that ``member`` rejected ``code_id`` for the browser selection ``sel`` (checked)."""
+    doc, start, end = resolve_selection(s, project, sel, document_id=document_id)
+    _codable(s, project, code_id)
+    reject_code_suggestion(s, project, member, doc, code_id, start, end, suggestion=suggestion)
+
+
+def _codable(s: Session, project: Project, code_id: str):
+    info = code_tree(s, project).info.get(code_id)
+    if info is None:
+        raise NotFoundError(f"code {code_id!r} is not in the codebook of {project.name!r} (merged or deleted?): "
+                            "reload the page")
+    if not info.codable:
+        raise CodingError(f"'{info.path}' is a folder, not a codable code: pick one of its children")
+    return info
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Accepted and rejected suggestions of one member (from the event log)."""
+
+    accepted: int
+    rejected: int
+
+    @property
+    def value(self) -> float | None:
+        n = self.accepted + self.rejected
+        return self.accepted / n if n else None
+
+    def as_dict(self) -> dict:
+        return {"accepted": self.accepted, "rejected": self.rejected,
+                "precision": None if self.value is None else round(self.value, 3)}
+
+
+def suggestion_precision(s: Session, project: Project, member: Member, *, of: str | None = None,
+                         model: str | None = "codes") -> Precision:
+    """Live precision, accepted / (accepted + rejected), of the suggestions member ``of`` (a
+    member id; default the acting member) decided on. ``model``: 'codes' (the coding page),
+    'more' (find more like a code), 'themes', or None for all. A quote accepted from a theme
+    counts once per coding made. Coders see only their own; leads anyone's."""
+    m = require(s, member, Action.READ_CODINGS, project)
+    target = of or m.id
+    if target != m.id and not m.is_lead:
+        raise PermissionDeniedError(f"{m.name!r} is a coder: only their own suggestion precision is shown to them")
+    accepted = rejected = 0
+    for action, payload in s.execute(select(Event.action, Event.payload).where(
+            Event.project_id == project.id, Event.actor_id == target,
+            Event.action.in_(("suggestion.accept", "suggestion.reject")))):
+        p = json.loads(payload)
+        if model is not None and p.get("model") != model:
             continue
-        info = units[train[hint.evidence]][1]
-        out.append(CodeHint(hint.code_id, tree.info[hint.code_id].path, hint.score,
-                            Quote(info.document_id, info.document, info.start, info.end,
-                                  texts[info.document_id][info.start:info.end], info.speaker, "")))
+        if action == "suggestion.accept":
+            accepted += len(p.get("codings") or [])
+        else:
+            rejected += 1
+    return Precision(accepted, rejected)
+
+
+# --- find more passages like a code ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Passage:
+    """An uncoded sentence the model scores high for a code; ``rank`` is the code's place among
+    all codes for it (1: the model's first choice)."""
+
+    code_id: str
+    path: str
+    score: float
+    rank: int
+    quote: Quote
+
+    def as_dict(self) -> dict:
+        return {"code": self.path, "score": round(self.score, 3), "rank": self.rank, **self.quote.as_dict()}
+
+
+def _dismissed_spans(s: Session, project: Project, member: Member, code_id: str) -> dict[str, list[tuple[int, int]]]:
+    """Spans where ``member`` rejected ``code_id`` (on the coding page or in 'find more')."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for doc_id, payload in s.execute(select(Event.object_id, Event.payload).where(
+            Event.project_id == project.id, Event.actor_id == member.id, Event.action == "suggestion.reject")):
+        p = json.loads(payload)
+        if p.get("code_id") == code_id:
+            out.setdefault(doc_id, []).append((p["start"], p["end"]))
+    return out
+
+
+def _code_scores(tr: _Trained, code_id: str, candidates) -> dict[int, tuple[float, int]]:
+    """(score, rank) of ``code_id`` for each candidate unit (computed once per model and unit)."""
+    known = tr.scores.setdefault(code_id, {})
+    for i in candidates:
+        if i not in known:
+            ranked = tr.model.suggest(tr.units[i][0].features, top=1_000_000)
+            known[i] = next(((h.score, r) for r, h in enumerate(ranked, 1) if h.code_id == code_id), (0.0, 0))
+    return {i: known[i] for i in candidates}
+
+
+def more_like_code(s: Session, project: Project, member: Member, code_id: str, *, document: Document | None = None,
+                   top: int = 10, layer: str = "own") -> list[Passage]:
+    """The ``top`` sentences of ``document`` (or of the whole project) that ``member``'s layer has
+    not coded at all, ranked by the model's score for ``code_id``, with quotes. Sentences where
+    the member rejected or dismissed this code are not offered again; neither are the
+    interviewer's, nor sentences of fewer than three content words."""
+    from .nlp.recommend import MIN_EXAMPLES
+    from .nlp.themes import MIN_TERMS
+
+    m = require(s, member, Action.READ_CODINGS, project, *([document] if document is not None else []))
+    if document is not None and document.project_id != project.id:
+        raise NotFoundError(f"document {document.name!r} is not in {project.name!r}")
+    info = _codable(s, project, code_id)
+    tr = _trained(s, project, m, layer)
+    examples = sum(code_id in tr.coded[i] for i in tr.train)
+    if examples < MIN_EXAMPLES:
+        raise CodingError(f"'{info.path}' has {examples} coded sentence(s) in {'your' if layer == 'own' else 'the'} "
+                          f"codings; finding more like it needs {MIN_EXAMPLES}: code a few more with it first")
+    dismissed = _dismissed_spans(s, project, m, code_id)
+    pool = tr.by_doc.get(document.id, ()) if document is not None else range(len(tr.units))
+    candidates = [i for i in pool if not tr.coded[i] and len(tr.units[i][0].terms) >= MIN_TERMS
+                  and not any(a < tr.units[i][0].end and tr.units[i][0].start < b
+                              for a, b in dismissed.get(tr.units[i][0].document_id, ()))]
+    scores = _code_scores(tr, code_id, candidates)
+    best = sorted((i for i in candidates if scores[i][0] > 0), key=lambda i: (-scores[i][0], i))[:top]
+    docs = [s.get(Document, d) for d in {tr.units[i][1].document_id for i in best}]
+    attribution = _attributions(s, project, docs)
+    return [Passage(code_id, info.path, scores[i][0], scores[i][1],
+                    _quote(s, tr.units[i][1], attribution.get(tr.units[i][1].document_id, ""))) for i in best]
+
+
+def _project_document(s: Session, project: Project, document_id: str) -> Document:
+    doc = s.get(Document, document_id)
+    if doc is None or doc.project_id != project.id:
+        raise NotFoundError(f"document {document_id!r} is not in {project.name!r} (deleted?): find the passages again")
+    return doc
+
+
+def code_passage(s: Session, project: Project, member: Member, code_id: str, document_id: str, start: int,
+                 end: int, *, suggestion: str = "") -> list[Coding]:
+    """Code a passage offered by :func:`more_like_code` (provenance 'suggested') and log the accept."""
+    m = require(s, member, Action.WRITE_OWN_CODINGS, project)
+    doc = _project_document(s, project, document_id)
+    made = apply_codes(s, project, m, doc, [code_id], start, end, provenance=PROVENANCE_SUGGESTED)
+    if made:
+        log_event(s, project.id, m, "suggestion.accept", "document", doc.id,
+                  codings=[coding_dict(c) for c in made], suggestion=suggestion, model="more")
+    return made
+
+
+def dismiss_passage(s: Session, project: Project, member: Member, code_id: str, document_id: str, start: int,
+                    end: int, *, suggestion: str = "") -> None:
+    """Log that the passage does not fit ``code_id``: it is not offered for that code again."""
+    doc = _project_document(s, project, document_id)
+    _codable(s, project, code_id)
+    reject_code_suggestion(s, project, member, doc, code_id, start, end, suggestion=suggestion, model="more")
+
+
+# --- keyphrases per document or participant group ----------------------------------------
+
+@dataclass(frozen=True)
+class Keyphrase:
+    text: str
+    score: float        # z-score of the log-odds ratio against the rest
+    count: int          # in the group
+    rest: int           # in the other groups
+    example: Quote      # the first sentence of the group holding it
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "score": round(self.score, 2), "count": self.count, "rest": self.rest,
+                "example": self.example.as_dict()}
+
+
+@dataclass(frozen=True)
+class KeyphraseGroup:
+    group: str
+    documents: int
+    sentences: int
+    phrases: tuple[Keyphrase, ...]
+
+    def as_dict(self) -> dict:
+        return {"group": self.group, "documents": self.documents, "sentences": self.sentences,
+                "phrases": [k.as_dict() for k in self.phrases]}
+
+
+def keyphrase_groupings(s: Session, project: Project, member: Member) -> list[str]:
+    """What keyphrases can be grouped by: 'document', then every attribute name in the project."""
+    require(s, member, Action.READ_PROJECT, project)
+    names = s.scalars(select(Attribute.name).join(Document, Document.id == Attribute.document_id)
+                      .where(Document.project_id == project.id).distinct())
+    return ["document", *sorted(set(names))]
+
+
+def keyphrases(s: Session, project: Project, member: Member, *, by: str = "document",
+               top: int = 10) -> list[KeyphraseGroup]:
+    """The terms and phrases that set each group apart from the rest (log-odds ratio with an
+    informative Dirichlet prior, :mod:`coding.nlp.keyphrases`), over the participants'
+    sentences from the processing cache. Groups: each document, or each value of the
+    attribute ``by`` (documents without it are left out). The text is the same for every
+    member and no coding is used, so nobody's work changes anybody's keyphrases."""
+    from .nlp.keyphrases import log_odds, without_overlaps
+
+    require(s, member, Action.READ_PROJECT, project)
+    if top < 1:
+        raise CodingError(f"top must be at least 1 (got {top})")
+    groupings = keyphrase_groupings(s, project, member)
+    if by not in groupings:
+        raise CodingError(f"cannot group keyphrases by {by!r}: use one of {', '.join(groupings)}")
+    _, units = _cached_units(s, project, "sentence")
+    docs = list(s.scalars(select(Document).where(Document.project_id == project.id)))
+    if by == "document":
+        group_of = {d.id: d.name for d in docs}
+    else:
+        group_of = dict(s.execute(select(Attribute.document_id, Attribute.value).where(
+            Attribute.document_id.in_([d.id for d in docs]), Attribute.name == by, Attribute.value != "")).all())
+    counts: dict[str, Counter] = {}
+    members: dict[str, list[int]] = {}
+    for i, (u, _) in enumerate(units):
+        g = group_of.get(u.document_id)
+        if g is not None:
+            counts.setdefault(g, Counter()).update(u.features)
+            members.setdefault(g, []).append(i)
+    total = sum(counts.values(), Counter())
+    attribution = _attributions(s, project, docs)
+    out = []
+    for g in sorted(counts):
+        chosen = without_overlaps(log_odds(counts[g], total - counts[g]), top)
+        phrases = []
+        for k in chosen:
+            at = next(i for i in members[g] if k.feature in units[i][0].features)
+            info = units[at][1]
+            phrases.append(Keyphrase(k.feature, k.z, k.count, k.rest, _quote(s, info, attribution.get(info.document_id, ""))))
+        out.append(KeyphraseGroup(g, len({units[i][0].document_id for i in members[g]}), len(members[g]), tuple(phrases)))
     return out
