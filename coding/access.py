@@ -44,6 +44,7 @@ class Action(StrEnum):
     READ_SNAPSHOTS = "read agreement snapshots"       # filtered by the blind rule
     READ_MEMOS = "read memos"                         # filtered by the blind rule
     WRITE_MEMOS = "write memos"                       # their own; a lead may edit journal entries
+    MEASURE_SUGGESTIONS = "measure the suggestions against coders"  # learns from every coder's codings
 
 
 ALL_ACTIONS = frozenset(Action)

@@ -425,7 +425,8 @@ def cmd_agreement(store: Store, args) -> int:
     report = store.run(lambda s: compute_agreement(
         s, get_project(s, args.name), args.coders, member=member, unit=args.unit, codes=args.code or None,
         min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
-        layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot),
+        layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot,
+        suggestions=args.suggestions),
         write=args.unit == "sentence")
     if args.docx:
         from pathlib import Path
@@ -563,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rollup", action="store_true", help="count codings of descendants for their parent too")
     sp.add_argument("--no-ci", action="store_true", help="skip bootstrap intervals")
     sp.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    sp.add_argument("--suggestions", default="include", choices=["include", "exclude", "only"],
+                    help="codings made from accepted suggestions: count them like the others (default), "
+                         "leave them out, or count only them")
     fmt = sp.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="stable JSON output")
     fmt.add_argument("--csv", action="store_true", help="CSV table per code")

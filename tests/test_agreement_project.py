@@ -66,3 +66,78 @@ def test_verdict_thresholds():
     assert verdict(0.800) == "reliable" and verdict(0.7999) == "tentative"
     assert verdict(0.667) == "tentative" and verdict(0.666) == "unreliable"
     assert verdict(float("nan")) == "undefined"
+
+
+# --- codings made from suggestions: counted, left out, or counted alone ----------------------
+
+def _brute_tables(rows, docs, ana, ben, code_ids):
+    """(both, only ana, only ben, neither) characters per code, mark by mark, and alpha."""
+    out = {}
+    for code_id in code_ids:
+        total, cells = np.zeros(4, dtype=int), []
+        for doc in docs.values():
+            marks = {ana: np.zeros(doc.length, bool), ben: np.zeros(doc.length, bool)}
+            for c_id, doc_id, coder, start, end in rows:
+                if c_id == code_id and doc_id == doc.id:
+                    marks[coder][start:end] = True
+            a, b = marks[ana], marks[ben]
+            total += [(a & b).sum(), (a & ~b).sum(), (~a & b).sum(), (~a & ~b).sum()]
+            cells.append(np.vstack([a, b]).astype(float))
+        out[code_id] = (total.tolist(), krippendorff_alpha(np.hstack(cells)).value)
+    return out
+
+
+def test_leaving_out_suggested_codings_changes_the_figures_exactly_as_recomputing_without_them(demo_store):
+    from coding.agreement.tables import report_markdown
+    from coding.exporting.agreement_report import method_sentence
+
+    with demo_store.session() as s:  # a third of ana's codings and a quarter of ben's came from suggestions
+        p = get_project(s, "demo")
+        ana, ben = get_member(s, p, "ana").id, get_member(s, p, "ben").id
+        before = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
+        for coder, every in ((ana, 3), (ben, 4)):
+            for i, c in enumerate(s.scalars(select(Coding).where(Coding.coder_id == coder).order_by(Coding.id))):
+                if i % every == 0:
+                    c.provenance = "suggested"
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        lead = _lead(s, p)
+        rep = {mode: compute_agreement(s, p, ["ana", "ben"], member=lead, ci=False, suggestions=mode)
+               for mode in ("include", "exclude", "only")}
+        docs = {d.id: d for d in s.scalars(select(Document).where(Document.name.in_(before.options["documents"])))}
+        rows = s.execute(select(Coding.code_id, Coding.document_id, Coding.coder_id, Coding.start, Coding.end,
+                                Coding.provenance).where(Coding.document_id.in_(docs))).all()
+        n_suggested = sum(r.provenance == "suggested" for r in rows)
+        with pytest.raises(AgreementError, match="suggestions='some' is unknown: use include"):
+            compute_agreement(s, p, ["ana", "ben"], member=lead, suggestions="some")
+    assert n_suggested > 50
+    assert [r.as_dict() for r in rep["include"].rows] == [r.as_dict() for r in before.rows]
+    assert rep["exclude"].options["documents"] == rep["only"].options["documents"] == before.options["documents"]
+    code_ids = [r.code_id for r in before.rows[:-1]]
+    for mode, keep in (("exclude", lambda r: r.provenance != "suggested"), ("only", lambda r: r.provenance == "suggested")):
+        brute = _brute_tables([tuple(r[:5]) for r in rows if keep(r)], docs, ana, ben, code_ids)
+        assert rep[mode].options["suggestions"] == {"mode": mode, "codings": n_suggested}
+        for row in rep[mode].rows[:-1]:
+            table, alpha = brute[row.code_id]
+            assert row.extra["table"] == table, (mode, row.code)
+            assert (math.isnan(row.alpha) and math.isnan(alpha)) or math.isclose(row.alpha, alpha, abs_tol=1e-9)
+        overall = np.sum([brute[c][0] for c in code_ids], axis=0).tolist()
+        assert rep[mode].rows[-1].extra["table"] == overall
+    # the figures did move: leaving them out is not the same as counting them
+    assert rep["exclude"].rows[-1].extra["table"] != before.rows[-1].extra["table"]
+    assert rep["exclude"].rows[-1].alpha != before.rows[-1].alpha
+    # the report says what was done
+    assert (f"Codings made from accepted suggestions (provenance 'suggested') were left out: "
+            f"{n_suggested:,} codings.") in method_sentence(rep["exclude"])
+    assert "Only codings made from accepted suggestions (provenance 'suggested') were counted" in \
+        report_markdown(rep["only"])
+    assert f"{n_suggested:,} codings made from accepted suggestions" in method_sentence(rep["include"])
+    assert "suggestions" not in method_sentence(before)
+
+    with demo_store.session() as s:  # and deleting those codings gives the "exclude" figures back
+        s.execute(Coding.__table__.delete().where(Coding.provenance == "suggested"))
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        gone = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
+    assert [r.as_dict() for r in gone.rows] == [r.as_dict() for r in rep["exclude"].rows]
+    assert gone.options["suggestions"] == {"mode": "include", "codings": 0}

@@ -14,6 +14,13 @@ marked a document done without coding a code there did code it: every unit of
 it counts as "not coded" by them. Given ``documents=`` explicitly, every listed
 document counts as it stands (a coder with no codings there coded none of its
 units), and ``options["partial"]`` names the documents that made a difference.
+
+Codings made from accepted suggestions (provenance ``suggested``) count like any
+other by default; ``suggestions="exclude"`` leaves them out and ``"only"`` keeps
+only them, so a lead can see whether the suggestions carry the agreement. Which
+documents count does not change with it (accepting a suggestion is working on a
+document); ``options["suggestions"]`` says what was done and how many codings it
+concerned.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..codebook import CodeTree, code_tree
+from ..codings import PROVENANCE_SUGGESTED
 from ..access import Action, require_or_setup
 from ..errors import AgreementError, PermissionDeniedError
 from ..projects import Member, get_member
@@ -42,6 +50,8 @@ from .units import (
 )
 
 UNITS = ("character", "sentence", "turn", "segment")
+#: What to do with codings made from suggestions: count them, leave them out, or count only them.
+SUGGESTIONS = ("include", "exclude", "only")
 RELIABLE, TENTATIVE = 0.800, 0.667  # Krippendorff (2004, p. 241): rely on alpha >= .800, tentative >= .667
 
 
@@ -109,10 +119,11 @@ class _Data:
     tree: CodeTree
     # spans[code_id][doc_id][coder_index] -> list of (start, end)
     spans: dict[str, dict[str, list[list[tuple[int, int]]]]]
+    suggested: int = 0  # codings made from suggestions on these documents, by these coders
 
 
 def _gather(s: Session, project: Project, coders: list[str], codes: list[str] | None, *,
-            layer: str, rollup: bool, documents: list[str] | None) -> _Data:
+            layer: str, rollup: bool, documents: list[str] | None, suggestions: str = "include") -> _Data:
     if len(set(coders)) != len(coders) or len(coders) < 2:
         raise AgreementError("give at least two different coders, e.g. --coders ana ben")
     ids = [get_member(s, project, name).id for name in coders]
@@ -129,14 +140,21 @@ def _gather(s: Session, project: Project, coders: list[str], codes: list[str] | 
     if not docs:
         raise AgreementError(f"{project.name!r} has no documents to compare")
     chosen = {d.id for d in docs}
-    rows = s.execute(select(Coding.code_id, Coding.document_id, Coding.coder_id, Coding.start, Coding.end)
+    rows = s.execute(select(Coding.code_id, Coding.document_id, Coding.coder_id, Coding.start, Coding.end,
+                            Coding.provenance)
                      .where(Coding.project_id == project.id, Coding.layer == layer,
                             Coding.coder_id.in_(ids)))
     index = {cid: i for i, cid in enumerate(ids)}
     by_code: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [[] for _ in ids]))
-    for code_id, doc_id, coder_id, a, b in rows:
-        if doc_id in chosen:  # codings on documents left out must not reach the tables
-            by_code[code_id][doc_id][index[coder_id]].append((a, b))
+    suggested = 0
+    for code_id, doc_id, coder_id, a, b, provenance in rows:
+        if doc_id not in chosen:  # codings on documents left out must not reach the tables
+            continue
+        is_suggested = provenance == PROVENANCE_SUGGESTED
+        suggested += is_suggested
+        if (suggestions == "exclude" and is_suggested) or (suggestions == "only" and not is_suggested):
+            continue
+        by_code[code_id][doc_id][index[coder_id]].append((a, b))
     if rollup:
         parent_of = {i.id: i.parent_id for i in tree.infos}
         doc_ids = {d.id for d in docs}
@@ -150,7 +168,7 @@ def _gather(s: Session, project: Project, coders: list[str], codes: list[str] | 
         by_code = rolled
     wanted = [tree.resolve(p).id for p in codes] if codes else [
         i.id for i in tree.infos if i.codable or (rollup and tree.descendants(i.id))]
-    return _Data(docs, tree, {c: by_code.get(c, {}) for c in wanted})
+    return _Data(docs, tree, {c: by_code.get(c, {}) for c in wanted}, suggested)
 
 
 def _doc_units(s: Session, doc: Document, unit: str) -> list[tuple[int, int]]:
@@ -318,6 +336,7 @@ def compute_agreement(
     s: Session, project: Project, coders: list[str], *, member: Member | None = None, unit: str = "character", codes: list[str] | None = None,
     min_share: float = 0.0, min_overlap: float = 0.9, rollup: bool = False, layer: str = "coder",
     documents: list[str] | None = None, ci: bool = True, n_boot: int = 1000, seed: int = 0,
+    suggestions: str = "include",
 ) -> Report:
     """Agreement per code, per document and overall, for the chosen unit.
 
@@ -335,12 +354,19 @@ def compute_agreement(
     wherever they coded nothing, and the partial ones are listed with
     ``counted: True``.
 
+    ``suggestions``: ``include`` (default) counts codings made from accepted suggestions
+    like the others, ``exclude`` leaves them out, ``only`` counts only them;
+    ``options["suggestions"]`` holds the mode and how many such codings there were.
+
     ``member`` is who asks (coding.access): a lead, or a coder, whose figures leave out
     the documents of an open blind round. None only while the project is set up
     without members (see access.require_or_setup).
     """
     if unit not in UNITS:
         raise AgreementError(f"unit {unit!r} is unknown: use one of {', '.join(UNITS)}")
+    if suggestions not in SUGGESTIONS:
+        raise AgreementError(f"suggestions={suggestions!r} is unknown: use include (count codings made from "
+                             "suggestions), exclude (leave them out) or only (count only them)")
     if unit == "segment" and len(coders) != 2:
         raise AgreementError("segment matching compares exactly two coders; give two, or use --unit sentence")
     if len(set(coders)) != len(coders) or len(coders) < 2:
@@ -358,7 +384,22 @@ def compute_agreement(
                                  + (f" (coded by only some so far: {some})" if some else ""))
     else:
         partial = _partial(worked, coders, set(documents), counted=True)
-    data = _gather(s, project, coders, codes, layer=layer, rollup=rollup, documents=documents)
+    data = _gather(s, project, coders, codes, layer=layer, rollup=rollup, documents=documents,
+                   suggestions=suggestions)
+    report = agreement_of_spans(s, data, coders, unit=unit, min_share=min_share, min_overlap=min_overlap,
+                                ci=ci, n_boot=n_boot, seed=seed, codebook_version=project.codebook_version)
+    report.options.update({"rollup": rollup, "layer": layer, "partial": partial,
+                           "suggestions": {"mode": suggestions, "codings": data.suggested}})
+    return report
+
+
+def agreement_of_spans(s: Session, data: _Data, coders: list[str], *, unit: str, min_share: float = 0.0,
+                       min_overlap: float = 0.9, ci: bool = True, n_boot: int = 1000, seed: int = 0,
+                       codebook_version: int = 0) -> Report:
+    """Step two of :func:`compute_agreement` on spans already gathered (``data.spans``
+    holds one span list per coder, in the order of ``coders``): units, then coefficients.
+    Also used for coders that are not members, such as the recommender
+    (coding.recommender_agreement). ``s`` is only read for sentence units."""
     m = len(coders)
     empty = [[] for _ in coders]
     docs = data.docs
@@ -423,11 +464,12 @@ def compute_agreement(
         rows.append(_segment_row("(all codes)", None, sum(pooled_segments[1:], pooled_segments[0])))
     elif pooled_matrices:
         rows.append(_matrix_row("(all codes)", None, unit, np.hstack(pooled_matrices), ci, n_boot, seed))
-    options = {"min_share": min_share, "min_overlap": min_overlap, "rollup": rollup, "layer": layer,
-               "documents": [d.name for d in docs], "partial": partial,
+    options = {"min_share": min_share, "min_overlap": min_overlap, "rollup": False, "layer": "coder",
+               "documents": [d.name for d in docs], "partial": [],
                "ci": ({"method": "bootstrap over documents" if unit == "character" else "bootstrap over units",
-                       "n": n_boot, "seed": seed} if ci else None)}
-    return Report(unit, coders, project.codebook_version, rows, cells, options)
+                       "n": n_boot, "seed": seed} if ci else None),
+               "suggestions": {"mode": "include", "codings": data.suggested}}
+    return Report(unit, coders, codebook_version, rows, cells, options)
 
 
 def _segment_row(path: str, code_id: str | None, r) -> Row:

@@ -54,10 +54,27 @@ def report_markdown(report: Report) -> str:
     lines.append(f"Coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
                  f"{len(report.options['documents'])}; codebook version {report.codebook_version}. "
                  "α ≥ .800 reliable, .667–.800 tentative (Krippendorff 2004).")
+    if note := suggestions_note(report):
+        lines.append("")
+        lines.append(note)
     if note := partial_note(report):
         lines.append("")
         lines.append(note)
     return "\n".join(lines) + "\n"
+
+
+def suggestions_note(report: Report) -> str:
+    """One sentence on codings made from accepted suggestions ("" when none were on these
+    documents and they were counted as usual)."""
+    opt = report.options.get("suggestions") or {}
+    mode, n = opt.get("mode", "include"), int(opt.get("codings") or 0)
+    some = f"{n:,} coding{'s' if n != 1 else ''}"
+    if mode == "exclude":
+        return f"Codings made from accepted suggestions (provenance 'suggested') were left out: {some}."
+    if mode == "only":
+        return f"Only codings made from accepted suggestions (provenance 'suggested') were counted: {some}."
+    return (f"{some} made from accepted suggestions (provenance 'suggested') {'were' if n != 1 else 'was'} "
+            "counted like the others." if n else "")
 
 
 def partial_note(report: Report) -> str:
@@ -82,6 +99,8 @@ def report_text(report: Report) -> str:
                    f"{_num(r.u_alpha):>7}  {r.verdict}")
     out.append(f"coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
                f"{', '.join(report.options['documents'])}")
+    if note := suggestions_note(report):
+        out.append(note)
     if note := partial_note(report):
         out.append(note)
     return "\n".join(out) + "\n"

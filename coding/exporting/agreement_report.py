@@ -11,7 +11,7 @@ import math
 from datetime import UTC, datetime
 
 from ..agreement.project import RELIABLE, TENTATIVE, Report
-from ..agreement.tables import partial_note
+from ..agreement.tables import partial_note, suggestions_note
 from .writers import _docx, _heading, _para, xml_safe
 
 UNIT_SINGULAR = {"character": "character", "sentence": "sentence", "turn": "speaker turn", "segment": "segment"}
@@ -89,6 +89,8 @@ def method_sentence(report: Report) -> str:
                     + (f" ({overall.verdict})" if overall.verdict else "") + ".")
     if opts.get("rollup"):
         out += " Codings of sub-codes were also counted for their parent code."
+    if note := suggestions_note(report):
+        out += " " + note
     out += f" Codebook version {report.codebook_version}."
     return out
 
