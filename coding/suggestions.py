@@ -130,10 +130,18 @@ def _unit_key(s: Session, project: Project, unit: str) -> tuple:
     return (project.id, unit, tuple((r.id, r.name, r.sha256, names[r.language]) for r in rows))
 
 
+def _all_processed(s: Session, key: tuple) -> bool:
+    wanted = {(sha, pipe) for _, _, sha, pipe in key[2]}
+    have = set(s.execute(select(NlpCache.sha256, NlpCache.pipeline)
+                         .where(NlpCache.sha256.in_({sha for sha, _ in wanted}))).all())
+    return wanted <= have
+
+
 def _cached_units(s: Session, project: Project, unit: str) -> tuple[tuple, tuple]:
-    """(key, units) for the project, built from the processing cache once per document set."""
+    """(key, units) for the project, built from the processing cache once per document set
+    (while every document's cache row is there: a missing one is refused by name)."""
     key = _unit_key(s, project, unit)
-    got = _cache_get(_UNIT_CACHE, key)
+    got = _cache_get(_UNIT_CACHE, key) if _all_processed(s, key) else None
     if got is None:
         docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
         names = _pipeline_names(d.language for d in docs)
