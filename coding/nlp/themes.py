@@ -1,24 +1,45 @@
-"""Emergent themes from uncoded units: TF-IDF, clustering, c-TF-IDF labels (pure, no store).
+"""Emergent themes from uncoded units (pure, no store).
 
 A *unit* is a sentence or a speaker turn with its terms (lemmas) and phrases
-(noun chunks) from :mod:`coding.nlp.analysis`. :func:`find_themes` turns units
-into features (terms and phrases, TF-IDF weighted, rows L2-normalised),
-clusters them (``"nmf"``: the dominant topic of each unit, or ``"kmeans"``),
-labels each cluster by class-based TF-IDF (a feature's frequency in the cluster
-times ``log(1 + mean class size / its frequency over all clusters)``), picks the
-units nearest the cluster's centre as quotes, and ranks clusters by size times
-cohesion. bench/suggestions_bench.py compares the methods; ``METHOD`` is the
-winner. scikit-learn is imported when a function runs.
+(noun chunks) from :mod:`coding.nlp.analysis`, and optionally its *context*:
+the terms of the turn it sits in and of the interviewer's question that
+turn answers (:func:`add_context`). In a semi-structured interview the
+question frames the answer, and a turn stays on one topic, so a sentence
+that says "it helped a lot" belongs with the question about peer
+observation that it answers.
+
+:func:`find_themes` with the default method ``"anchors"``:
+
+1. candidate anchors are the terms and phrases of at least three uncoded
+   units, scored by their log-odds ratio (uncoded units against the units
+   the member has coded: ``background``; Monroe et al. 2008, with a flat
+   prior of 0.5) times the square root of their support: what the uncoded
+   text talks about that the existing codes do not cover;
+2. a theme is every unit that holds the anchor itself or in its context;
+3. a theme sharing more than 30% of its units (Jaccard) with a better one is
+   left out, so the list is not one theme twenty times.
+
+Labels are class-based TF-IDF words of the theme's own units (anchor first),
+quotes the units nearest the theme's centre that hold the anchor
+themselves, at most two per document while others remain. ``"nmf"`` and
+``"kmeans"`` cluster TF-IDF vectors instead; bench/suggest_bench.py
+compares the three with leave-one-code-out and keeps ``METHOD``.
+scikit-learn is imported when a function runs.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 
-METHOD = "nmf"
+METHOD = "anchors"
+METHODS = ("anchors", "nmf", "kmeans")
 MIN_TERMS = 3  # a unit with fewer content terms says too little to cluster
+MIN_SUPPORT = 3  # an anchor must recur in this many units
+OVERLAP = 0.3  # a theme sharing more than this (Jaccard) with a better one is left out
+PRIOR = 0.5  # flat Dirichlet prior of the log-odds ratio
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,7 @@ class Unit:
     end: int
     terms: tuple[str, ...]
     phrases: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # features of its turn and of the question the turn answers
 
     @property
     def features(self) -> list[str]:
@@ -49,6 +71,7 @@ class Theme:
     cohesion: float
     nearest_code: tuple[str, float] | None = None
     centroid: object = field(default=None, repr=False)  # numpy row, for nearest-code lookups
+    anchor: str = ""
 
 
 def default_k(n_units: int) -> int:
@@ -113,13 +136,96 @@ def ctfidf(X_counts, labels, k: int):
     return tf * idf
 
 
+_INTERVIEWER = re.compile(r"^(interviewer|interviewee?r|entrevistador[a]?|moderator|i|q|r)$", re.I)
+
+
+def is_interviewer(speaker: str | None) -> bool:
+    """Whether a speaker label names the interviewer (whose questions are not data)."""
+    return bool(speaker) and bool(_INTERVIEWER.match(speaker.strip()))
+
+
+def add_context(units: list[Unit], turns: list[tuple[str, int, int, bool]]) -> list[Unit]:
+    """``units`` with their context filled in from ``turns``: ``(document_id, start, end,
+    is_interviewer)`` in document order. A unit's context is every feature of the turn it
+    starts in and of the interviewer turn before it (none for the interviewer's own units and
+    for documents without turns)."""
+    from dataclasses import replace
+
+    by_doc: dict[str, list[tuple[int, int, bool]]] = {}
+    for d, s, e, q in turns:
+        by_doc.setdefault(d, []).append((s, e, q))
+    for spans in by_doc.values():
+        spans.sort()
+    feats: dict[tuple[str, int], list[str]] = {}  # (document, turn index) -> features
+    where: list[tuple[str, int] | None] = []
+    for u in units:
+        spans = by_doc.get(u.document_id, [])
+        j = next((i for i, (s, e, _) in enumerate(spans) if s <= u.start < e), None)
+        where.append(None if j is None else (u.document_id, j))
+        if j is not None:
+            feats.setdefault((u.document_id, j), []).extend(u.features)
+    out = []
+    for u, w in zip(units, where):
+        if w is None or by_doc[w[0]][w[1]][2]:
+            out.append(u)
+            continue
+        ctx = list(feats.get(w, []))
+        q = w[1] - 1
+        while q >= 0 and not by_doc[w[0]][q][2]:
+            q -= 1
+        if q >= 0:
+            ctx += feats.get((w[0], q), [])
+        out.append(replace(u, context=tuple(ctx)))
+    return out
+
+
+def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, *,
+                  limit: int = 40) -> list[tuple[str, list[int]]]:
+    """``(anchor, member indexes)`` best first (steps 1 to 3 of the module docstring)."""
+    from collections import Counter
+
+    feats = [set(u.features) | set(u.context) for u in units]
+    support = Counter(f for fs in feats for f in fs)
+    n = len(units)
+    bg = Counter(f for fs in (background or []) for f in set(fs))
+    nb = len(background or [])
+
+    def key(f: str) -> float:
+        a = support[f] + PRIOR
+        lo = math.log(a / (n + 2 * PRIOR - a))
+        if nb:
+            b = bg[f] + PRIOR
+            lo -= math.log(b / (nb + 2 * PRIOR - b))
+        else:  # nothing coded yet: against the uncoded units themselves (frequent words lose)
+            lo = -lo
+        return lo * math.sqrt(support[f])
+
+    candidates = sorted((f for f, c in support.items() if MIN_SUPPORT <= c < n), key=lambda f: (-key(f), f))
+    out: list[tuple[str, list[int]]] = []
+    kept: list[set[int]] = []
+    for f in candidates:
+        members = [i for i, fs in enumerate(feats) if f in fs]
+        ms = set(members)
+        if any(len(ms & k) / len(ms | k) > OVERLAP for k in kept):
+            continue
+        out.append((f, members))
+        kept.append(ms)
+        if len(out) == limit:
+            break
+    return out
+
+
 def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None, top_words: int = 4,
                 quotes: int = 6, code_profiles: dict[str, list[str]] | None = None,
-                seed: int = 0) -> list[Theme]:
-    """Ranked themes over ``units`` (best first). ``code_profiles``: code id -> features of
-    that code's visible coded text, name and definition, for the nearest-code lookup."""
+                background: list[list[str]] | None = None, limit: int = 40, seed: int = 0) -> list[Theme]:
+    """Ranked themes over ``units`` (best first, at most ``limit``). ``background``: features of
+    the units the member has coded (the contrast for anchors); ``code_profiles``: code id ->
+    features of that code's visible coded text, name and definition, for the nearest-code lookup."""
     import numpy as np
+    from sklearn.preprocessing import normalize
 
+    if method not in METHODS:
+        raise ValueError(f"unknown theme method {method!r}: use one of {', '.join(METHODS)}")
     keep = [i for i, u in enumerate(units) if len(u.terms) >= MIN_TERMS]
     if len(keep) < 4:
         return []
@@ -127,27 +233,34 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
     vec, X = _vectorise(sub)
     if vec is None:
         return []
-    k = k or default_k(len(sub))
-    labels, centres = cluster_labels(X, k, method, seed=seed)
+    groups: list[tuple[str, np.ndarray]] = []
+    if method == "anchors":
+        groups = [(a, np.array(m)) for a, m in anchor_themes(sub, background, limit=limit)]
+    else:
+        labels, _ = cluster_labels(X, k or default_k(len(sub)), method, seed=seed)
+        groups = [("", np.flatnonzero(labels == c)) for c in range(int(labels.max()) + 1)]
+    member_of = np.full(len(sub), -1)
+    for g, (_, rows) in enumerate(groups):
+        member_of[rows[member_of[rows] < 0]] = g  # c-TF-IDF needs one class per unit: the best theme's
     vocab = vec.get_feature_names_out()
-    weights = ctfidf((X > 0).astype(float), labels, centres.shape[0])
+    present = (X > 0).astype(float)
+    weights = ctfidf(present, member_of, max(1, len(groups)))
+    idf = np.log(1 + len(sub) / np.maximum(np.asarray(present.sum(axis=0)).ravel(), 1))
     profile_ids, P = [], None
     if code_profiles:
-        from sklearn.preprocessing import normalize
-
         profile_ids = [cid for cid, f in code_profiles.items() if f]
         if profile_ids:
             P = normalize(vec.transform([code_profiles[c] for c in profile_ids]))
     out: list[Theme] = []
-    for c in range(centres.shape[0]):
-        rows = np.flatnonzero(labels == c)
+    for g, (anchor, rows) in enumerate(groups):
         if len(rows) < 3:
             continue
-        sims = np.asarray(X[rows] @ centres[c]).ravel()
+        centre = normalize(np.asarray(X[rows].mean(axis=0)).reshape(1, -1))[0]
+        sims = np.asarray(X[rows] @ centre).ravel()
         order = rows[np.argsort(-sims, kind="stable")]
-        # quotes: nearest the centre first, at most two per document while others remain
+        own = [r for r in order if not anchor or anchor in sub[r].features]
         picked, per_doc = [], {}
-        for r in order:
+        for r in own + [r for r in order if r not in set(own)]:
             d = sub[r].document_id
             if per_doc.get(d, 0) < 2:
                 picked.append(r)
@@ -159,26 +272,30 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
                 break
             if r not in picked:
                 picked.append(r)
-        top = np.argsort(-weights[c])
-        label: list[str] = []
-        for j in top:
-            if weights[c, j] <= 0 or len(label) == top_words:
+        label: list[str] = [anchor] if anchor else []
+        if method == "anchors":  # themes overlap: the words' share in the theme times their rarity
+            row = np.asarray(present[rows].sum(axis=0)).ravel() / len(rows) * idf
+        else:
+            row = weights[g]
+        for j in np.argsort(-row, kind="stable"):
+            if row[j] <= 0 or len(label) == top_words:
                 break
             word = str(vocab[j])
             # a phrase covers its words: "protected time" makes "time" redundant
-            if any(word in lab.split() or lab in word.split() for lab in label):
+            if any(word in lab.split() or lab in word.split() or word == lab for lab in label):
                 continue
             label.append(word)
         cohesion = float(sims.mean())
-        theme = Theme(label, [keep[r] for r in rows], [keep[r] for r in picked],
-                      score=len(rows) * cohesion, cohesion=cohesion, centroid=centres[c])
+        rank = (len(groups) - g) if method == "anchors" else len(rows) * cohesion
+        theme = Theme(label, [keep[r] for r in rows], [keep[r] for r in picked], score=float(rank),
+                      cohesion=cohesion, centroid=centre, anchor=anchor)
         if P is not None:
-            cs = np.asarray(P @ centres[c]).ravel()
+            cs = np.asarray(P @ centre).ravel()
             best = int(cs.argmax())
             theme.nearest_code = (profile_ids[best], float(cs[best]))
         out.append(theme)
     out.sort(key=lambda t: -t.score)
-    return out
+    return out[:limit]
 
 
 def random_partition(n: int, sizes: list[int], seed: int = 0) -> list[list[int]]:
