@@ -23,6 +23,7 @@ from sqlalchemy import select
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
 from app_pages.transcript_component import _current_selection, clear_selection, transcript_view
+from coding import suggestions as sg
 from coding.codebook import code_tree
 from coding.codings import (
     ACTION_LABELS, BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
@@ -124,6 +125,92 @@ def apply(dv: DocView, code_ids: list[str], names: str) -> None:
     if _run(lambda s, p: apply_to_selection(s, p, member, sel, code_ids, document_id=dv.id), f"Applied {names}."):
         _consume()
 
+
+# --- suggestions (coding/suggestions.py): codes for the selection, find more like a code ---
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def accept_hint(dv: DocView, code_id: str, name: str, note: str) -> None:
+    """Accept a suggested code: an ordinary coding (provenance 'suggested') on exactly the
+    selection, checked as a typed coding is."""
+    sel = _selection(dv)
+    if sel is None:
+        S["coding_ack"] = S.get("coding_ack", 0) + 1
+        flash("error", "Select some text in the transcript first, then accept a suggestion.")
+        return
+    box: dict = {}
+
+    def act(s, p):
+        box["made"] = sg.accept_code_suggestion(s, p, member, sel, code_id, document_id=dv.id, suggestion=note)
+    if _run(act):
+        flash("success", f"Applied {name} (suggested)." if box.get("made") else
+              f"You had already coded exactly this text with {name}.")
+        _consume()
+
+
+def reject_hint(dv: DocView, code_id: str, name: str, note: str) -> None:
+    sel = _selection(dv)
+    if sel is None:
+        flash("error", "The selection is gone: select the text again.")
+        return
+    if _run(lambda s, p: sg.reject_for_selection(s, p, member, sel, code_id, document_id=dv.id, suggestion=note),
+            _braces(f"Noted: {name} does not fit this text.")):
+        S.setdefault("coding_sugg_rejected", set()).add((sel.document_id, sel.start, sel.end, code_id))
+
+
+def code_like(code_id: str, name: str, doc: str, a: int, b: int, score: float) -> None:
+    _run(lambda s, p: sg.code_passage(s, p, member, code_id, doc, a, b, suggestion=f"more like {name} ({score:.2f})"),
+         _braces(f"Coded the passage with {name} (suggested)."))
+
+
+def dismiss_like(code_id: str, name: str, doc: str, a: int, b: int) -> None:
+    _run(lambda s, p: sg.dismiss_passage(s, p, member, code_id, doc, a, b, suggestion=f"more like {name}"),
+         "Dismissed: it will not be offered for this code again.")
+
+
+def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
+    """Up to five codes for the selection, learnt from the member's own codings (a lead picks
+    the layer), each with its score and the coded text it is nearest to."""
+    st.markdown("**Suggested codes**")
+    layer = "own"
+    if member.is_lead:
+        layer = st.selectbox("Suggestions learn from", sg.LAYERS, key="coding_sugg_layer",
+                             format_func={"own": "my codings", "all": "every coder's codings",
+                                          "consensus": "the consensus"}.get)
+    if sel is None:
+        st.caption("Select text to see which of your codes fit it.")
+        return
+    a, b = dv.map.span_from_utf16(sel.start, sel.end)
+    try:
+        with store().session(write=False) as s:
+            p = get_project(s, project_name)
+            hints = sg.suggest_codes(s, p, member, s.get(Document, dv.id), a, b, layer=layer)
+            prec = sg.suggestion_precision(s, p, member)
+    except CodingError as exc:
+        msg = str(exc)
+        st.caption(md_escape(msg[0].upper() + msg[1:] + ("." if not msg.endswith(".") else "")))
+        return
+    gone = S.get("coding_sugg_rejected", set())
+    hints = [h for h in hints if (sel.document_id, sel.start, sel.end, h.code_id) not in gone]
+    if not hints:
+        st.caption("No suggestion for this text (too few content words, or none of your codes is near).")
+    for n, h in enumerate(hints, 1):
+        name = h.path.rsplit("/", 1)[-1]
+        note = f"{n}. {h.path} ({h.score:.2f})"
+        with st.container(border=True, key=f"coding_sugg_box_{h.code_id}"):
+            st.text(f"{h.path}\nscore {h.score:.2f}")
+            quote = h.evidence.text if len(h.evidence.text) <= 220 else h.evidence.text[:220] + " …"
+            st.text(f"Like your coding of: “{quote}” ({h.evidence.document})")
+            c1, c2 = st.columns(2)
+            c1.button("Accept", key=f"coding_sugg_accept_{h.code_id}", type="primary", width="stretch",
+                      on_click=accept_hint, args=(dv, h.code_id, name, note), help=md_escape(f"Apply {h.path}"))
+            c2.button("Reject", key=f"coding_sugg_reject_{h.code_id}", width="stretch",
+                      on_click=reject_hint, args=(dv, h.code_id, name, note),
+                      help="Not this code for this text (counts against the suggestions' precision)")
+    if prec.value is not None:
+        st.caption(f"Your suggestions so far: {prec.accepted} accepted, {prec.rejected} rejected "
+                   f"(precision {prec.value:.0%}).")
 
 def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None) -> None:
     if not code_ids:
@@ -255,7 +342,7 @@ coders_here = sorted({v.coder for v in all_views})
 
 left, right = st.columns([3, 2], gap="medium")
 with right:
-    tab_code, tab_list, tab_find = st.tabs(["Code", "Codings here", "Search"])
+    tab_code, tab_list, tab_find, tab_more = st.tabs(["Code", "Codings here", "Search", "Find more"])
 
 with tab_list:
     hidden = st.multiselect("Hide codes in the transcript", sorted({v.code_id for v in all_views},
@@ -328,6 +415,7 @@ with tab_code:
         st.text(excerpt if len(excerpt) <= 400 else excerpt[:400] + " …")
     else:
         st.markdown("**Selection** · none: select text in the transcript")
+    suggestion_panel(dv, sel_now)
 
     focus_ids = [f for f in S.get("coding_focus") or [] if any(v.id == f for v in all_views)]
     if focus_ids:
@@ -504,3 +592,45 @@ with tab_find:
             S["coding_select"] = {"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b), "nonce": uuid.uuid4().hex}
         c_go.button("Select", key=f"coding_hit_{doc_id}_{n}", on_click=go, help="Scroll to this hit and select it "
                     "so you can code it", width="stretch")
+
+with tab_more:
+    st.caption("The sentences of this transcript you have not coded that your codings say are most like a "
+               "code. Code them or dismiss them one by one (a dismissed one is not offered again).")
+    more_code = st.selectbox("Code", [i.id for i in codable], index=None, key="coding_more_code",
+                             placeholder="Type a code name…", format_func=lambda c: tree.info[c].path)
+    if more_code:
+        more_layer = S.get("coding_sugg_layer", "own") if member.is_lead else "own"
+        try:
+            with store().session(write=False) as s:
+                p = get_project(s, project_name)
+                like = sg.more_like_code(s, p, member, more_code, document=s.get(Document, dv.id), top=10,
+                                         layer=more_layer)
+        except CodingError as exc:
+            st.info(md_escape(str(exc)))
+            like = []
+        else:
+            if not like:
+                st.caption("No uncoded sentence here is like this code.")
+        more_name = tree.info[more_code].name
+        for n, x in enumerate(like):
+            q = x.quote
+            with st.container(border=True, key=f"coding_more_box_{n}"):
+                st.text(f"score {x.score:.2f}" + ("" if x.rank == 1 else f" (this code ranks {x.rank} here)")
+                        + f" · {q.speaker or ''}")
+                st.text(q.text)
+                m1, m2, m3 = st.columns(3)
+                m1.button("Code", key=f"coding_more_code_{q.start}", type="primary", width="stretch",
+                          on_click=code_like, args=(more_code, more_name, q.document_id, q.start, q.end, x.score),
+                          help=md_escape(f"Code it with {tree.info[more_code].path}"))
+
+                def show(a=q.start, b=q.end) -> None:
+                    if pages > 1:
+                        S[page_key] = next(i // BLOCKS_PER_PAGE + 1 for i, bl in enumerate(blocks_all) if bl[3] > a)
+                    S["coding_scroll"] = {"at": dv.map.to_utf16(a), "nonce": uuid.uuid4().hex}
+                    S["coding_select"] = {"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b),
+                                          "nonce": uuid.uuid4().hex}
+                m2.button("Show", key=f"coding_more_show_{q.start}", width="stretch", on_click=show,
+                          help="Scroll to it and select it in the transcript")
+                m3.button("Dismiss", key=f"coding_more_dismiss_{q.start}", width="stretch", on_click=dismiss_like,
+                          args=(more_code, more_name, q.document_id, q.start, q.end),
+                          help="Not like this code: do not offer it again")

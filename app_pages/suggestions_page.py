@@ -66,74 +66,156 @@ if done < total:
     st.stop()
 
 # --- options and themes ---------------------------------------------------------------
-c1, c2 = st.columns(2)
-unit = c1.radio("Unit of text", ["sentence", "turn"], horizontal=True, key="sugg_unit")
-layer = "own"
-if member.is_lead:
-    layer = c2.radio("Learn from", ["own", "all", "consensus"], horizontal=True, key="sugg_layer",
-                     help="own: your codings; all: every coder's; consensus: the adjudicated layer")
-if st.button("Find themes", key="sugg_find", type="primary") or "sugg_themes" in st.session_state:
-    if st.session_state.get("sugg_for") != (unit, layer) or "sugg_themes" not in st.session_state:
-        with st.spinner("Finding themes…"):
-            themes = run(lambda s, p: [t for t in sg.emergent_themes(s, p, member, unit=unit, layer=layer)],
-                         write=False)
-        if themes is None:
-            st.stop()
-        st.session_state["sugg_themes"] = themes
-        st.session_state["sugg_for"] = (unit, layer)
+# --- keyphrases and "find more like a code" -----------------------------------------------
+def keyphrase_view() -> None:
+    """Words and phrases that set each document or participant group apart (no codings used)."""
+    groupings = run(lambda s, p: sg.keyphrase_groupings(s, p, member), write=False) or ["document"]
+    k1, k2 = st.columns([2, 1])
+    by = k1.selectbox("One group per", groupings, key="sugg_kp_by",
+                      format_func=lambda g: "document" if g == "document" else f"value of '{g}'")
+    top = k2.number_input("Phrases per group", 3, 30, 10, key="sugg_kp_top")
+    st.caption("Ranked by how much more often a group uses a word or phrase than the others do "
+               "(log-odds ratio with an informative Dirichlet prior, Monroe et al. 2008; z-scores). "
+               "Computed from the text only: nobody's codings change it.")
+    groups = run(lambda s, p: sg.keyphrases(s, p, member, by=by, top=int(top)), write=False)
+    if groups is None:
+        return
+    if not groups:
+        st.info("No groups: no document has a value for this attribute.")
+    for g in groups:
+        with st.expander(md_escape(f"{g.group} · {g.documents} documents, {g.sentences} sentences"),
+                         expanded=len(groups) <= 6):
+            if not g.phrases:
+                st.text("Nothing stands out: this group's words are as frequent elsewhere.")
+                continue
+            st.dataframe(pd.DataFrame([{"phrase": k.text, "z": round(k.score, 1), "here": k.count,
+                                        "elsewhere": k.rest, "example": k.example.text,
+                                        "from": f"{k.example.document} {k.example.attribution}".strip()}
+                                       for k in g.phrases]),
+                         hide_index=True, use_container_width=True,
+                         column_config={"example": st.column_config.TextColumn(width="large")})
 
-themes = st.session_state.get("sugg_themes")
-codes = run(lambda s, p: [(i.id, i.path) for i in code_tree(s, p).infos if i.codable], write=False) or []
-paths = dict(codes)
 
-if themes is not None:
-    if not themes:
-        st.info("No themes: too little uncoded text with recurring words.")
-    for t in themes:
-        with st.expander(md_escape(f"{t.rank}. {t.title}"), expanded=t.rank == 1):
-            near = (f"nearest existing code: {t.nearest_code} (similarity {t.nearest_score:.2f})"
-                    if t.nearest_code else "no existing code is near")
-            st.text(f"{t.units} units in {t.documents} documents, {t.participants} participants; {near}")
-            st.dataframe(pd.DataFrame([{"#": i + 1, "quote": q.text, "attribution": q.attribution,
-                                        "document": q.document, "speaker": q.speaker or ""}
-                                       for i, q in enumerate(t.quotes)]),
-                         hide_index=True, use_container_width=True)
-            key = f"sugg_{t.rank}"
-            chosen = st.multiselect("Quotes to code", list(range(1, len(t.quotes) + 1)),
-                                    default=list(range(1, len(t.quotes) + 1)), key=f"{key}_quotes")
-            a1, a2 = st.columns(2)
-            with a1.form(f"{key}_create"):
-                name = st.text_input("New code name", value=t.label[0] if t.label else "", key=f"{key}_name")
-                parent = st.selectbox("Place under", [None, *paths], key=f"{key}_parent",
-                                      format_func=lambda cid: "(top level)" if cid is None else paths[cid])
-                definition = st.text_area("Definition", value=t.draft_definition(), key=f"{key}_def")
-                label = "Add code" if member.is_lead else "Propose code"
-                if st.form_submit_button(label):
-                    code = run(lambda s, p: sg.create_code_from_theme(
-                        s, p, member, name, parent_id=parent, definition=definition,
-                        example=t.quotes[0].text if t.quotes else ""))
-                    if code is not None:
-                        st.session_state["sugg_flash"] = (
-                            f"Added the code {md_escape(name)}." if member.is_lead else
-                            f"Proposed the code {md_escape(name)}; a lead accepts or rejects it.")
-                        st.rerun()
-            with a2:
-                target = st.selectbox("Apply a code to the chosen quotes", list(paths), key=f"{key}_code",
-                                      index=list(paths).index(t.nearest_code_id) if t.nearest_code_id in paths else 0,
-                                      format_func=lambda cid: paths[cid]) if paths else None
-                if st.button("Apply", key=f"{key}_apply", disabled=not (target and chosen)):
-                    qs = [(t.quotes[i - 1].document_id, t.quotes[i - 1].start, t.quotes[i - 1].end) for i in chosen]
-                    made = run(lambda s, p: sg.apply_to_quotes(s, p, member, target, qs, suggestion=t.title))
-                    if made is not None:
-                        st.session_state["sugg_flash"] = f"Coded {len(made)} quotes with {md_escape(paths[target])}."
-                        st.session_state.pop("sugg_themes", None)
-                        st.rerun()
-                if st.button("Dismiss theme", key=f"{key}_dismiss"):
-                    # the action returns nothing: True marks success (run gives None on a refusal)
-                    if run(lambda s, p: sg.dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
-                        st.session_state["sugg_themes"] = [x for x in themes if x.rank != t.rank]
-                        st.session_state["sugg_flash"] = "Dismissed; it will not be suggested to you again."
-                        st.rerun()
+def more_view() -> None:
+    """The uncoded sentences of the project most like a code, to code or dismiss one by one."""
+    codes = run(lambda s, p: [(i.id, i.path) for i in code_tree(s, p).infos
+                              if i.codable and i.visible_to(member.id, member.is_lead)], write=False) or []
+    paths = dict(codes)
+    m1, m2 = st.columns([3, 1])
+    code_id = m1.selectbox("Code", list(paths), index=None, key="sugg_more_code", placeholder="Type a code name…",
+                           format_func=paths.get)
+    layer = "own"
+    if member.is_lead:
+        layer = m2.radio("Learn from", ["own", "all", "consensus"], key="sugg_more_layer")
+    st.caption("Sentences you have not coded, in every document, ranked by how well they match the "
+               "passages you coded with this code. Code one (an ordinary coding, marked 'suggested') or "
+               "dismiss it; a dismissed sentence is not offered for this code again.")
+    prec = run(lambda s, p: sg.suggestion_precision(s, p, member, model="more"), write=False)
+    if prec is not None and prec.value is not None:
+        st.caption(f"So far: {prec.accepted} coded, {prec.rejected} dismissed (precision {prec.value:.0%}).")
+    if not code_id:
+        return
+    found = run(lambda s, p: sg.more_like_code(s, p, member, code_id, top=10, layer=layer), write=False)
+    if found is None:
+        return
+    if not found:
+        st.info("No uncoded sentence is like this code.")
+    for n, x in enumerate(found):
+        q = x.quote
+        with st.container(border=True, key=f"sugg_more_box_{n}"):
+            st.text(f"{q.text}\n{q.attribution} · {q.document}, characters {q.start}-{q.end} · score {x.score:.2f}")
+            b1, b2 = st.columns(2)
+            key = f"sugg_more_{q.document_id}_{q.start}"
+            if b1.button("Code it", key=f"{key}_code", type="primary"):
+                made = run(lambda s, p: sg.code_passage(s, p, member, code_id, q.document_id, q.start, q.end,
+                                                        suggestion=f"more like {paths[code_id]} ({x.score:.2f})"))
+                if made is not None:
+                    st.session_state["sugg_flash"] = f"Coded it with {md_escape(paths[code_id])}."
+                    st.rerun()
+            if b2.button("Dismiss", key=f"{key}_dismiss"):
+                if run(lambda s, p: sg.dismiss_passage(s, p, member, code_id, q.document_id, q.start, q.end,
+                                                       suggestion=f"more like {paths[code_id]}") or True):
+                    st.session_state["sugg_flash"] = "Dismissed: it will not be offered for this code again."
+                    st.rerun()
+
+
+def themes_view() -> None:
+    """Candidate themes from the text the member has not coded, with actions."""
+    c1, c2 = st.columns(2)
+    unit = c1.radio("Unit of text", ["sentence", "turn"], horizontal=True, key="sugg_unit")
+    layer = "own"
+    if member.is_lead:
+        layer = c2.radio("Learn from", ["own", "all", "consensus"], horizontal=True, key="sugg_layer",
+                         help="own: your codings; all: every coder's; consensus: the adjudicated layer")
+    if st.button("Find themes", key="sugg_find", type="primary") or "sugg_themes" in st.session_state:
+        if st.session_state.get("sugg_for") != (unit, layer) or "sugg_themes" not in st.session_state:
+            with st.spinner("Finding themes…"):
+                themes = run(lambda s, p: [t for t in sg.emergent_themes(s, p, member, unit=unit, layer=layer)],
+                             write=False)
+            if themes is None:
+                st.stop()
+            st.session_state["sugg_themes"] = themes
+            st.session_state["sugg_for"] = (unit, layer)
+
+    themes = st.session_state.get("sugg_themes")
+    codes = run(lambda s, p: [(i.id, i.path) for i in code_tree(s, p).infos if i.codable], write=False) or []
+    paths = dict(codes)
+
+    if themes is not None:
+        if not themes:
+            st.info("No themes: too little uncoded text with recurring words.")
+        for t in themes:
+            with st.expander(md_escape(f"{t.rank}. {t.title}"), expanded=t.rank == 1):
+                near = (f"nearest existing code: {t.nearest_code} (similarity {t.nearest_score:.2f})"
+                        if t.nearest_code else "no existing code is near")
+                st.text(f"{t.units} units in {t.documents} documents, {t.participants} participants; {near}")
+                st.dataframe(pd.DataFrame([{"#": i + 1, "quote": q.text, "attribution": q.attribution,
+                                            "document": q.document, "speaker": q.speaker or ""}
+                                           for i, q in enumerate(t.quotes)]),
+                             hide_index=True, use_container_width=True)
+                key = f"sugg_{t.rank}"
+                chosen = st.multiselect("Quotes to code", list(range(1, len(t.quotes) + 1)),
+                                        default=list(range(1, len(t.quotes) + 1)), key=f"{key}_quotes")
+                a1, a2 = st.columns(2)
+                with a1.form(f"{key}_create"):
+                    name = st.text_input("New code name", value=t.label[0] if t.label else "", key=f"{key}_name")
+                    parent = st.selectbox("Place under", [None, *paths], key=f"{key}_parent",
+                                          format_func=lambda cid: "(top level)" if cid is None else paths[cid])
+                    definition = st.text_area("Definition", value=t.draft_definition(), key=f"{key}_def")
+                    label = "Add code" if member.is_lead else "Propose code"
+                    if st.form_submit_button(label):
+                        code = run(lambda s, p: sg.create_code_from_theme(
+                            s, p, member, name, parent_id=parent, definition=definition,
+                            example=t.quotes[0].text if t.quotes else ""))
+                        if code is not None:
+                            st.session_state["sugg_flash"] = (
+                                f"Added the code {md_escape(name)}." if member.is_lead else
+                                f"Proposed the code {md_escape(name)}; a lead accepts or rejects it.")
+                            st.rerun()
+                with a2:
+                    target = st.selectbox("Apply a code to the chosen quotes", list(paths), key=f"{key}_code",
+                                          index=list(paths).index(t.nearest_code_id) if t.nearest_code_id in paths else 0,
+                                          format_func=lambda cid: paths[cid]) if paths else None
+                    if st.button("Apply", key=f"{key}_apply", disabled=not (target and chosen)):
+                        qs = [(t.quotes[i - 1].document_id, t.quotes[i - 1].start, t.quotes[i - 1].end) for i in chosen]
+                        made = run(lambda s, p: sg.apply_to_quotes(s, p, member, target, qs, suggestion=t.title))
+                        if made is not None:
+                            st.session_state["sugg_flash"] = f"Coded {len(made)} quotes with {md_escape(paths[target])}."
+                            st.session_state.pop("sugg_themes", None)
+                            st.rerun()
+                    if st.button("Dismiss theme", key=f"{key}_dismiss"):
+                        # the action returns nothing: True marks success (run gives None on a refusal)
+                        if run(lambda s, p: sg.dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
+                            st.session_state["sugg_themes"] = [x for x in themes if x.rank != t.rank]
+                            st.session_state["sugg_flash"] = "Dismissed; it will not be suggested to you again."
+                            st.rerun()
+
+
+view = st.radio("View", ["Themes", "Keyphrases", "More like a code"], horizontal=True, key="sugg_view",
+                help="Themes: candidate new codes from the text you have not coded. Keyphrases: what sets each "
+                     "document or participant group apart. More like a code: uncoded sentences like a code.")
+{"Themes": themes_view, "Keyphrases": keyphrase_view, "More like a code": more_view}[view]()
+
 
 # --- proposals (leads decide) -----------------------------------------------------------
 proposals = run(lambda s, p: [(c.id, c.name, c.definition) for c in sg.proposed_codes(s, p, member)],
