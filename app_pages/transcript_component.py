@@ -105,7 +105,7 @@ _CSS = """
 _JS = r"""
 const ALPHA = "59";  // 0x59/0xff ~ 35 % opacity for highlight backgrounds
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
-const CODE_BUTTON = /(?:^|\s)st-key-coding_(?:code|recent)_([0-9a-fA-F-]{36})(?:\s|$)/;
+const CODE_BUTTON = /(?:^|\s)st-key-coding_(?:code|recent|sugg_accept)_([0-9a-fA-F-]{36})(?:\s|$)/;
 
 function colour(c) { return COLOUR.test(c || "") ? c : "#999999"; }
 function nonce() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
