@@ -40,7 +40,6 @@ from .visibility import visibility
 
 UNITS = ("sentence", "turn")
 LAYERS = ("own", "all", "consensus")
-_INTERVIEWER = re.compile(r"^(interviewer|interviewee?r|entrevistador[a]?|moderator|i|q|r)$", re.I)
 
 
 # --- processing cache (coding/processing.py) ------------------------------------------
@@ -159,7 +158,7 @@ def _units(s: Session, project: Project, unit: str):
 
 
 def _build_units(s: Session, project: Project, docs: list[Document], unit: str):
-    from .nlp.themes import Unit
+    from .nlp.themes import Unit, add_context, is_interviewer
 
     analyses = _analyses(s, docs)
     turns: dict[str, list[SpeakerTurn]] = {}
@@ -188,8 +187,12 @@ def _build_units(s: Session, project: Project, docs: list[Document], unit: str):
                 end = inside[-1][1]
                 u = Unit(d.id, start, end, tuple(w for x in inside for w in x[2]), tuple(w for x in inside for w in x[3]))
                 out.append((u, UnitInfo(d.id, d.name, start, end, turn.speaker)))
+    # each unit's context: its turn and the interviewer's question before it (coding.nlp.themes)
+    with_context = add_context([u for u, _ in out], [(t.document_id, t.start, t.end, is_interviewer(t.speaker))
+                                                     for d in docs for t in turns.get(d.id, [])])
+    out = [(u, info) for u, (_, info) in zip(with_context, out)]
     # the interviewer's questions are not the participants' data
-    return [x for x in out if not (x[1].speaker and _INTERVIEWER.match(x[1].speaker.strip()))]
+    return [x for x in out if not is_interviewer(x[1].speaker)]
 
 
 def _coded_by(units, codings) -> list[set[str]]:
@@ -275,7 +278,7 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
                     layer: str = "own", method: str | None = None, limit: int = 20,
                     include_dismissed: bool = False) -> list[ThemeView]:
     """Ranked candidate themes from the units ``member`` has not coded (see the module doc)."""
-    from .nlp.themes import METHOD, find_themes, jaccard
+    from .nlp.themes import METHOD, find_themes, is_interviewer, jaccard
 
     m = require(s, member, Action.READ_CODINGS, project)
     codings = _layer_codings(s, m, layer)
@@ -292,7 +295,10 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
         if info.codable and getattr(c, "status", "active") == "active":
             profiles.setdefault(info.id, []).extend(_name_words(f"{c.name} {c.definition}"))
     free = [i for i, cs in enumerate(coded) if not cs]
-    themes = find_themes([units[i][0] for i in free], method=method or METHOD, code_profiles=profiles)
+    # the contrast: what the member (layer) has coded already is not news
+    background = [list(units[i][0].features) for i, cs in enumerate(coded) if cs]
+    themes = find_themes([units[i][0] for i in free], method=method or METHOD, code_profiles=profiles,
+                         background=background, limit=max(limit * 2, limit + 10))
     dismissed = [] if include_dismissed else dismissed_labels(s, project, m)
     texts = {d.id: d.text for d in docs}
     attribution = _attributions(s, project, docs)
@@ -301,7 +307,7 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
         if any(jaccard(t.label, d) >= 0.5 for d in dismissed):
             continue
         infos = [units[free[i]][1] for i in t.members]
-        parts = {(x.document_id, x.speaker) for x in infos if x.speaker and not _INTERVIEWER.match(x.speaker.strip())}
+        parts = {(x.document_id, x.speaker) for x in infos if x.speaker and not is_interviewer(x.speaker)}
         quotes = tuple(Quote(q.document_id, q.document, q.start, q.end, texts[q.document_id][q.start:q.end],
                              q.speaker, attribution.get(q.document_id, ""))
                        for q in (units[free[i]][1] for i in t.quotes))
@@ -404,6 +410,7 @@ class _Trained:
     units: tuple                      # (Unit, UnitInfo) of every sentence of the project
     coded: tuple                      # the layer's codes per unit (frozensets)
     train: tuple[int, ...]            # the units the model learnt from, in its example order
+    texts: tuple[str, ...]            # each unit's text
     by_doc: dict[str, tuple[int, ...]]
     scores: dict = field(default_factory=dict, compare=False)  # code id -> {unit: (score, rank)}
 
@@ -422,15 +429,24 @@ def _trained(s: Session, project: Project, member: Member, layer: str) -> _Train
         return got
     coded = tuple(frozenset(c) for c in _coded_by(units, spans))
     train = tuple(i for i, cs in enumerate(coded) if cs)
+    texts = _unit_texts(s, units)
+    tree = code_tree(s, project)
+    code_texts = {i.id: f"{tree.by_id[i.id].name} {tree.by_id[i.id].definition or ''}" for i in tree.infos}
     try:
-        model = CodeModel([units[i][0].features for i in train], [sorted(coded[i]) for i in train])
+        model = CodeModel([units[i][0].features for i in train], [sorted(coded[i]) for i in train],
+                          texts=[texts[i] for i in train], code_texts=code_texts)
     except NotEnoughData as exc:
         raise CodingError(f"no code suggestions yet: {exc}; keep coding") from None
     by_doc: dict[str, list[int]] = {}
     for i, (u, _) in enumerate(units):
         by_doc.setdefault(u.document_id, []).append(i)
-    return _cache_put(_MODEL_CACHE, key, _Trained(model, units, coded, train,
+    return _cache_put(_MODEL_CACHE, key, _Trained(model, units, coded, train, texts,
                                                   {d: tuple(v) for d, v in by_doc.items()}), MODEL_CACHE_SIZE)
+
+
+def _unit_texts(s: Session, units) -> tuple[str, ...]:
+    docs = {d: s.get(Document, d).text for d in {u.document_id for u, _ in units}}
+    return tuple(docs[u.document_id][u.start:u.end] for u, _ in units)
 
 
 def _quote(s: Session, info: UnitInfo, attribution: str = "") -> Quote:
@@ -455,7 +471,7 @@ def suggest_codes(s: Session, project: Project, member: Member, document: Docume
         return []
     tree = code_tree(s, project)
     out = []
-    for hint in tr.model.suggest(query, top=top + 5):
+    for hint in tr.model.suggest(query, top=top + 5, text=document.text[start:end]):
         info = tree.info.get(hint.code_id)
         if info is None or not info.codable or not info.visible_to(m.id, m.is_lead):
             continue  # deleted, made a folder, or another coder's proposal since
@@ -571,11 +587,14 @@ def _dismissed_spans(s: Session, project: Project, member: Member, code_id: str)
 def _code_scores(tr: _Trained, code_id: str, candidates) -> dict[int, tuple[float, int]]:
     """(score, rank) of ``code_id`` for each candidate unit (computed once per model and unit)."""
     known = tr.scores.setdefault(code_id, {})
-    for i in candidates:
-        if i not in known:
-            ranked = tr.model.suggest(tr.units[i][0].features, top=1_000_000)
-            known[i] = next(((h.score, r) for r, h in enumerate(ranked, 1) if h.code_id == code_id), (0.0, 0))
-    return {i: known[i] for i in candidates}
+    todo = [i for i in candidates if i not in known]
+    if todo and code_id in tr.model.code_ids:
+        j = tr.model.code_ids.index(code_id)
+        P, _ = tr.model.scores([list(tr.units[i][0].features) for i in todo], [tr.texts[i] for i in todo])
+        ranks = (P > P[:, [j]]).sum(axis=1) + 1
+        for n, i in enumerate(todo):
+            known[i] = (float(P[n, j]), int(ranks[n]))
+    return {i: known.get(i, (0.0, 0)) for i in candidates}
 
 
 def more_like_code(s: Session, project: Project, member: Member, code_id: str, *, document: Document | None = None,
