@@ -139,9 +139,16 @@ if member is not None and member.is_lead:
                 rep = import_uploads_committing(store(), name, [(f.name, f.getvalue()) for f in files or []],
                                                 language=language, speaker_pattern=pattern or None,
                                                 actor=member)
+                started = []
+                if rep.imported:  # parse the new documents for suggestions in the background
+                    from coding.processing import start_background
+
+                    start_background(store(), name, member)
+                    started = [("info", "Processing the documents for suggestions in the background "
+                                        "(progress on the Suggestions page).")]
                 flash(*[("success", f"Imported {doc} ({rep.encodings[doc]})") for doc in rep.imported],
                       *[("warning", msg) for msg in rep.warnings],
-                      *[("error", msg) for msg in rep.failed])
+                      *[("error", msg) for msg in rep.failed], *started)
                 st.rerun()
             except CodingError as exc:
                 report(exc)

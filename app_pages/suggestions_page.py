@@ -42,26 +42,51 @@ def run(action, *, write: bool = True):
 
 
 # --- processing -----------------------------------------------------------------------
+# Parsing runs in a background thread of the server (coding/processing.py), started after an
+# import on the Project page or here; each document is cached in its own transaction, so
+# leaving the page or cancelling keeps whole documents only, and the next run goes on.
+from coding import processing as proc  # noqa: E402
+
+
+@st.fragment(run_every=1.0)
+def processing_progress(job: proc.Background) -> None:
+    """The running job's progress, polled every second; the whole page reruns when it ends."""
+    if job.done:
+        st.rerun()
+    n, of, current = job.progress()
+    with st.status(f"Processing documents for suggestions: {n} of {of}", expanded=True, state="running"):
+        st.progress(n / max(of, 1))
+        if current:
+            st.text(f"Parsing {current}")
+        if job.cancelled:
+            st.text("Cancelling after this document…")
+        elif st.button("Cancel", key="sugg_process_cancel"):
+            job.cancel()
+            st.rerun()
+
+
 status = run(lambda s, p: sg.processing_status(s, p, member), write=False)
 if status is None:
     st.stop()
 done, total = status
+job = proc.background(store(), project_name)
+if job is not None and not job.done:
+    processing_progress(job)
+    st.stop()
 st.text(f"Documents processed for suggestions: {done} of {total}")
 if done < total:
+    if job is not None and job.error is not None:
+        shown = job.error if isinstance(job.error, CodingError) else CodingError(f"processing stopped: {job.error}")
+        report(shown)
+    elif job is not None and job.cancelled:
+        st.info("Processing was cancelled; the documents parsed so far are kept. Press 'Process documents' "
+                "to go on.")
     if st.button("Process documents", key="sugg_process", type="primary"):
-        bar = st.progress(0.0, text="Parsing documents…")
-
-        def progress(n: int, of: int, name: str) -> None:
-            bar.progress(n / max(of, 1), text=md_escape(f"{n} of {of} {name}"))
-
-        # Each document is written in its own transaction: leaving the page mid-way
-        # (which stops this script) keeps whole documents only, and the next run goes on.
         try:
-            rep = sg.process_documents(store(), project_name, member, progress=progress)
+            proc.start_background(store(), project_name, member)
         except CodingError as exc:
             report(exc)
         else:
-            st.session_state["sugg_flash"] = f"Processed {rep.parsed} documents ({rep.cached} were cached)."
             st.rerun()
     st.stop()
 
