@@ -420,13 +420,15 @@ def cmd_agreement(store: Store, args) -> int:
     from .projects import get_project
 
     _, member = _signed_in(store, args)
+    if args.recommender:
+        return _recommender_agreement(store, args, member)
     # Sentence units segment new documents once and store the sentences: a write, re-run on
     # a clash with other writers; the other units only read.
     report = store.run(lambda s: compute_agreement(
         s, get_project(s, args.name), args.coders, member=member, unit=args.unit, codes=args.code or None,
         min_share=args.min_share, min_overlap=args.min_overlap, rollup=args.rollup,
         layer="coder", documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot,
-        suggestions=args.suggestions),
+        suggestions=args.suggestions or "include"),
         write=args.unit == "sentence")
     if args.docx:
         from pathlib import Path
@@ -447,6 +449,27 @@ def cmd_agreement(store: Store, args) -> int:
         sys.stdout.write(report_markdown(report))
     else:
         sys.stdout.write(report_text(report))
+    return 0
+
+
+def _recommender_agreement(store: Store, args, member) -> int:
+    """`agreement NAME --recommender`: the code recommender measured as a third coder."""
+    from .projects import get_project
+    from .recommender_agreement import recommender_agreement, report_text
+
+    if args.csv or args.md or args.docx:
+        raise CodingError("--recommender prints a table or, with --json, JSON; leave out --csv, --md and --docx")
+    if args.suggestions == "only":
+        raise CodingError("--recommender learns from the coders' codings: use --suggestions exclude (default "
+                          "for it) or include")
+    rep = store.run(lambda s: recommender_agreement(
+        s, get_project(s, args.name), member, args.coders, unit=args.unit, folds=args.folds,
+        min_share=args.min_share, documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot,
+        suggestions=args.suggestions or "exclude"), write=args.unit == "sentence")
+    if args.json:
+        _print_json(rep.as_dict())
+    else:
+        sys.stdout.write(report_text(rep))
     return 0
 
 
@@ -564,9 +587,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rollup", action="store_true", help="count codings of descendants for their parent too")
     sp.add_argument("--no-ci", action="store_true", help="skip bootstrap intervals")
     sp.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
-    sp.add_argument("--suggestions", default="include", choices=["include", "exclude", "only"],
+    sp.add_argument("--suggestions", choices=["include", "exclude", "only"],
                     help="codings made from accepted suggestions: count them like the others (default), "
-                         "leave them out, or count only them")
+                         "leave them out (default with --recommender), or count only them")
+    sp.add_argument("--recommender", action="store_true",
+                    help="measure the code recommender as a third coder: per coder, a model of their own "
+                         "codings codes held-out documents (grouped cross-validation), compared with each "
+                         "coder; the documents must be processed (`suggest process`). Leads only")
+    sp.add_argument("--folds", type=int, default=5, metavar="K",
+                    help="--recommender: groups of documents held out in turn (default 5, at most one per document)")
     fmt = sp.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="stable JSON output")
     fmt.add_argument("--csv", action="store_true", help="CSV table per code")
@@ -589,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "member" and args.action != "list" and not args.member:
         parser.error(f"member {args.action} needs the member's name: member {args.action} PROJECT NAME")
     try:
-        store = None if args.command in STORELESS else Store(args.db)
+        storeless = args.command in STORELESS or (args.command == "suggest" and args.action == "evaluate")
+        store = None if storeless else Store(args.db)
         return COMMANDS[args.command](store, args)
     except CodingError as exc:
         print(f"error: {exc}", file=sys.stderr)

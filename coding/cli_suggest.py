@@ -6,8 +6,11 @@
     suggest more NAME --as MEMBER --code PATH [--document DOC] [--top N] [--json]
     suggest keyphrases NAME --as MEMBER [--by document|ATTRIBUTE] [--top N] [--json]
     suggest precision NAME --as MEMBER [--json]
+    suggest evaluate FILE.jsonl [--language CODE] [--folds 5] [--json]
 
 Themes and codes are computed as the acting member, by the engine's blind rule.
+``evaluate`` needs no project: it measures both kinds of suggestion on any coded
+collection (one JSON object per line: id, text, codings with start, end, codes).
 """
 
 from __future__ import annotations
@@ -24,9 +27,14 @@ def add_parser(sub) -> None:
                                     "codes for a span, learned from your own codings. more: the sentences you "
                                     "have not coded that are most like a code. keyphrases: the words and phrases "
                                     "that set each document (or participant group) apart. precision: how many "
-                                    "suggestions you accepted and rejected.")
-    sp.add_argument("action", choices=["process", "themes", "codes", "more", "keyphrases", "precision"])
-    sp.add_argument("name", help="project name")
+                                    "suggestions you accepted and rejected. evaluate: how good both kinds of suggestion "
+                                    "are on a coded .jsonl collection of yours (no project needed).")
+    sp.add_argument("action", choices=["process", "themes", "codes", "more", "keyphrases", "precision",
+                                           "evaluate"])
+    sp.add_argument("name", help="project name (evaluate: the coded .jsonl file)")
+    sp.add_argument("--language", default="en", metavar="CODE",
+                    help="evaluate: language of the texts (ISO 639-1; spacy.blank where no trained pipeline)")
+    sp.add_argument("--folds", type=int, default=5, metavar="K", help="evaluate: folds of the grouped cross-validation")
     sp.add_argument("--unit", default="sentence", choices=["sentence", "turn"], help="themes: unit of text")
     sp.add_argument("--layer", default="own", choices=["own", "all", "consensus"],
                     help="codings to learn from (coders: own only)")
@@ -59,6 +67,8 @@ def cmd_suggest(store, args) -> int:
     from . import suggestions as sg
     from .errors import CodingError
 
+    if args.action == "evaluate":
+        return _evaluate(args)
     if args.action == "process":
         _, member = _signed_in(store, args)
         try:
@@ -151,4 +161,25 @@ def cmd_suggest(store, args) -> int:
     else:
         for h in hints:
             print(f"{h.score:.2f}  {h.path}   e.g. {h.evidence.text[:80]!r} ({h.evidence.document})")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .errors import CodingError
+    from .nlp.evaluate import evaluate_file
+
+    if args.folds < 2:
+        raise CodingError(f"--folds {args.folds}: give at least 2 folds")
+    out = evaluate_file(args.name, language=args.language, folds=args.folds)
+    if args.json:
+        _print_json(out)
+        return 0
+    r, e = out["recommender"], out["emergent"]
+    b = r["baseline"]
+    print(f"{out['texts']} texts, {out['words']:,} words, {out['units']} sentences ({out['seconds']} s)")
+    print(f"code suggestions ({r['folds']}-fold, grouped by text; {r['test_units']} coded sentences held out):")
+    for key, label in (("p_at_1", "P@1"), ("recall_at_5", "recall@5"), ("hit_at_5", "hit@5"), ("mrr", "MRR")):
+        print(f"  {label:<9} {r[key]:.3f}   most frequent codes {b[key]:.3f}")
+    print(f"emergent themes (leave-one-code-out, {e['codes']} codes scored): mean F1 {e['mean_f1']:.3f}, "
+          f"random groups of the same sizes {e['random_f1']:.3f}")
     return 0

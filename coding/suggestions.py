@@ -177,6 +177,8 @@ def _build_units(s: Session, project: Project, docs: list[Document], unit: str):
         if unit == "sentence" or not dturns:
             for s_, e_, t, p in sents:
                 turn = speaker_at(s_)
+                if turn is not None and s_ < turn.speech_start < e_:
+                    s_ = turn.speech_start  # "Teacher: We planned..." starts at "We": the label is not said
                 out.append((Unit(d.id, s_, e_, t, p), UnitInfo(d.id, d.name, s_, e_, turn.speaker if turn else None)))
         else:
             for turn in dturns:
@@ -459,6 +461,7 @@ def suggest_codes(s: Session, project: Project, member: Member, document: Docume
                   layer: str = "own", top: int = 5) -> list[CodeHint]:
     """Up to ``top`` codes for ``[start, end)`` of ``document``, learned from ``member``'s own
     coded units (a lead may choose a layer), each with the nearest coded unit as evidence.
+    A code the layer already has on text overlapping the span is not suggested again.
     Refused with the reason while there is too little data; empty when the span holds no
     content words of a participant (e.g. the interviewer's question)."""
     m = require(s, member, Action.READ_CODINGS, project, document)
@@ -470,11 +473,13 @@ def suggest_codes(s: Session, project: Project, member: Member, document: Docume
     if not query:
         return []
     tree = code_tree(s, project)
+    here = set(s.scalars(_layer_query(s, m, layer, Coding.code_id).where(
+        Coding.document_id == document.id, Coding.start < end, Coding.end > start)))
     out = []
-    for hint in tr.model.suggest(query, top=top + 5, text=document.text[start:end]):
+    for hint in tr.model.suggest(query, top=top + 5 + len(here), text=document.text[start:end]):
         info = tree.info.get(hint.code_id)
-        if info is None or not info.codable or not info.visible_to(m.id, m.is_lead):
-            continue  # deleted, made a folder, or another coder's proposal since
+        if info is None or not info.codable or not info.visible_to(m.id, m.is_lead) or hint.code_id in here:
+            continue  # deleted, made a folder, another coder's proposal, or already on this text
         out.append(CodeHint(hint.code_id, info.path, hint.score, _quote(s, tr.units[tr.train[hint.evidence]][1])))
         if len(out) == top:
             break
@@ -590,7 +595,7 @@ def _code_scores(tr: _Trained, code_id: str, candidates) -> dict[int, tuple[floa
     todo = [i for i in candidates if i not in known]
     if todo and code_id in tr.model.code_ids:
         j = tr.model.code_ids.index(code_id)
-        P, _ = tr.model.scores([list(tr.units[i][0].features) for i in todo], [tr.texts[i] for i in todo])
+        P, _, _ = tr.model.scores([list(tr.units[i][0].features) for i in todo], [tr.texts[i] for i in todo])
         ranks = (P > P[:, [j]]).sum(axis=1) + 1
         for n, i in enumerate(todo):
             known[i] = (float(P[n, j]), int(ranks[n]))

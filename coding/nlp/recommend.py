@@ -110,7 +110,8 @@ class CodeModel:
         return normalize(hstack(parts).tocsr())
 
     def scores(self, features: list[list[str]], texts: list[str] | None = None):
-        """(probabilities: passages x codes, query matrix) for a batch of passages."""
+        """(probabilities: passages x codes, query matrix, whether each passage resembles
+        anything the model knows: a training word or n-gram, or a code's name) for a batch."""
         import numpy as np
 
         Q = self._matrix(features, texts)
@@ -118,13 +119,15 @@ class CodeModel:
         for m in self.models:
             cols.append(np.full(Q.shape[0], m) if isinstance(m, float) else m.predict_proba(Q)[:, 1])
         P = np.clip(np.column_stack(cols), 1e-6, 1 - 1e-6)
+        known = np.asarray(Q.getnnz(axis=1) > 0)
         if self.names is not None and texts is not None:
             from sklearn.preprocessing import normalize
 
             B = (normalize(self.name_vec.transform([_char_text(t) for t in texts])) @ self.names.T).toarray()
             logit = np.log(P / (1 - P)) + NAME_WEIGHT * B
             P = 1 / (1 + np.exp(-logit))
-        return P, Q
+            known |= B.max(axis=1) > 0
+        return P, Q, known
 
     def suggest(self, features: list[str], top: int = 5, *, text: str | None = None) -> list[CodeSuggestion]:
         """Up to ``top`` codes for one passage, best first, each with its nearest example."""
@@ -136,11 +139,11 @@ class CodeModel:
 
         if not features:
             return []
-        P, Q = self.scores(features, texts)
+        P, Q, known = self.scores(features, texts)
         sims = (Q @ self.X.T).toarray()
         out = []
         for i in range(len(features)):
-            if Q[i].nnz == 0:
+            if not known[i]:
                 out.append([])
                 continue
             ranked = []
