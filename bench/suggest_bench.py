@@ -131,7 +131,7 @@ def latency_table(target_words: int, runs: int) -> list[str]:
     """Code suggestions for a selection and emergent themes, on a real SQLite store."""
     from coding import suggestions as sg
     from coding.demo import build_demo
-    from coding.documents import get_document, store_document
+    from coding.documents import get_document, list_documents, store_document
     from coding.projects import Member, get_member, get_project
     from coding.store import Store
 
@@ -152,7 +152,7 @@ def latency_table(target_words: int, runs: int) -> list[str]:
         doc = get_document(s, project, "P03_teacher_School-II_4")
         turn = next(t for t in doc.turns if t.speaker != "Interviewer" and t.end - t.speech_start > 200)
         start, end = turn.speech_start, turn.speech_start + 200
-        words = sum(len(d.text.split()) for d in project.documents)
+        words = sum(len(d.text.split()) for d in list_documents(s, project))
 
         def codes():
             sg.suggest_codes(s, project, ana, doc, start, end)
