@@ -185,6 +185,11 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
     try:
         with store().session(write=False) as s:
             p = get_project(s, project_name)
+            done, total = sg.processing_status(s, p, member)
+            if done < total:
+                st.caption(f"Suggestions need every document processed first ({done} of {total} are): "
+                           "press “Process documents” on the Suggestions page.")
+                return
             hints = sg.suggest_codes(s, p, member, s.get(Document, dv.id), a, b, layer=layer)
             prec = sg.suggestion_precision(s, p, member)
     except CodingError as exc:
@@ -194,23 +199,25 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
     gone = S.get("coding_sugg_rejected", set())
     hints = [h for h in hints if (sel.document_id, sel.start, sel.end, h.code_id) not in gone]
     if not hints:
-        st.caption("No suggestion for this text (too few content words, or none of your codes is near).")
+        st.caption("No suggestion for this text (too few content words, or your codes are on it already).")
     for n, h in enumerate(hints, 1):
         name = h.path.rsplit("/", 1)[-1]
         note = f"{n}. {h.path} ({h.score:.2f})"
-        with st.container(border=True, key=f"coding_sugg_box_{h.code_id}"):
-            st.text(f"{h.path}\nscore {h.score:.2f}")
-            quote = h.evidence.text if len(h.evidence.text) <= 220 else h.evidence.text[:220] + " …"
-            st.text(f"Like your coding of: “{quote}” ({h.evidence.document})")
-            c1, c2 = st.columns(2)
-            c1.button("Accept", key=f"coding_sugg_accept_{h.code_id}", type="primary", width="stretch",
-                      on_click=accept_hint, args=(dv, h.code_id, name, note), help=md_escape(f"Apply {h.path}"))
-            c2.button("Reject", key=f"coding_sugg_reject_{h.code_id}", width="stretch",
+        with st.container(key=f"coding_sugg_box_{h.code_id}"):
+            c1, c2, c3 = st.columns([5, 2, 1], vertical_alignment="center", gap="small")
+            c1.markdown(f"**{md_escape(name)}** · {h.score:.2f}", help=md_escape(h.path))
+            c2.button("Apply", key=f"coding_sugg_accept_{h.code_id}", type="primary", width="stretch",
+                      on_click=accept_hint, args=(dv, h.code_id, name, note),
+                      help=md_escape(f"Apply {h.path} to the selection (marked 'suggested')"))
+            c3.button("✕", key=f"coding_sugg_reject_{h.code_id}", width="stretch",
                       on_click=reject_hint, args=(dv, h.code_id, name, note),
                       help="Not this code for this text (counts against the suggestions' precision)")
+            quote = h.evidence.text if len(h.evidence.text) <= 140 else h.evidence.text[:140] + "…"
+            st.caption(md_escape(f"like your coding of “{quote}” ({h.evidence.document})"))
     if prec.value is not None:
         st.caption(f"Your suggestions so far: {prec.accepted} accepted, {prec.rejected} rejected "
                    f"(precision {prec.value:.0%}).")
+
 
 def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None) -> None:
     if not code_ids:
@@ -615,13 +622,11 @@ with tab_more:
         for n, x in enumerate(like):
             q = x.quote
             with st.container(border=True, key=f"coding_more_box_{n}"):
-                st.text(f"score {x.score:.2f}" + ("" if x.rank == 1 else f" (this code ranks {x.rank} here)")
-                        + f" · {q.speaker or ''}")
                 st.text(q.text)
-                m1, m2, m3 = st.columns(3)
+                m1, m2, m3, m4 = st.columns([2, 2, 2, 3], vertical_alignment="center", gap="small")
                 m1.button("Code", key=f"coding_more_code_{q.start}", type="primary", width="stretch",
                           on_click=code_like, args=(more_code, more_name, q.document_id, q.start, q.end, x.score),
-                          help=md_escape(f"Code it with {tree.info[more_code].path}"))
+                          help=md_escape(f"Code it with {tree.info[more_code].path} (marked 'suggested')"))
 
                 def show(a=q.start, b=q.end) -> None:
                     if pages > 1:
@@ -630,7 +635,9 @@ with tab_more:
                     S["coding_select"] = {"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b),
                                           "nonce": uuid.uuid4().hex}
                 m2.button("Show", key=f"coding_more_show_{q.start}", width="stretch", on_click=show,
-                          help="Scroll to it and select it in the transcript")
+                          help="Scroll to it and select it in the transcript (to code part of it)")
                 m3.button("Dismiss", key=f"coding_more_dismiss_{q.start}", width="stretch", on_click=dismiss_like,
                           args=(more_code, more_name, q.document_id, q.start, q.end),
                           help="Not like this code: do not offer it again")
+                m4.caption(f"score {x.score:.2f}" + ("" if x.rank <= 1 else
+                                                      f" · {x.rank - 1} other code(s) fit better"))

@@ -23,8 +23,9 @@ if ctx is None:
     st.stop()
 project_name, member = ctx
 st.title("Suggestions")
-st.caption("Candidate themes from the sentences or turns you have not coded yet, computed on this "
-           "computer from your own codings only. Nothing leaves the machine.")
+st.caption("Computed on this computer from the transcripts and your own codings only; nothing leaves the "
+           "machine. Themes: candidate codes in the text you have not coded. Keyphrases: what sets each "
+           "document or participant group apart. More like a code: uncoded sentences that fit a code.")
 
 flash = st.session_state.pop("sugg_flash", None)
 if flash:
@@ -107,9 +108,15 @@ def keyphrase_view() -> None:
         return
     if not groups:
         st.info("No groups: no document has a value for this attribute.")
+        return
+    overview = [{"group": g.group, **({} if by == "document" else {"documents": g.documents}),
+                 "sentences": g.sentences, "keyphrases": ", ".join(k.text for k in g.phrases)} for g in groups]
+    st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch", key="sugg_kp_overview",
+                 column_config={"keyphrases": st.column_config.TextColumn(width="large")})
+    st.caption("Open a group to see how often each phrase occurs and an example sentence.")
     for g in groups:
-        with st.expander(md_escape(f"{g.group} · {g.documents} documents, {g.sentences} sentences"),
-                         expanded=len(groups) <= 6):
+        docs = "" if by == "document" else f"{g.documents} document{'s' if g.documents != 1 else ''}, "
+        with st.expander(md_escape(f"{g.group} · {docs}{g.sentences} sentences")):
             if not g.phrases:
                 st.text("Nothing stands out: this group's words are as frequent elsewhere.")
                 continue
@@ -117,7 +124,7 @@ def keyphrase_view() -> None:
                                         "elsewhere": k.rest, "example": k.example.text,
                                         "from": f"{k.example.document} {k.example.attribution}".strip()}
                                        for k in g.phrases]),
-                         hide_index=True, use_container_width=True,
+                         hide_index=True, width="stretch",
                          column_config={"example": st.column_config.TextColumn(width="large")})
 
 
@@ -148,8 +155,10 @@ def more_view() -> None:
     for n, x in enumerate(found):
         q = x.quote
         with st.container(border=True, key=f"sugg_more_box_{n}"):
-            st.text(f"{q.text}\n{q.attribution} · {q.document}, characters {q.start}-{q.end} · score {x.score:.2f}")
-            b1, b2 = st.columns(2)
+            st.text(q.text)
+            b1, b2, b3 = st.columns([1, 1, 6], vertical_alignment="center")
+            b3.caption(md_escape(f"{q.attribution} · {q.document}, characters {q.start}–{q.end} · "
+                                 f"score {x.score:.2f}"))
             key = f"sugg_more_{q.document_id}_{q.start}"
             if b1.button("Code it", key=f"{key}_code", type="primary"):
                 made = run(lambda s, p: sg.code_passage(s, p, member, code_id, q.document_id, q.start, q.end,

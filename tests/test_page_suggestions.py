@@ -86,7 +86,7 @@ def test_panel_says_when_documents_are_not_processed(demo_store, app_for):
     doc = open_doc(at, demo_store)
     select_text(at, doc, PHRASE)
     assert not at.exception
-    assert any("are not processed for suggestions yet" in c for c in captions(at))
+    assert any("Suggestions need every document processed first (0 of 8 are)" in c for c in captions(at))
 
 
 def test_accepting_a_suggested_code_stores_it_on_the_selection(processed, app_for):
@@ -96,7 +96,7 @@ def test_accepting_a_suggested_code_stores_it_on_the_selection(processed, app_fo
     accept = [b for b in at.button if (b.key or "").startswith("coding_sugg_accept_")]
     assert 1 <= len(accept) <= 5
     # the evidence is the coded text it is nearest to, as plain text
-    assert any(t.value.startswith("Like your coding of: “") for t in at.text)
+    assert any(c.startswith("like your coding of “") for c in captions(at))
     code_id = accept[0].key.removeprefix("coding_sugg_accept_")
     with processed.session() as s:
         _, ana = who(s, "ana")
@@ -156,12 +156,16 @@ def test_keyphrases_view_by_document_and_by_role(processed, app_for):
     at.run()
     at.radio(key="sugg_view").set_value("Keyphrases").run()
     assert not at.exception
-    assert len(at.expander) == 8 and len(at.dataframe) == 8
-    first = at.dataframe[0].value
+    overview = at.dataframe[0].value
+    assert list(overview.columns) == ["group", "sentences", "keyphrases"] and len(overview) == 8
+    assert len(at.expander) == 8 and len(at.dataframe) == 9
+    first = at.dataframe[1].value
     assert list(first.columns) == ["phrase", "z", "here", "elsewhere", "example", "from"] and len(first) == 10
+    assert overview["keyphrases"][0] == ", ".join(first["phrase"])
     at.selectbox(key="sugg_kp_by").set_value("role").run()
     assert not at.exception
     assert {e.label.split(" · ")[0] for e in at.expander} >= {"Principal", "Special educator"}
+    assert "documents" in at.dataframe[0].value.columns
 
 
 def test_more_like_a_code_view_codes_and_dismisses(processed, app_for):

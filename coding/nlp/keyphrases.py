@@ -55,7 +55,7 @@ def without_overlaps(scored: list[Scored], top: int) -> list[Scored]:
     """The first ``top`` features with a positive score, without repeats: a feature whose words
     are all inside a better-ranked one is left out ("time" after "protected time"), and a
     phrase takes the place of the better-ranked single words it holds ("special educator"
-    replaces "special" and "educator")."""
+    replaces "special" and "educator"). Highest score first."""
     chosen: list[Scored] = []
     for x in scored:
         if x.z <= 0:
@@ -71,4 +71,4 @@ def without_overlaps(scored: list[Scored], top: int) -> list[Scored]:
             chosen.append(x)
         if len(chosen) == top:
             break
-    return chosen
+    return sorted(chosen, key=lambda x: (-x.z, x.feature))
