@@ -24,12 +24,13 @@ from app_pages.plain import md_escape
 from coding.adjudication import (
     DECISIONS, accept_agreements, adjudicate, clip, compare, consensus_status, disagreement_counts, subtract,
 )
-from coding.agreement.project import RELIABLE, TENTATIVE, UNITS, Report, compute_agreement
-from coding.agreement.tables import partial_note, report_csv, report_markdown
+from coding.agreement.project import RELIABLE, SUGGESTIONS, TENTATIVE, UNITS, Report, compute_agreement
+from coding.agreement.tables import partial_note, report_csv, report_markdown, suggestions_note
 from coding.codebook import code_tree
 from coding.errors import CodingError
 from coding.exporting.agreement_report import agreement_docx
 from coding.projects import get_project, members
+from coding.recommender_agreement import recommender_agreement
 from coding.rounds import list_rounds
 from coding.snapshots import list_snapshots, save_snapshot, trend
 from coding.store.models import Coding, Document
@@ -46,6 +47,7 @@ UNIT_HELP = {
                "coded a segment overlapping it by at least the minimum overlap. Percent only, no chance "
                "correction; exactly two coders.",
 }
+SUGGESTION_LABEL = {"include": "count them", "exclude": "leave them out", "only": "count only them"}
 UNIT_WORD = {"character": "characters", "sentence": "sentences", "turn": "speaker turns", "segment": "segments"}
 VERDICT_FLAG = {"reliable": "✅ reliable", "tentative": "⚠️ tentative", "unreliable": "❌ unreliable",
                 "undefined": "— undefined", "": ""}
@@ -55,6 +57,7 @@ DECISION_LABEL = {"a": "A's version", "b": "B's version", "both": "both (union)"
                   "edit": "edit"}
 CACHE = "agreement_cache"
 FLASH = "agreement_flash"
+THIRD = "agreement_third"
 
 ctx = require_member(lead=True)
 if ctx is None:
@@ -149,6 +152,10 @@ if unit in ("sentence", "turn"):
                                 help="0 counts a unit as coded on any overlap.")
 elif unit == "segment":
     min_overlap = c5.number_input("Min overlap to match", 0.05, 1.0, 0.9, 0.05, key="agreement_min_overlap")
+suggestions = st.radio("Codings made from accepted suggestions", SUGGESTIONS, horizontal=True,
+                       key="agreement_suggestions", format_func=SUGGESTION_LABEL.get,
+                       help="Leave them out to see the agreement of what the coders typed themselves, or count "
+                            "only them to see how the suggestions fare on their own.")
 
 if len(coders) < 2:
     st.info("Choose at least two coders to compare.")
@@ -157,7 +164,7 @@ if len(coders) < 2:
 # --- compute (cached per options, codebook version and the coders' codings) -----------
 
 cache_key = (project_name, version, fingerprint, tuple(coders), unit, tuple(codes), rollup, float(min_share),
-             float(min_overlap), ci)
+             float(min_overlap), ci, suggestions)
 cache: dict = st.session_state.setdefault(CACHE, {})
 rep: Report | None = cache.get(cache_key)
 if rep is None:
@@ -167,7 +174,8 @@ if rep is None:
             # (re-run on a clash with other writers); the other units only read.
             rep = store().run(lambda s: compute_agreement(
                 s, get_project(s, project_name), coders, member=member, unit=unit, codes=codes or None,
-                min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci), write=unit == "sentence")
+                min_share=min_share, min_overlap=min_overlap, rollup=rollup, ci=ci, suggestions=suggestions),
+                write=unit == "sentence")
     except CodingError as exc:
         st.error(md_escape(str(exc)))
         st.stop()
@@ -189,6 +197,8 @@ else:
         f"{_ci(overall.alpha_ci)}, **{overall.verdict}** (Krippendorff 2004: ≥ .800 reliable, "
         f".667–.800 tentative). Over all text, including what nobody coded, they agree on "
         f"{_pct(overall.percent)}. Documents every chosen coder coded: {n_docs}.")
+if note := suggestions_note(rep):
+    st.caption(md_escape(note))
 if rep.options.get("partial"):
     st.info(md_escape(partial_note(rep)) + " A document counts once every chosen coder has coded something "
             "in it or marked it done; until then one coder's codings would all count as disagreements.",
@@ -273,6 +283,49 @@ if not cells.empty:
         pivot = cells.pivot_table(index="code", columns="document", values="value", sort=False, dropna=False)
         st.dataframe(pivot, key="agreement_doc_table",
                      column_config={c: st.column_config.NumberColumn(format="%.3f") for c in pivot.columns})
+
+# --- the recommender as a third coder (run on click: it trains models) --------------------
+
+with st.expander("Suggestions as a third coder"):
+    third_unit = "sentence" if unit == "segment" else unit
+    st.markdown(
+        "How the code recommender would do as one more coder. For each chosen coder, a model learns from "
+        "that coder's own codings of the other documents (the documents compared here are held out a fold "
+        "at a time, so a document is never learnt from and coded at once); it codes each sentence of the "
+        "held-out documents with its top code when the score clears a threshold chosen on the training "
+        f"documents only. The table compares its codings with each coder over {UNIT_WORD[third_unit]}, with "
+        "the same coefficients as above; the last row is the coders' own agreement on the same documents. "
+        "Codings made from accepted suggestions are left out of training and comparison. The documents "
+        "must be processed on the Suggestions page first.")
+    t1, t2 = st.columns([1, 3], vertical_alignment="bottom")
+    folds = t1.number_input("Folds", 2, 10, 5, 1, key="agreement_third_folds",
+                            help="Groups of documents held out in turn (at most one per document).")
+    third_key = (cache_key, int(folds))
+    if t2.button("Measure the recommender", key="agreement_third_run"):
+        try:
+            with st.spinner("Training and testing a model per coder and fold..."):
+                st.session_state[THIRD] = (third_key, store().run(lambda s: recommender_agreement(
+                    s, get_project(s, project_name), member, coders, unit=third_unit, folds=int(folds),
+                    min_share=min_share), write=third_unit == "sentence"))
+        except CodingError as exc:
+            st.error(md_escape(str(exc)))
+    got = st.session_state.get(THIRD)
+    if got is not None and got[0] == third_key:
+        third = got[1]
+        st.dataframe(pd.DataFrame(third.table()), hide_index=True, key="agreement_third_table", column_config={
+            "n": st.column_config.NumberColumn(f"n ({UNIT_WORD[third.unit]})", format="%d"),
+            "coded": st.column_config.NumberColumn(format="%d", help="Units at least one of the two coded"),
+            "percent": st.column_config.NumberColumn("% agreement", format="%.3f"),
+            "percent_coded": st.column_config.NumberColumn("% agr. (coded)", format="%.3f"),
+            "kappa": st.column_config.NumberColumn(format="%.3f"),
+            "alpha": st.column_config.NumberColumn("Krippendorff's alpha", format="%.3f"),
+            "alpha_coded": st.column_config.NumberColumn("alpha (coded)", format="%.3f"),
+            "predicted": st.column_config.NumberColumn("sentences the model coded", format="%d"),
+        })
+        st.caption(f"{third.folds} folds by document: "
+                   + "; ".join(", ".join(md_escape(d) for d in f) for f in third.options["documents_per_fold"])
+                   + ". Threshold: the score maximising F1 of the top code in an inner cross-validation on "
+                     "each fold's training documents (range over folds in the table).")
 
 # --- snapshots and rounds ----------------------------------------------------------------
 

@@ -115,23 +115,30 @@ def _groups(units: list, k: int) -> list[list[int]]:
     return [g for g in out if g]
 
 
-def _train(units: list, codes: list[set[str]]):
-    """A CodeModel on the coded units among ``units``, or None when there is too little data."""
+def _train(units: list, codes: list[set[str]], texts: dict | None = None, code_texts: dict | None = None):
+    """A CodeModel on the coded units among ``units`` (as the coding page trains it: features,
+    the unit's text, the codes' names and definitions), or None when there is too little data."""
     from .nlp.recommend import CodeModel, NotEnoughData
 
     coded = [i for i, cs in enumerate(codes) if cs]
+    extra = {} if texts is None else {"texts": [texts[_key(units[i][0])] for i in coded], "code_texts": code_texts}
     try:
-        return CodeModel([units[i][0].features for i in coded], [sorted(codes[i]) for i in coded])
+        return CodeModel([units[i][0].features for i in coded], [sorted(codes[i]) for i in coded], **extra)
     except NotEnoughData:
         return None
 
 
-def _top(model, units: list) -> list[tuple[str, float] | None]:
-    out = []
-    for u, _ in units:
-        hit = model.suggest(list(u.features), top=1)
-        out.append((hit[0].code_id, hit[0].score) if hit else None)
-    return out
+def _key(u) -> tuple[str, int, int]:
+    return u.document_id, u.start, u.end
+
+
+def _top(model, units: list, texts: dict | None = None) -> list[tuple[str, float] | None]:
+    """Each unit's top code and score (None: the model has nothing to say), in one batch."""
+    feats = [list(u.features) for u, _ in units]
+    kw = {} if texts is None else {"texts": [texts[_key(u)] for u, _ in units]}
+    many = getattr(model, "suggest_many", None)
+    hits = many(feats, 1, **kw) if many else [model.suggest(f, top=1) for f in feats]
+    return [(h[0].code_id, h[0].score) if h else None for h in hits]
 
 
 def best_threshold(scored: list[tuple[tuple[str, float] | None, set[str]]]) -> float | None:
@@ -150,7 +157,8 @@ def best_threshold(scored: list[tuple[tuple[str, float] | None, set[str]]]) -> f
     return best
 
 
-def model_predict(train: list, codes: list[set[str]], test: list, *, folds: int = FOLDS
+def model_predict(train: list, codes: list[set[str]], test: list, *, folds: int = FOLDS,
+                  fit: Callable[[list, list[set[str]]], object] = _train, top: Callable = _top
                   ) -> tuple[list[set[str]], float | None]:
     """Default predictor: the threshold from an inner cross-validation by document over
     ``train``, then a model of all of ``train`` codes each test unit with its top code."""
@@ -158,16 +166,43 @@ def model_predict(train: list, codes: list[set[str]], test: list, *, folds: int 
     for group in _groups(train, folds):
         inside = set(group)
         rest = [i for i in range(len(train)) if i not in inside]
-        model = _train([train[i] for i in rest], [codes[i] for i in rest])
+        model = fit([train[i] for i in rest], [codes[i] for i in rest])
         if model is None:
             continue
-        for i, top in zip(group, _top(model, [train[i] for i in group])):
-            scored.append((top, codes[i]))
+        for i, hit in zip(group, top(model, [train[i] for i in group])):
+            scored.append((hit, codes[i]))
     threshold = best_threshold(scored)
-    model = _train(train, codes)
+    model = fit(train, codes)
     if model is None or threshold is None:
         return [set() for _ in test], None
-    return [{top[0]} if top is not None and top[1] >= threshold else set() for top in _top(model, test)], threshold
+    return [{hit[0]} if hit is not None and hit[1] >= threshold else set() for hit in top(model, test)], threshold
+
+
+def _default_predictor(s: Session, project: Project, tree, folds: int) -> Predictor:
+    """model_predict with the unit texts and code wording the coding page gives the model, and
+    each model trained once per (coder, training documents): inner and outer folds share them."""
+    from .store.models import Document
+
+    texts_of: dict[str, str] = {}
+    code_texts = {i.id: f"{tree.by_id[i.id].name} {tree.by_id[i.id].definition or ''}" for i in tree.infos}
+    models: dict[tuple, object] = {}
+
+    def texts(units) -> dict:
+        for d in {u.document_id for u, _ in units} - set(texts_of):
+            texts_of[d] = s.get(Document, d).text
+        return {_key(u): texts_of[u.document_id][u.start:u.end] for u, _ in units}
+
+    def predict(coder, train, codes, test):
+        known = texts(train + test)
+
+        def fit(units, cs):
+            key = (coder, frozenset(u.document_id for u, _ in units))
+            if key not in models:
+                models[key] = _train(units, cs, known, code_texts)
+            return models[key]
+
+        return model_predict(train, codes, test, folds=folds, fit=fit, top=lambda m, us: _top(m, us, known))
+    return predict
 
 
 # --- the measurement ------------------------------------------------------------------------
@@ -199,8 +234,8 @@ def recommender_agreement(
     if len(names) < 2:
         raise AgreementError(f"the recommender needs at least two documents {', '.join(coders)} all coded "
                              f"(one to learn from, one to code); there is {len(names)}")
-    predict = predict or (lambda _, tr, cs, te: model_predict(tr, cs, te, folds=folds))
     tree = code_tree(s, project)
+    predict = predict or _default_predictor(s, project, tree, folds)
     wanted = [i.id for i in tree.infos if i.codable]
     all_docs, units = _units(s, project, "sentence")
     compared = [d for d in all_docs if d.name in set(names)]

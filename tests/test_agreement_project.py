@@ -141,3 +141,26 @@ def test_leaving_out_suggested_codings_changes_the_figures_exactly_as_recomputin
         gone = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False)
     assert [r.as_dict() for r in gone.rows] == [r.as_dict() for r in rep["exclude"].rows]
     assert gone.options["suggestions"] == {"mode": "include", "codings": 0}
+
+
+def test_the_cli_leaves_out_suggested_codings_when_asked(demo_store, db_url, capsys):
+    import json
+
+    from coding.cli import main
+
+    with demo_store.session() as s:
+        for i, c in enumerate(s.scalars(select(Coding).order_by(Coding.id))):
+            if i % 2 == 0:
+                c.provenance = "suggested"
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        want = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False, suggestions="exclude")
+    args = ["--db", db_url, "agreement", "demo", "--coders", "ana", "ben", "--no-ci"]
+    assert main(args + ["--json", "--suggestions", "exclude"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["codes"] == json.loads(json.dumps(want.as_dict()))["codes"]
+    assert got["options"]["suggestions"]["mode"] == "exclude"
+    assert main(args + ["--json"]) == 0  # the default counts them
+    assert json.loads(capsys.readouterr().out)["options"]["suggestions"]["mode"] == "include"
+    assert main(args + ["--suggestions", "only"]) == 0
+    assert "Only codings made from accepted suggestions" in capsys.readouterr().out

@@ -331,3 +331,49 @@ def test_charts_label_every_code_and_whole_document_names(app_for, demo_store):
     assert heat["encoding"]["x"]["axis"]["labelLimit"] >= 7 * max(map(len, docs))
     assert heat["encoding"]["y"]["axis"]["labelLimit"] >= 7 * df["code"].str.len().max()
     assert heat["height"] >= 24 * n_codes + 0.8 * 7 * max(map(len, docs))
+
+
+def test_leaving_out_suggested_codings_on_the_page_shows_the_engines_figures(app_for, demo_store):
+    from coding.agreement.project import compute_agreement
+
+    with demo_store.session() as s:  # every third coding of ana came from a suggestion
+        p = get_project(s, "demo")
+        ana = get_member(s, p, "ana").id
+        for i, c in enumerate(s.scalars(select(Coding).where(Coding.coder_id == ana).order_by(Coding.id))):
+            if i % 3 == 0:
+                c.provenance = "suggested"
+    at = app_for(PAGE, "lead")
+    at.run()
+    counted = _table(at).iloc[-1]["alpha"]
+    at.radio(key="agreement_suggestions").set_value("exclude").run()
+    assert not at.exception
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        rep = compute_agreement(s, p, ["ana", "ben"], member=_lead(s, p), ci=False, suggestions="exclude")
+        n = s.query(Coding).filter(Coding.provenance == "suggested").count()
+    df = _table(at)
+    assert list(df["alpha"].round(9)) == [round(r.alpha, 9) for r in rep.rows]
+    assert df.iloc[-1]["alpha"] != counted
+    assert any(f"were left out: {n:,} codings" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_the_recommender_as_a_third_coder_on_click(app_for, demo_store):
+    from coding.recommender_agreement import recommender_agreement
+    from coding.suggestions import process_documents
+
+    with demo_store.session() as s:
+        lead = _lead(s, get_project(s, "demo"))
+    process_documents(demo_store, "demo", lead)
+    at = app_for(PAGE, "lead", timeout=180)
+    at.run()
+    assert not [d for d in at.dataframe if "recommender trained on" in d.value.columns]  # only on click
+    at.button(key="agreement_third_run").click().run()
+    assert not at.exception and not at.error
+    df = next(d.value for d in at.dataframe if "recommender trained on" in d.value.columns)
+    with demo_store.session() as s:
+        p = get_project(s, "demo")
+        rep = recommender_agreement(s, p, _lead(s, p), ["ana", "ben"], unit="character")
+    assert list(df["recommender trained on"]) == ["ana", "ben", "ana", "ben", "(human coders)"]
+    assert list(df["compared with"]) == ["ana", "ben", "ben", "ana", "ana vs ben"]
+    assert list(df["alpha"]) == [t["alpha"] for t in rep.table()]
+    assert any("4 folds by document" in c.value.replace("\\", "") for c in at.caption)

@@ -123,3 +123,26 @@ def test_the_threshold_maximises_f1_of_the_top_code():
     assert best_threshold(scored) == 0.3
     assert best_threshold([(None, {"a"})]) is None and best_threshold([]) is None
     assert best_threshold([(("b", 0.5), {"a"})]) is None  # no threshold finds a right code
+
+
+def test_the_cli_prints_the_same_table_as_json_and_refuses_a_coder(demo, db_url, capsys):
+    import json
+
+    from coding.cli import main
+
+    store, lead, _ = demo
+    args = ["--db", db_url, "--as", "lead", "agreement", "demo", "--coders", "ana", "ben", "--unit", "sentence",
+            "--recommender", "--no-ci"]
+    assert main(args + ["--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    with store.session() as s:
+        want = recommender_agreement(s, get_project(s, "demo"), lead, ["ana", "ben"], unit="sentence").as_dict()
+    assert got == json.loads(json.dumps(want))
+    assert [(r["trained_on"], r["compared_with"]) for r in got["rows"]] == [("ana", "ana"), ("ben", "ben")]
+    assert got["options"]["suggestions"] == "exclude"
+    assert main(args) == 0
+    assert "(human coders)" in capsys.readouterr().out
+    assert main(args[:3] + ["ana"] + args[4:]) == 1
+    assert "'ana' is a coder and cannot measure" in capsys.readouterr().err
+    assert main(args + ["--md"]) == 1
+    assert "leave out --csv, --md and --docx" in capsys.readouterr().err
