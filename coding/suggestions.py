@@ -177,6 +177,8 @@ def _build_units(s: Session, project: Project, docs: list[Document], unit: str):
         if unit == "sentence" or not dturns:
             for s_, e_, t, p in sents:
                 turn = speaker_at(s_)
+                if turn is not None and e_ <= turn.speech_start:
+                    continue  # a timestamp or speaker label on its own ("[00:00:12]")
                 if turn is not None and s_ < turn.speech_start < e_:
                     s_ = turn.speech_start  # "Teacher: We planned..." starts at "We": the label is not said
                 out.append((Unit(d.id, s_, e_, t, p), UnitInfo(d.id, d.name, s_, e_, turn.speaker if turn else None)))

@@ -315,3 +315,23 @@ def test_cli_more_keyphrases_and_precision_json(processed, db_url, capsys):
     assert json.loads(capsys.readouterr().out)["codes"] == {"accepted": 0, "rejected": 0, "precision": None}
     assert main(["--db", db_url, "suggest", "keyphrases", "demo", "--as", "ana", "--by", "nope"]) != 0
     assert "cannot group keyphrases by 'nope'" in capsys.readouterr().err
+
+
+def test_a_code_already_on_the_text_is_not_suggested_again_and_units_leave_labels_out(processed):
+    with processed.session() as s:
+        p, ana = who(s, "ana")
+        doc = get_document(s, p, "P02_teacher_School-I_3")
+        sents = [u for u, _ in sg._units(s, p, "sentence")[1] if u.document_id == doc.id and len(u.terms) >= 5]
+        u = sents[3]
+        first = sg.suggest_codes(s, p, ana, doc, u.start, u.end)
+        apply_codes(s, p, ana, doc, [first[0].code_id], u.start, u.end)
+    with processed.session() as s:
+        p, ana = who(s, "ana")
+        doc = get_document(s, p, "P02_teacher_School-I_3")
+        again = sg.suggest_codes(s, p, ana, doc, u.start + 2, u.end - 2)
+        assert first[0].code_id not in {h.code_id for h in again}
+        # a sentence that opens a turn starts where the speaker's words do, not at "Teacher:"
+        turns = {t.start: t.speech_start for t in doc.turns}
+        units = [x for x, _ in sg._units(s, p, "sentence")[1] if x.document_id == doc.id]
+        assert not any(x.start in turns and turns[x.start] > x.start for x in units)
+        assert any(x.start in turns.values() for x in units)
