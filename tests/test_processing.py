@@ -263,3 +263,26 @@ def test_suggestions_page_processes_in_the_background_cancels_and_goes_on(demo_s
     assert len(cache_rows(demo_store)) == total
     assert any(f"{total} of {total}" in t.value for t in at.text)
     assert at.button(key="sugg_find")  # the themes view, once everything is processed
+
+
+def test_cli_ctrl_c_leaves_whole_rows(demo_store, db_url):
+    import os
+    import signal
+
+    cmd = [sys.executable, "-m", "coding", "--db", db_url, "--as", "lead", "suggest", "process", "demo"]
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    seen = ""
+    while "] 2/8" not in seen:  # the bar on stderr: two documents done, the third being parsed
+        ch = child.stderr.read(1)
+        assert ch, f"the CLI ended before its second document: {seen!r}"
+        seen += ch
+    child.send_signal(signal.SIGINT)
+    rest = child.stderr.read()
+    assert child.wait(60) == 130, seen + rest
+    assert "cancelled" in rest
+    rows = cache_rows(demo_store)
+    assert 2 <= len(rows) < DEMO_DOCS
+    assert_whole(demo_store, rows)
+    rep = proc.process_documents(demo_store, "demo", lead_of(demo_store))
+    assert rep.cached == len(rows) and rep.parsed == DEMO_DOCS - len(rows)
