@@ -169,6 +169,9 @@ def dismiss_like(code_id: str, name: str, doc: str, a: int, b: int) -> None:
          "Dismissed: it will not be offered for this code again.")
 
 
+WEAK_SUGGESTION = 0.2  # below this probability the panel says that no code fits clearly
+
+
 def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
     """Up to five codes for the selection, learnt from the member's own codings (a lead picks
     the layer), each with its score and the coded text it is nearest to."""
@@ -200,12 +203,15 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
     hints = [h for h in hints if (sel.document_id, sel.start, sel.end, h.code_id) not in gone]
     if not hints:
         st.caption("No suggestion for this text (too few content words, or your codes are on it already).")
+    elif hints[0].score < WEAK_SUGGESTION:
+        st.caption(f"None of your codes fits this text clearly (the best is {hints[0].score:.0%} likely):")
     for n, h in enumerate(hints, 1):
         name = h.path.rsplit("/", 1)[-1]
         note = f"{n}. {h.path} ({h.score:.2f})"
         with st.container(key=f"coding_sugg_box_{h.code_id}"):
             c1, c2, c3 = st.columns([5, 2, 1], vertical_alignment="center", gap="small")
-            c1.markdown(f"**{md_escape(name)}** · {h.score:.2f}", help=md_escape(h.path))
+            c1.markdown(f"**{md_escape(name)}** · {h.score:.0%}", help=md_escape(
+                f"{h.path}: {h.score:.0%} likely, learnt from your codings"))
             c2.button("Apply", key=f"coding_sugg_accept_{h.code_id}", type="primary", width="stretch",
                       on_click=accept_hint, args=(dv, h.code_id, name, note),
                       help=md_escape(f"Apply {h.path} to the selection (marked 'suggested')"))
@@ -623,7 +629,7 @@ with tab_more:
             q = x.quote
             with st.container(border=True, key=f"coding_more_box_{n}"):
                 st.text(q.text)
-                m1, m2, m3, m4 = st.columns([2, 2, 2, 3], vertical_alignment="center", gap="small")
+                m1, m2, m3, m4 = st.columns([2, 2, 1, 3], vertical_alignment="center", gap="small")
                 m1.button("Code", key=f"coding_more_code_{q.start}", type="primary", width="stretch",
                           on_click=code_like, args=(more_code, more_name, q.document_id, q.start, q.end, x.score),
                           help=md_escape(f"Code it with {tree.info[more_code].path} (marked 'suggested')"))
@@ -636,8 +642,8 @@ with tab_more:
                                           "nonce": uuid.uuid4().hex}
                 m2.button("Show", key=f"coding_more_show_{q.start}", width="stretch", on_click=show,
                           help="Scroll to it and select it in the transcript (to code part of it)")
-                m3.button("Dismiss", key=f"coding_more_dismiss_{q.start}", width="stretch", on_click=dismiss_like,
+                m3.button("✕", key=f"coding_more_dismiss_{q.start}", width="stretch", on_click=dismiss_like,
                           args=(more_code, more_name, q.document_id, q.start, q.end),
-                          help="Not like this code: do not offer it again")
-                m4.caption(f"score {x.score:.2f}" + ("" if x.rank <= 1 else
-                                                      f" · {x.rank - 1} other code(s) fit better"))
+                          help="Dismiss: not like this code, do not offer it again")
+                m4.caption(f"{x.score:.0%} likely" + ("" if x.rank <= 1 else
+                                                       f" · {x.rank - 1} other code(s) fit better"))

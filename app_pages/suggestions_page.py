@@ -1,4 +1,5 @@
-"""Suggestions: emergent themes from the text the signed-in member has not coded yet.
+"""Suggestions: emergent themes from the text the signed-in member has not coded yet, keyphrases
+per document or participant group, and the uncoded sentences most like a code.
 
 Every rule (the blind rule, who may add or only propose a code) lives in
 coding/suggestions.py; this page gathers choices and shows results. Transcript
@@ -8,6 +9,8 @@ and messages through ``md_escape``. Session keys are prefixed ``sugg_``.
 
 from __future__ import annotations
 
+import uuid
+
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +19,7 @@ from app_pages.plain import md_escape
 from coding import suggestions as sg
 from coding.codebook import code_tree
 from coding.errors import CodingError
+from coding.offsets import Utf16Map
 from coding.projects import get_project
 
 ctx = require_member()
@@ -128,6 +132,19 @@ def keyphrase_view() -> None:
                          column_config={"example": st.column_config.TextColumn(width="large")})
 
 
+def show_in_transcript(document_id: str, start: int, end: int) -> None:
+    """Open the coding page on the document, scrolled to ``[start, end)`` and with it selected."""
+    text = run(lambda s, p: sg._project_document(s, p, document_id).text, write=False)
+    if text is None:
+        return
+    u16 = Utf16Map(text)
+    st.session_state["coding_doc"] = document_id
+    st.session_state["coding_scroll"] = {"at": u16.to_utf16(start), "nonce": uuid.uuid4().hex}
+    st.session_state["coding_select"] = {"start": u16.to_utf16(start), "end": u16.to_utf16(end),
+                                         "nonce": uuid.uuid4().hex}
+    st.switch_page("app_pages/coding_page.py")
+
+
 def more_view() -> None:
     """The uncoded sentences of the project most like a code, to code or dismiss one by one."""
     codes = run(lambda s, p: [(i.id, i.path) for i in code_tree(s, p).infos
@@ -156,7 +173,10 @@ def more_view() -> None:
         q = x.quote
         with st.container(border=True, key=f"sugg_more_box_{n}"):
             st.text(q.text)
-            b1, b2, b3 = st.columns([1, 1, 6], vertical_alignment="center")
+            b1, b2, b4, b3 = st.columns([1, 1, 1, 5], vertical_alignment="center")
+            if b4.button("Show", key=f"sugg_more_{q.document_id}_{q.start}_show",
+                         help="Open it in the coding page, selected, to read around it or code part of it"):
+                show_in_transcript(q.document_id, q.start, q.end)
             b3.caption(md_escape(f"{q.attribution} · {q.document}, characters {q.start}–{q.end} · "
                                  f"score {x.score:.2f}"))
             key = f"sugg_more_{q.document_id}_{q.start}"

@@ -16,7 +16,7 @@ from coding.codebook import code_tree
 from coding.codings import PROVENANCE_SUGGESTED
 from coding.documents import get_document
 from coding.offsets import Utf16Map
-from coding.store.models import Coding, Event
+from coding.store.models import Coding, Document, Event
 
 CODING, SUGGEST = "app_pages/coding_page.py", "app_pages/suggestions_page.py"
 DOC = "P01_principal_School-I_3"
@@ -193,6 +193,15 @@ def test_more_like_a_code_view_codes_and_dismisses(processed, app_for):
     assert (actor, ev["model"], ev["code_id"]) == (ana.id, "more", code_id)
     assert gone not in [b.key for b in at.button]
     assert any("1 coded, 1 dismissed (precision 50%)" in c for c in captions(at))
+    # Show opens the coding page on that document with the sentence selected
+    show = next(b for b in at.button if (b.key or "").startswith("sugg_more_") and b.key.endswith("_show"))
+    doc_id, start = show.key.removeprefix("sugg_more_").removesuffix("_show").rsplit("_", 1)
+    show.click().run()
+    assert not at.exception
+    assert at.session_state["coding_doc"] == doc_id and at.title[0].value == "Code transcripts"
+    with processed.session() as s:
+        text = s.get(Document, doc_id).text
+    assert at.session_state["coding_select"]["start"] == Utf16Map(text).to_utf16(int(start))
 
 
 def test_themes_view_still_finds_and_applies(processed, app_for):
