@@ -306,7 +306,9 @@ with st.expander("Suggestions as a third coder"):
             with st.spinner("Training and testing a model per coder and fold..."):
                 st.session_state[THIRD] = (third_key, store().run(lambda s: recommender_agreement(
                     s, get_project(s, project_name), member, coders, unit=third_unit, folds=int(folds),
-                    min_share=min_share), write=third_unit == "sentence"))
+                    min_share=min_share),
+                    # reads only once sentence units are stored (the report above did, at the sentence unit)
+                    write=third_unit == "sentence" and unit != "sentence"))
         except CodingError as exc:
             st.error(md_escape(str(exc)))
     got = st.session_state.get(THIRD)

@@ -462,10 +462,15 @@ def _recommender_agreement(store: Store, args, member) -> int:
     if args.suggestions == "only":
         raise CodingError("--recommender learns from the coders' codings: use --suggestions exclude (default "
                           "for it) or include")
+    if args.unit == "sentence":  # segment new documents in a short write first: training then only reads
+        from .agreement.project import compute_agreement
+
+        store.run(lambda s: compute_agreement(s, get_project(s, args.name), args.coders, member=member,
+                                              unit="sentence", documents=args.document or None, ci=False))
     rep = store.run(lambda s: recommender_agreement(
         s, get_project(s, args.name), member, args.coders, unit=args.unit, folds=args.folds,
         min_share=args.min_share, documents=args.document or None, ci=not args.no_ci, n_boot=args.n_boot,
-        suggestions=args.suggestions or "exclude"), write=args.unit == "sentence")
+        suggestions=args.suggestions or "exclude"), write=False)
     if args.json:
         _print_json(rep.as_dict())
     else:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from .access import Action, require
-from .agreement.project import SUGGESTIONS, UNITS, Report, Row, _clean, _Data, agreement_of_spans, compute_agreement
+from .agreement.project import SUGGESTIONS, UNITS, Row, _clean, _Data, agreement_of_spans, compute_agreement
 from .codebook import code_tree
 from .codings import PROVENANCE_SUGGESTED
 from .errors import AgreementError
