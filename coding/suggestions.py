@@ -1,4 +1,4 @@
-"""Suggestions as a service: the processing cache, emergent themes, codes for a passage, actions.
+"""Suggestions as a service: emergent themes, codes for a passage, more like a code, keyphrases, actions.
 
 The blind rule (DESIGN.md, Suggestions): everything a member's suggestions are
 computed from is what that member may see, and by default only their *own*
@@ -7,11 +7,15 @@ the nearest-code lookup and the recommender). A lead may choose the layer
 ``all`` (every coder's codings) or ``consensus``; a coder gets ``own`` only, so
 another coder's work never changes a coder's suggestions, in a blind round or out.
 
-Processing (:func:`process_documents`) parses each document once with spaCy
-and stores one :class:`~coding.store.models.NlpCache` row per document, keyed
-by text SHA-256 and pipeline name+version, each in its own transaction: a run
-stopped half-way (Ctrl-C, a page rerun) leaves only whole rows, and the next
-run parses only what is missing.
+Processing lives in :mod:`coding.processing` (re-exported here). Units built from
+its cache are kept per document set (ids, names, text hashes, pipelines), and
+each member's trained code model per (project, member, layer, units, exactly the
+spans and codes it learnt from), in small in-process LRU caches: a warm
+suggestion answers in milliseconds, and any change to the member's codings
+retrains. Accepts and rejects are ``suggestion.accept`` / ``suggestion.reject``
+events (``model``: 'codes' on the coding page, 'more' for find-more, 'themes'),
+from which :func:`suggestion_precision` is computed; a reject also keeps that
+span from being offered for that code again. Keyphrases use the text only.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def _layer_spans(s: Session, member: Member, layer: str):
 _LOCK = threading.Lock()
 _UNIT_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
 _MODEL_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
-UNIT_CACHE_SIZE, MODEL_CACHE_SIZE = 8, 32
+UNIT_CACHE_SIZE, MODEL_CACHE_SIZE = 8, 12  # a model over 150k words holds tens of MB
 
 
 def _cache_get(cache: OrderedDict, key):
