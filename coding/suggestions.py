@@ -302,23 +302,37 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
         c = tree.by_id[info.id]
         if info.codable and getattr(c, "status", "active") == "active":
             profiles.setdefault(info.id, []).extend(_name_words(f"{c.name} {c.definition}"))
-    free = [i for i, cs in enumerate(coded) if not cs]
-    # the contrast: what the member (layer) has coded already is not news
-    background = [list(units[i][0].features) for i, cs in enumerate(coded) if cs]
-    themes = find_themes([units[i][0] for i in free], method=method or METHOD, code_profiles=profiles,
-                         background=background, limit=max(limit * 2, limit + 10))
+    # Themes per document language, each contrasted with what the member (layer) has coded in that
+    # language (coded English says nothing about Spanish words), interleaved by rank in proportion
+    # to each language's share of the uncoded units.
+    lang_of = {d.id: d.language for d in docs}
+    free: dict[str, list[int]] = {}
+    background: dict[str, list[list[str]]] = {}
+    for i, cs in enumerate(coded):
+        lang = lang_of[units[i][0].document_id]
+        if cs:
+            background.setdefault(lang, []).append(list(units[i][0].features))
+        else:
+            free.setdefault(lang, []).append(i)
+    n_free = sum(len(v) for v in free.values())
+    ranked = []
+    for lang, idx in sorted(free.items()):
+        found = find_themes([units[i][0] for i in idx], method=method or METHOD, code_profiles=profiles,
+                            background=background.get(lang), limit=max(limit * 2, limit + 10))
+        ranked += [((r + 1) * n_free / len(idx), lang, t, idx) for r, t in enumerate(found)]
+    ranked.sort(key=lambda x: (x[0], x[1]))
     dismissed = [] if include_dismissed else dismissed_labels(s, project, m)
     texts = {d.id: d.text for d in docs}
     attribution = _attributions(s, project, docs)
     out: list[ThemeView] = []
-    for t in themes:
+    for _, _, t, idx in ranked:
         if any(jaccard(t.label, d) >= 0.5 for d in dismissed):
             continue
-        infos = [units[free[i]][1] for i in t.members]
+        infos = [units[idx[i]][1] for i in t.members]
         parts = {(x.document_id, x.speaker) for x in infos if x.speaker and not is_interviewer(x.speaker)}
         quotes = tuple(Quote(q.document_id, q.document, q.start, q.end, texts[q.document_id][q.start:q.end],
                              q.speaker, attribution.get(q.document_id, ""))
-                       for q in (units[free[i]][1] for i in t.quotes))
+                       for q in (units[idx[i]][1] for i in t.quotes))
         near_id, near_score = t.nearest_code if t.nearest_code else (None, 0.0)
         out.append(ThemeView(len(out) + 1, tuple(t.label), len(t.members), len({x.document_id for x in infos}),
                              len(parts) or len({x.document_id for x in infos}), quotes,

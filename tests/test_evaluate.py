@@ -57,9 +57,15 @@ def unit(doc, s, e, terms, ctx=()):
     return Unit(doc, s, e, tuple(terms), (), tuple(ctx))
 
 
+def filler(n, doc="f"):
+    """Units of words said once each: no theme, but the pool a real theme is a small part of."""
+    return [unit(doc, 1000 + i, 1001 + i, [f"a{i}", f"b{i}", f"c{i}"]) for i in range(n)]
+
+
 def test_anchor_theme_gathers_what_the_coded_text_does_not_cover():
     uncoded = [unit("d", i, i + 1, ["observation", "colleague", "lesson", f"w{i}"]) for i in range(5)]
     uncoded += [unit("d", 10 + i, 11 + i, ["school", "student", "year", f"x{i}"]) for i in range(6)]
+    uncoded += filler(20)
     background = [["school", "student", "year", "class"]] * 30  # already coded: not news
     themes = anchor_themes(uncoded, background)
     assert themes[0][1] == [0, 1, 2, 3, 4]
@@ -79,9 +85,16 @@ def test_context_puts_an_answer_with_its_question():
         ("d", 0, 18, True), ("d", 18, 37, False)]
 
 
+def test_a_word_in_most_units_is_no_theme():
+    said = [unit("d", i, i + 1, ["think", f"p{i}", f"q{i}"]) for i in range(10)]  # "think" in 10 of 30
+    assert all(a != "think" for a, _ in anchor_themes(said + filler(20), [["other", "words", "here"]] * 5))
+    assert [a for a, _ in anchor_themes(said + filler(40), [["other", "words", "here"]] * 5)] == ["think"]
+
+
 def test_themes_have_quotes_that_hold_the_anchor():
     units = [unit(f"d{i % 3}", i * 10, i * 10 + 9, ["feedback", "peer", "lesson", f"v{i}"]) for i in range(6)]
     units += [unit("d9", 100 + i, 101 + i, ["garden", "plant", "water", f"z{i}"]) for i in range(6)]
+    units += filler(30)
     themes = find_themes(units, background=[["other", "thing", "word"]] * 5)
     assert {frozenset(t.members) for t in themes[:2]} == {frozenset(range(6)), frozenset(range(6, 12))}
     for t in themes[:2]:

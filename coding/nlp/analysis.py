@@ -13,7 +13,8 @@ by what people talk about and not by who, where or when: proper nouns (PROPN tag
 and a capitalised word that does not start a sentence or quote, except in German,
 which capitalises every noun), numbers and ordinals (``like_num``), time words
 ("year", "week", "Tuesday": what the NER's DATE/TIME entities held), stop words,
-words under three letters and speaker labels at a line start. Phrases are noun
+words under three letters, speaker labels at a line start, and short bracketed asides
+(a transcriber's "(laughs)", "[pause]", a pseudonymised "[School II_4]"). Phrases are noun
 chunks (trained pipelines only) made of two or more such terms, joined by a space.
 
 English uses the pinned trained pipeline without its NER (tagger, parser,
@@ -42,7 +43,7 @@ from pathlib import Path
 from ..errors import CodingError
 from .pipeline import ENGLISH_PACKAGES, _chunks, _normalise_language, trimmed_sents
 
-ANALYSIS_VERSION = 2  # bump when the stored fields or their rules change: old cache rows are ignored
+ANALYSIS_VERSION = 3  # bump when the stored fields or their rules change: old cache rows are ignored
 BATCH_SIZE = 64  # lines per nlp.pipe batch (measured: 16 and 128 were slower on the demo)
 _ENGLISH_EXCLUDE = ["ner"]
 # A speaker label at a line start ("Teacher:", "Interviewer (R):") is not content.
@@ -212,9 +213,28 @@ def _token_terms(doc, skip: int, term) -> list[str | None]:
     speaker label (before ``skip``) have none."""
     out: list[str | None] = []
     at_start = True
+    aside = _asides(doc)
     for tok in doc:
-        out.append(term(tok, at_start or tok.is_sent_start) if tok.idx >= skip else None)
+        out.append(term(tok, at_start or tok.is_sent_start) if tok.idx >= skip and tok.i not in aside else None)
         at_start = tok.text in _OPENING
+    return out
+
+
+_CLOSE = {"(": ")", "[": "]"}
+
+
+def _asides(doc) -> set[int]:
+    """Tokens inside a bracketed aside of at most three tokens: a transcriber's note such as
+    "(laughs)", "(se ríe)", "[pause]" or a pseudonymised "[School II_4]", never content."""
+    out: set[int] = set()
+    for tok in doc:
+        close = _CLOSE.get(tok.text)
+        if close is None:
+            continue
+        for j in range(tok.i + 1, min(tok.i + 5, len(doc))):
+            if doc[j].text == close:
+                out.update(range(tok.i + 1, j))
+                break
     return out
 
 

@@ -11,15 +11,19 @@ observation that it answers.
 :func:`find_themes` with the default method ``"anchors"``:
 
 1. candidate anchors are the terms and phrases of at least four uncoded
-   units, scored by their log-odds ratio (uncoded units against the units
-   the member has coded: ``background``; Monroe et al. 2008, with a flat
-   prior of 0.5) times the square root of their support: what the uncoded
-   text talks about that the existing codes do not cover;
+   units (said in at least two of them, not only in their context) and of
+   at most a fifth of them, scored by their log-odds ratio (uncoded units
+   against the units the member has coded: ``background``; Monroe et al.
+   2008, with a flat prior of 0.5) times the square root of their support
+   times their inverse document frequency over all units: what the uncoded
+   text talks about that the existing codes do not cover, and that not
+   everyone says all the time ("think", "school");
 2. a theme is every unit that holds the anchor itself or in its context;
 3. a theme sharing more than 30% of its units (Jaccard) with a better one is
    left out, so the list is not one theme twenty times.
 
-Labels are class-based TF-IDF words of the theme's own units (anchor first),
+Labels are the anchor and the words said in the theme's units more than
+elsewhere (count times log lift; class-based TF-IDF for the clusterings),
 quotes the units nearest the theme's centre that hold the anchor
 themselves, at most two per document while others remain. ``"nmf"`` and
 ``"kmeans"`` cluster TF-IDF vectors instead; bench/suggest_bench.py
@@ -38,6 +42,8 @@ METHOD = "anchors"
 METHODS = ("anchors", "nmf", "kmeans")
 MIN_TERMS = 3  # a unit with fewer content terms says too little to cluster
 MIN_SUPPORT = 4  # an anchor must recur in this many units (3, 4, 5 compared in the bench)
+MIN_OWN = 2  # ... and be said in at least this many of them (not only in their context)
+MAX_SHARE = 0.2  # an anchor in more than this share of the units is too general to be a theme
 OVERLAP = 0.3  # a theme sharing more than this (Jaccard) with a better one is left out
 PRIOR = 0.5  # flat Dirichlet prior of the log-odds ratio
 
@@ -186,6 +192,7 @@ def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, 
 
     feats = [set(u.features) | set(u.context) for u in units]
     support = Counter(f for fs in feats for f in fs)
+    own = Counter(f for u in units for f in set(u.features))
     n = len(units)
     bg = Counter(f for fs in (background or []) for f in set(fs))
     nb = len(background or [])
@@ -198,9 +205,14 @@ def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, 
             lo -= math.log(b / (nb + 2 * PRIOR - b))
         else:  # nothing coded yet: against the uncoded units themselves (frequent words lose)
             lo = -lo
-        return lo * math.sqrt(support[f])
+        # words said everywhere ("think", "school") are no theme, however the contrast falls
+        idf = math.log(1 + (n + nb) / (own[f] + bg[f] + 1))
+        return lo * math.sqrt(support[f]) * idf
 
-    candidates = sorted((f for f, c in support.items() if MIN_SUPPORT <= c < n), key=lambda f: (-key(f), f))
+    most = max(MIN_SUPPORT, MAX_SHARE * n)
+    candidates = sorted((f for f, c in support.items() if MIN_SUPPORT <= c <= most and c < n
+                         and own[f] >= MIN_OWN),
+                        key=lambda f: (-key(f), f))
     out: list[tuple[str, list[int]]] = []
     kept: list[set[int]] = []
     for f in candidates:
@@ -245,7 +257,7 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
     vocab = vec.get_feature_names_out()
     present = (X > 0).astype(float)
     weights = ctfidf(present, member_of, max(1, len(groups)))
-    idf = np.log(1 + len(sub) / np.maximum(np.asarray(present.sum(axis=0)).ravel(), 1))
+    df = np.asarray(present.sum(axis=0)).ravel()
     profile_ids, P = [], None
     if code_profiles:
         profile_ids = [cid for cid, f in code_profiles.items() if f]
@@ -273,8 +285,10 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
             if r not in picked:
                 picked.append(r)
         label: list[str] = [anchor] if anchor else []
-        if method == "anchors":  # themes overlap: the words' share in the theme times their rarity
-            row = np.asarray(present[rows].sum(axis=0)).ravel() / len(rows) * idf
+        if method == "anchors":  # themes overlap: words said in it more than elsewhere, by count x log lift
+            inside = np.asarray(present[rows].sum(axis=0)).ravel()
+            lift = (inside / len(rows)) / np.maximum(df / len(sub), 1e-9)
+            row = np.where((inside >= 2) & (lift > 1), inside * np.log(np.maximum(lift, 1.0)), 0.0)
         else:
             row = weights[g]
         for j in np.argsort(-row, kind="stable"):
