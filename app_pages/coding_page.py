@@ -218,7 +218,7 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
             c3.button("✕", key=f"coding_sugg_reject_{h.code_id}", width="stretch",
                       on_click=reject_hint, args=(dv, h.code_id, name, note),
                       help="Not this code for this text (counts against the suggestions' precision)")
-            quote = h.evidence.text if len(h.evidence.text) <= 140 else h.evidence.text[:140] + "…"
+            quote = h.evidence.text if len(h.evidence.text) <= 100 else h.evidence.text[:100] + "…"
             st.caption(md_escape(f"like your coding of “{quote}” ({h.evidence.document})"))
     if prec.value is not None:
         st.caption(f"Your suggestions so far: {prec.accepted} accepted, {prec.rejected} rejected "
@@ -428,7 +428,6 @@ with tab_code:
         st.text(excerpt if len(excerpt) <= 400 else excerpt[:400] + " …")
     else:
         st.markdown("**Selection** · none: select text in the transcript")
-    suggestion_panel(dv, sel_now)
 
     focus_ids = [f for f in S.get("coding_focus") or [] if any(v.id == f for v in all_views)]
     if focus_ids:
@@ -481,6 +480,9 @@ with tab_code:
         info = tree.info[cid]
         st.button(f"{i + 1} · {md_escape(info.name)}", key=f"coding_recent_{cid}", help=md_escape(info.path),
                   on_click=apply, args=(dv, [cid], info.name), width="stretch")
+
+    # after the picker and the recent codes: suggestions never push the codes a coder uses off screen
+    suggestion_panel(dv, sel_now)
 
     query = st.text_input("Filter the codebook", key="coding_search", placeholder="name or words of its definition")
     q = query.strip().casefold()
