@@ -43,6 +43,17 @@ def _pipeline_names(languages) -> dict[str, str]:
     return {lang: analysis_pipeline_name(lang) for lang in sorted(set(languages))}
 
 
+def _cache_state(s: Session, project: Project):
+    """The project's documents (id, name, sha256, language) by name, the pipeline name per
+    language, and the (sha256, pipeline) pairs already cached."""
+    docs = s.execute(select(Document.id, Document.name, Document.sha256, Document.language)
+                     .where(Document.project_id == project.id).order_by(Document.name)).all()
+    names = _pipeline_names(d.language for d in docs)
+    have = set(s.execute(select(NlpCache.sha256, NlpCache.pipeline)
+                         .where(NlpCache.sha256.in_({d.sha256 for d in docs}))).all())
+    return docs, names, have
+
+
 def process_documents(store, project_name: str, member: Member, *,
                       progress: Callable[[int, int, str], None] | None = None,
                       cancel: Callable[[], bool] | None = None) -> ProcessReport:
@@ -55,11 +66,7 @@ def process_documents(store, project_name: str, member: Member, *,
     with store.session(write=False) as s:
         project = get_project(s, project_name)
         require(s, member, Action.READ_PROJECT, project)
-        docs = s.execute(select(Document.id, Document.name, Document.sha256, Document.language)
-                         .where(Document.project_id == project.id).order_by(Document.name)).all()
-        names = _pipeline_names(d.language for d in docs)
-        have = set(s.execute(select(NlpCache.sha256, NlpCache.pipeline)
-                             .where(NlpCache.sha256.in_({d.sha256 for d in docs}))).all())
+        docs, names, have = _cache_state(s, project)
     report = ProcessReport(total=len(docs), pipelines=names)
     todo = []
     for d in docs:
@@ -118,10 +125,7 @@ def _analyses(s: Session, docs: list[Document]) -> dict[str, dict]:
 def processing_status(s: Session, project: Project, member: Member) -> tuple[int, int]:
     """(processed, total) documents of the project."""
     require(s, member, Action.READ_PROJECT, project)
-    docs = s.execute(select(Document.sha256, Document.language).where(Document.project_id == project.id)).all()
-    names = _pipeline_names(d.language for d in docs)
-    have = set(s.execute(select(NlpCache.sha256, NlpCache.pipeline)
-                         .where(NlpCache.sha256.in_({d.sha256 for d in docs}))).all())
+    docs, names, have = _cache_state(s, project)
     return sum((d.sha256, names[d.language]) in have for d in docs), len(docs)
 
 
