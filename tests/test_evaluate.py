@@ -81,8 +81,11 @@ def test_context_puts_an_answer_with_its_question():
     out = add_context(units, turns)
     assert out[0].context == ()  # the interviewer's own unit
     assert "observation" in out[1].context and "helped" in out[1].context
-    assert line_turns("d", "Interviewer: one?\nTeacher: two.\nmore\n") == [
-        ("d", 0, 18, True), ("d", 18, 37, False)]
+    # turns as an import finds them: "Teacher" recurs; a one-off "Note:" is no speaker
+    assert line_turns("d", "Interviewer: one?\nTeacher: two.\nmore\nTeacher: three.\nNote: four.\n") == [
+        ("d", 0, 18, True), ("d", 18, 37, False), ("d", 37, 65, False)]
+    assert line_turns("d", "[00:00:04] Interviewer: one?\n[00:00:09] P3: two.\n") == [
+        ("d", 0, 29, True), ("d", 29, 49, False)]
 
 
 def test_a_word_in_most_units_is_no_theme():

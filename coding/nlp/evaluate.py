@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from ..errors import CodingError
 from .themes import MIN_TERMS, Unit, add_context, best_f1, find_themes, is_interviewer
 
 THEMES_SHOWN = 20  # the Suggestions page lists 20 themes
-_LABEL = re.compile(r"^\s*([^\s:][^:\n]{0,40}):\s")
 
 
 @dataclass
@@ -93,15 +91,14 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def line_turns(doc_id: str, text: str) -> list[tuple[str, int, int, bool]]:
-    """Speaker turns of a plain text: lines that start with a label (``Name:``), each
-    running to the next labelled line. None when no line has a label."""
-    starts = []
-    for m in re.finditer(r"[^\n]+", text):
-        lab = _LABEL.match(m.group())
-        if lab:
-            starts.append((m.start(), is_interviewer(lab.group(1))))
-    return [(doc_id, s, starts[i + 1][0] if i + 1 < len(starts) else len(text), q)
-            for i, (s, q) in enumerate(starts)]
+    """Speaker turns of a plain text, found as an import finds them
+    (:func:`coding.importing.speakers.detect_turns`), each running to the next turn's start,
+    with whether the speaker is the interviewer. None when the text has no turns."""
+    from ..importing.speakers import detect_turns
+
+    turns = detect_turns(text)
+    return [(doc_id, t.start, turns[i + 1].start if i + 1 < len(turns) else len(text), is_interviewer(t.speaker))
+            for i, t in enumerate(turns)]
 
 
 def collection(rows: list[dict], language: str = "en") -> Collection:
