@@ -245,19 +245,15 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
     vec, X = _vectorise(sub)
     if vec is None:
         return []
-    groups: list[tuple[str, np.ndarray]] = []
+    present = (X > 0).astype(float)
     if method == "anchors":
         groups = [(a, np.array(m)) for a, m in anchor_themes(sub, background, limit=limit)]
-    else:
+        df = np.asarray(present.sum(axis=0)).ravel()
+    else:  # disjoint clusters: class-based TF-IDF labels
         labels, _ = cluster_labels(X, k or default_k(len(sub)), method, seed=seed)
         groups = [("", np.flatnonzero(labels == c)) for c in range(int(labels.max()) + 1)]
-    member_of = np.full(len(sub), -1)
-    for g, (_, rows) in enumerate(groups):
-        member_of[rows[member_of[rows] < 0]] = g  # c-TF-IDF needs one class per unit: the best theme's
+        weights = ctfidf(present, labels, max(1, len(groups)))
     vocab = vec.get_feature_names_out()
-    present = (X > 0).astype(float)
-    weights = ctfidf(present, member_of, max(1, len(groups)))
-    df = np.asarray(present.sum(axis=0)).ravel()
     profile_ids, P = [], None
     if code_profiles:
         profile_ids = [cid for cid, f in code_profiles.items() if f]
