@@ -289,9 +289,8 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
     from .nlp.themes import METHOD, find_themes, is_interviewer, jaccard
 
     m = require(s, member, Action.READ_CODINGS, project)
-    codings = _layer_codings(s, m, layer)
     docs, units = _units(s, project, unit)
-    coded = _coded_by(units, codings)
+    coded = _coded_by(units, _layer_spans(s, m, layer))
     tree = code_tree(s, project)
     # what the member's (layer's) coded text says about each code, plus its name and definition
     profiles: dict[str, list[str]] = {}
