@@ -190,8 +190,8 @@ def cross_validate(c: Collection, folds: int = 5, *, code_texts: dict[str, str] 
     keys = ("p_at_1", "recall_at_5", "hit_at_5", "mrr")
 
     def mean(rows):
-        return {k: round(statistics.mean(col), 3) if rows else 0.0 for k, col in zip(keys, zip(*rows) if rows
-                                                                               else [[]] * 4)}
+        cols = list(zip(*rows)) if rows else [()] * len(keys)
+        return {k: round(statistics.mean(col), 3) if col else 0.0 for k, col in zip(keys, cols)}
     return {**mean(res["model"]), "baseline": mean(res["baseline"]), "test_units": len(res["model"]),
             "folds": folds}
 
