@@ -139,3 +139,124 @@ def app_for(demo_store, db_url, monkeypatch, loopback_server):
         return at
 
     return make
+
+
+# --- a real team's project, next to the demo on the same server ----------------------
+# Every new test runs on this project rather than the demo: protected (passwords), its own
+# attributes (cohort, site: no role/school), its own codebook, and the demo beside it.
+TEAM = "harbour"                    # oral history of dock workers; not the demo's study
+TEAM_PASSWORDS = {"maria": "Quay-Crane-Lead-7391", "tom": "Tally-Clerk-Coder-4826",
+                  "li": "Bollard-Rope-Coder-5517"}
+TEAM_TEXTS = {
+    "Docker_01": ("Interviewer: When did you start on the docks?\n\n"
+                  "Docker: In 1971, straight from school. My father got me a tally book and a hook.\n\n"
+                  "Interviewer: What was the work like then?\n\n"
+                  "Docker: Gangs of eight under a foreman. Containers came in 1978 and the gangs went.\n"),
+    "Docker_02": ("Interviewer: How did the union respond to containers?\n\n"
+                  "Docker: The union fought for severance. Most of us took the money and left.\n\n"
+                  "Interviewer: And the families?\n\n"
+                  "Docker: Wives kept the houses going. The pub closed in 1983.\n"),
+    "Clerk_01": ("Interviewer: What did a tally clerk do?\n\n"
+                 "Clerk: Counted every bale over the side. Paper, pencil, carbon copies.\n\n"
+                 "Interviewer: Did computers change that?\n\n"
+                 "Clerk: By 1985 a terminal did my job. I trained the young ones on it, then left.\n"),
+}
+TEAM_ATTRIBUTES = "document,cohort,site\nDocker_01,1970s,North Quay\nDocker_02,1970s,South Basin\nClerk_01,1980s,North Quay\n"
+TEAM_CODEBOOK = """\
+codes:
+  - name: Work
+    codable: false
+    children:
+      - name: Gang labour
+        definition: Work organised in gangs under a foreman.
+      - name: Clerical work
+        definition: Counting, tallying and paperwork.
+  - name: Change
+    children:
+      - name: Containerisation
+        definition: The arrival of containers and what it did to work.
+      - name: Job loss
+        definition: Losing or leaving the job.
+  - name: Community
+    definition: Family, neighbourhood and the union.
+"""
+
+
+@pytest.fixture(scope="session")
+def _team_template(_demo_template, _template, tmp_path_factory):
+    """The demo plus the protected project ``harbour`` (lead maria, coders tom and li with
+    passwords, three transcripts with cohort/site attributes, its own codebook), built
+    once per session; ``team_store`` clones it."""
+    from coding import codebook
+    from coding.documents import import_attributes, import_uploads
+    from coding.projects import Member, add_member, create_project, get_member
+
+    kind, admin, _ = _template
+    if kind == "pg":
+        name = f"coding_team_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_demo_template}"'))
+        url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        path = tmp_path_factory.mktemp("team") / "team.db"
+        shutil.copy(_demo_template, path)
+        url = f"sqlite:///{path}"
+    st = Store(url, run_migrations=False)
+    with st.session() as s:
+        p = create_project(s, TEAM, lead_name="maria", lead_password=TEAM_PASSWORDS["maria"])
+        maria = Member.of(get_member(s, p, "maria"))
+        codebook.import_codebook(s, p, codebook.parse_codebook(TEAM_CODEBOOK, "harbour.yaml"), member=maria)
+        import_uploads(s, p, [(f"{n}.txt", t.encode()) for n, t in TEAM_TEXTS.items()], actor=maria)
+        import_attributes(s, p, "attributes.csv", TEAM_ATTRIBUTES.encode(), actor=maria)
+        for coder in ("tom", "li"):
+            add_member(s, p, coder, "coder", actor=maria, password=TEAM_PASSWORDS[coder], temporary=False)
+    st.dispose()
+    if kind == "pg":
+        yield name
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        yield path
+
+
+@pytest.fixture
+def team_store(_template, tmp_path, request) -> Store:
+    """A store holding the demo and the protected project ``harbour`` (see ``TEAM``)."""
+    kind, admin, _ = _template
+    tmpl = request.getfixturevalue("_team_template")
+    if kind == "pg":
+        name = f"coding_t_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"'))
+        url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        path = tmp_path / "team.db"
+        shutil.copy(tmpl, path)
+        url = f"sqlite:///{path}"
+    st = Store(url, run_migrations=False)
+    yield st
+    st.dispose()
+    if kind == "pg":
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def team(team_store):
+    """``team.member(s, name)`` (reloaded Member), ``team.project(s)``: shorthands on ``harbour``."""
+    from coding.projects import Member, get_member, get_project
+
+    class _Team:
+        store = team_store
+        name = TEAM
+        passwords = TEAM_PASSWORDS
+
+        @staticmethod
+        def project(s):
+            return get_project(s, TEAM)
+
+        @staticmethod
+        def member(s, name):
+            return Member.of(get_member(s, get_project(s, TEAM), name))
+
+    return _Team()
