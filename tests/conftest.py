@@ -219,26 +219,42 @@ def _team_template(_demo_template, _template, tmp_path_factory):
         yield path
 
 
-@pytest.fixture
-def team_store(_template, tmp_path, request) -> Store:
-    """A store holding the demo and the protected project ``harbour`` (see ``TEAM``)."""
-    kind, admin, _ = _template
-    tmpl = request.getfixturevalue("_team_template")
-    if kind == "pg":
-        name = f"coding_t_{uuid.uuid4().hex[:10]}"
+def copy_database(template, tmp_dir: Path, label: str = "t") -> str:
+    """A new database copied from ``template`` (a SQLite path or a PostgreSQL database
+    name made from ``_template``); returns its URL. Drop it with :func:`drop_database`."""
+    if PG_URL:
+        name = f"coding_{label}_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"'))
-        url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    else:
-        path = tmp_path / "team.db"
-        shutil.copy(tmpl, path)
-        url = f"sqlite:///{path}"
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        admin.dispose()
+        return PG_URL.rsplit("/", 1)[0] + "/" + name
+    path = Path(tmp_dir) / f"{label}-{uuid.uuid4().hex[:6]}.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+def drop_database(url: str) -> None:
+    if PG_URL:
+        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def template_of(url: str):
+    """What :func:`copy_database` takes to copy the database at ``url`` (disposed first)."""
+    return url.rsplit("/", 1)[1] if PG_URL else url[len("sqlite:///"):]
+
+
+@pytest.fixture
+def team_store(tmp_path, request) -> Store:
+    """A store holding the demo and the protected project ``harbour`` (see ``TEAM``)."""
+    url = copy_database(request.getfixturevalue("_team_template"), tmp_path)
     st = Store(url, run_migrations=False)
     yield st
     st.dispose()
-    if kind == "pg":
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(url)
 
 
 @pytest.fixture
