@@ -312,7 +312,7 @@ def test_the_cli_case_from_the_issue(demo_store):
     assert after.options["partial"] == [{"document": "P02_teacher_School-I_3", "coded_by": ["ana"],
                                          "not_coded_by": ["ben"], "counted": False}]
     assert "Left out until every chosen coder" in report_text(after)
-    assert "P02_teacher_School-I_3 (coded by ana, not by ben)" in report_markdown(after)
+    assert r"P02\_teacher\_School-I\_3 (coded by ana, not by ben)" in report_markdown(after)  # Markdown-escaped
     first = next(r for r in forced.rows if r.code_id == code.id)
     assert first.extra["table"] == [0, 40, 0, 12070 - 40]
     assert forced.options["partial"][0]["counted"] is True

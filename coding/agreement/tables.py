@@ -1,11 +1,13 @@
-"""Agreement reports as text, CSV and Markdown (the methods-section table)."""
+"""Agreement reports as text, CSV and Markdown (the methods-section table).
+
+CSV and Markdown go through the one table writer (:func:`coding.exporting.table.write_table`),
+so a code named ``=1+2`` or ``<img onerror=...>`` is an inert cell there as in every export."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 
+from ..exporting.table import md_text, write_table
 from .project import Report, Row
 
 COLUMNS = ["code", "unit", "n_units", "n_coded", "percent", "percent_coded", "kappa", "kappa_ci_low",
@@ -29,37 +31,30 @@ def flat(row: Row) -> dict:
 
 
 def report_csv(report: Report) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    w.writeheader()
-    for r in report.rows:
-        w.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in flat(r).items()})
-    return buf.getvalue()
+    """One row per code (the last: all codes together), the columns of :data:`COLUMNS`."""
+    return write_table("csv", COLUMNS, ([flat(r)[k] for k in COLUMNS] for r in report.rows))
 
 
 def report_markdown(report: Report) -> str:
+    """The per-code table for a methods section, then the coders, unit and notes."""
     kappa = "Cohen's κ" if len(report.coders) == 2 else "Fleiss' κ"
-    head = (f"| Code | n ({report.unit}s) | coded | % agreement | % agr. (coded text) | {kappa} [95% CI] "
-            f"| Krippendorff's α [95% CI] |" + (" uα |" if report.unit == "character" else ""))
-    sep = "|" + "---|" * (head.count("|") - 1)
-    lines = [head, sep]
+    header = ["Code", f"n ({report.unit}s)", "coded", "% agreement", "% agr. (coded text)", f"{kappa} [95% CI]",
+              "Krippendorff's α [95% CI]"] + (["uα"] if report.unit == "character" else [])
+    rows = []
     for r in report.rows:
         cells = [r.code, f"{r.n_units:,}", f"{r.n_coded:,}", _num(r.percent * 100 if r.percent == r.percent else r.percent, 1),
                  _num(r.percent_coded * 100 if r.percent_coded == r.percent_coded else r.percent_coded, 1),
                  f"{_num(r.kappa)} {_ci(r.kappa_ci)}".strip(), f"{_num(r.alpha)} {_ci(r.alpha_ci)}".strip()]
         if report.unit == "character":
             cells.append(_num(r.u_alpha))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append(f"Coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
-                 f"{len(report.options['documents'])}; codebook version {report.codebook_version}. "
-                 "α ≥ .800 reliable, .667–.800 tentative (Krippendorff 2004).")
-    if note := suggestions_note(report):
-        lines.append("")
-        lines.append(note)
-    if note := partial_note(report):
-        lines.append("")
-        lines.append(note)
+        rows.append(cells)
+    lines = [write_table("md", header, rows)]
+    lines.append(md_text(f"Coders: {', '.join(report.coders)}; unit: {report.unit}; documents: "
+                         f"{len(report.options['documents'])}; codebook version {report.codebook_version}. "
+                         "α ≥ .800 reliable, .667–.800 tentative (Krippendorff 2004)."))
+    for note in (suggestions_note(report), partial_note(report)):
+        if note:
+            lines += ["", md_text(note)]
     return "\n".join(lines) + "\n"
 
 

@@ -1,18 +1,15 @@
 """Writers over excerpt records and matrices: CSV, XLSX, Markdown, DOCX.
 
-Spreadsheet safety (OWASP, "CSV injection"): every text cell that starts with ``=``,
-``+``, ``-``, ``@``, tab, CR or NUL gets a leading apostrophe, so no spreadsheet
-reads it as a formula; XLSX cells are typed as strings explicitly, never formulas.
-Characters XML cannot hold (NUL and other C0 controls but tab and LF) become U+FFFD
-in XLSX and DOCX; CSV and Markdown keep the stored text.
+Tables (CSV, XLSX, Markdown) are written by the one table writer,
+:func:`coding.exporting.table.write_table`, which keeps every cell inert (no formula, no
+markup, no link). Characters XML cannot hold (NUL and other C0 controls but tab and LF)
+become U+FFFD in XLSX and DOCX; CSV and Markdown keep the stored text.
 
 Each writer returns bytes (or str for text formats), ready for a file or a download.
 """
 
 from __future__ import annotations
 
-import csv
-import html
 import io
 import re
 from collections.abc import Sequence
@@ -22,20 +19,12 @@ from datetime import UTC, datetime
 from ..codebook import CodeTree
 from .excerpts import Excerpt
 from .matrices import Matrix
+from .table import FORMULA_START, md_text, neutralise, write_table, xml_safe
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+__all__ = ["FORMULA_START", "md_text", "neutralise", "xml_safe"]  # re-exported: where callers found them
+
 FIXED = ("document", "code", "coder", "layer", "provenance", "start", "end", "speakers", "timestamp",
          "attribution", "text", "memo")
-
-
-def neutralise(value: str) -> str:
-    """A cell value no spreadsheet runs: a leading apostrophe before a formula start."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def xml_safe(value: str) -> str:
-    return _XML_ILLEGAL.sub("\ufffd", value)
 
 
 @dataclass(frozen=True)
@@ -91,126 +80,46 @@ def excerpt_rows(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) ->
     return header, rows
 
 
-def _csv(header: list, rows: list[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([neutralise(str(h)) for h in header])
-    for r in rows:
-        w.writerow([v if isinstance(v, int) else neutralise(str(v)) for v in r])
-    return buf.getvalue()
-
-
 def excerpts_csv(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) -> str:
     """One row per excerpt, code path also split into level columns; UTF-8 text (write it
     with a BOM, ``utf-8-sig``, for Excel)."""
-    return _csv(*excerpt_rows(excerpts, pseudonymised=pseudonymised))
+    return write_table("csv", *excerpt_rows(excerpts, pseudonymised=pseudonymised))
 
 
 def matrix_csv(m: Matrix) -> str:
     t = m.table()
-    return _csv(t[0], t[1:])
+    return write_table("csv", t[0], t[1:])
 
 
 # --- XLSX ----------------------------------------------------------------------------------
-
-def _xlsx(sheets: list[tuple[str, list, list[list], dict[str, float], set[str]]], about: About | None) -> bytes:
-    """Workbook of sheets (title, header, rows, column widths, wrapped columns): header row in
-    bold, frozen below it, an autofilter over the table; text cells typed as strings."""
-    from openpyxl import Workbook
-    from openpyxl.cell import Cell
-    from openpyxl.cell.cell import ERROR_CODES
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-
-    looks = {"bold": ("font", Font(bold=True)), "wrap": ("alignment", Alignment(wrap_text=True, vertical="top"))}
-    made: dict[str, object] = {}
-
-    def style(ws, name):
-        """A style array each cell copies (setting a style on every cell hashes it every time)."""
-        if name not in made:
-            proto = Cell(ws)
-            setattr(proto, *looks[name])
-            made[name] = proto._style
-        return made[name]
-
-    def cell(ws, value, style):
-        """A cell typed explicitly: ints as numbers, everything else as a string, never a
-        formula. Unstyled cells go to openpyxl as plain values (much faster than a Cell
-        each): a neutralised string cannot start with "=", so openpyxl types it as a string,
-        except an error code such as "#N/A", which gets an explicit cell."""
-        if value is None or value == "":
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value if style is None else Cell(ws, row=1, column=1, value=value, style_array=style)
-        value = xml_safe(neutralise(str(value)))
-        if style is None and value not in ERROR_CODES:
-            return value
-        c = Cell(ws, row=1, column=1, style_array=style)
-        c._value, c.data_type = value, "s"
-        return c
-
-    for title, header, rows, widths, wrapped in sheets:
-        ws = wb.create_sheet(title[:31])
-        ws.freeze_panes = "A2"
-        for i, h in enumerate(header, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = widths.get(h, 14)
-        ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
-        ws.append([cell(ws, h, style(ws, "bold")) for h in header])
-        styles = [style(ws, "wrap") if h in wrapped else None for h in header]
-        for r in rows:
-            ws.append([cell(ws, v, st) for v, st in zip(r, styles)])
-    if about is not None:
-        ws = wb.create_sheet("About")
-        ws.append([cell(ws, about.line(), None)])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
 
 def excerpts_xlsx(excerpts: Sequence[Excerpt], about: About | None = None) -> bytes:
     """One row per excerpt in a sheet "Excerpts" (header, frozen panes, filters, wrapped
     quote and memo columns); an "About" sheet with the cover line when given."""
     header, rows = excerpt_rows(excerpts, pseudonymised=bool(about and about.pseudonymised))
     widths = {"text": 80, "memo": 40, "code": 36, "document": 28, "attribution": 28}
-    return _xlsx([("Excerpts", header, rows, widths, {"text", "memo"})], about)
+    return write_table("xlsx", header, rows, title="Excerpts", widths=widths, wrapped={"text", "memo"},
+                       cover=about.line() if about else None)
 
 
 def matrix_xlsx(m: Matrix, about: About | None = None) -> bytes:
     t = m.table()
-    return _xlsx([("Matrix", t[0], t[1:], {m.row_header: 48}, set())], about)
+    return write_table("xlsx", t[0], t[1:], title="Matrix", widths={m.row_header: 48},
+                       cover=about.line() if about else None)
 
 
 # --- Markdown ------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~!$])")
-
-
-def md_text(value: str) -> str:
-    """User text as literal Markdown: HTML escaped, Markdown punctuation backslash-escaped,
-    line breaks as ``<br>`` (one table cell or one line)."""
-    value = _MD_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=False))
-    return re.sub(r"\r\n|\r|\n", "<br>", value)
-
-
-def _md_table(header: list, rows: list[list]) -> str:
-    out = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
-    for r in rows:
-        out.append("| " + " | ".join(str(v) if isinstance(v, int) else md_text(v) for v in r) + " |")
-    return "\n".join(out) + "\n"
-
-
 def excerpts_markdown(excerpts: Sequence[Excerpt], about: About | None = None) -> str:
     """A Markdown table, one row per excerpt (the CSV's columns)."""
     head = f"# Coded excerpts\n\n{md_text(about.line())}\n\n" if about else "# Coded excerpts\n\n"
-    return head + _md_table(*excerpt_rows(excerpts))
+    return head + write_table("md", *excerpt_rows(excerpts))
 
 
 def matrix_markdown(m: Matrix, about: About | None = None) -> str:
     t = m.table()
     head = f"# {md_text(m.title)}\n\n" + (f"{md_text(about.line())}\n\n" if about else "")
-    return head + _md_table(t[0], t[1:])
+    return head + write_table("md", t[0], t[1:])
 
 
 # --- DOCX ----------------------------------------------------------------------------------
