@@ -45,6 +45,7 @@ class Action(StrEnum):
     READ_MEMOS = "read memos"                         # filtered by the blind rule
     WRITE_MEMOS = "write memos"                       # their own; a lead may edit journal entries
     MEASURE_SUGGESTIONS = "measure the suggestions against coders"  # learns from every coder's codings
+    EDIT_OTHERS_JOURNAL = "edit other members' journal entries"
 
 
 ALL_ACTIONS = frozenset(Action)
@@ -106,15 +107,17 @@ def check_scope(member: Member, *resources: Any) -> None:
 
 
 def require(s: Session, member: Member | Coder | str, action: Action, resource: Any = None,
-            *more: Any) -> Member:
+            *more: Any, doing: str | None = None) -> Member:
     """Reload ``member``, check every resource is in their project and that their role
-    allows ``action``; return the fresh member or raise :class:`PermissionDeniedError`."""
+    allows ``action``; return the fresh member or raise :class:`PermissionDeniedError`.
+    ``doing`` names the task in the refusal when it says more than the action
+    ("add members" rather than "manage members")."""
     m = current(s, member)
     check_scope(m, resource, *more)
     if not can(m, action):
         roles = sorted(r for r, acts in ROLE_ACTIONS.items() if action in acts)
         raise PermissionDeniedError(
-            f"{m.name!r} is a {m.role} and cannot {action.value}: only a {' or '.join(roles)} can; "
+            f"{m.name!r} is a {m.role} and cannot {doing or action.value}: only a {' or '.join(roles)} can; "
             "ask a lead of the project")
     return m
 

@@ -37,7 +37,8 @@ from sqlalchemy.orm import Session
 
 from .errors import CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
-from .projects import Member, account_of, active_coder, get_member, members, require_lead
+from .access import Action, can, require
+from .projects import Member, account_of, active_coder, get_member, members
 from .store.models import Coder, MemberAccount, Project, SessionToken, SignInAttempt
 
 MIN_LENGTH = 10
@@ -297,7 +298,7 @@ def set_password(s: Session, project: Project, member: Member, new_password: str
 def reset_password(s: Session, project: Project, actor: Member, name: str, temporary_password: str) -> None:
     """A lead gives a member a temporary password (to pass on in person); the member
     must choose their own at the next sign-in. Lifts a lock-out, ends their sessions."""
-    lead = require_lead(s, project, actor, "reset passwords")
+    lead = require(s, actor, Action.MANAGE_MEMBERS, project, doing="reset passwords")
     coder = get_member(s, project, name)
     active_coder(s, coder, project)
     check_password(temporary_password, names=(coder.name, project.name))
@@ -464,13 +465,13 @@ def revoke_member_sessions(s: Session, coder_id: str, *, by: str) -> int:
 
 def list_sessions(s: Session, project: Project, actor: Member) -> list[SessionInfo]:
     """Live sessions a member may see: a lead every member's, others their own."""
-    me = active_coder(s, actor, project)
+    me = require(s, actor, Action.READ_PROJECT, project)
     now = utcnow()
     q = (select(SessionToken, Coder).join(Coder, Coder.id == SessionToken.coder_id)
          .where(Coder.project_id == project.id, SessionToken.revoked_at.is_(None),
                 SessionToken.expires_at > now)
          .order_by(Coder.name, SessionToken.created_at))
-    if me.role != "lead":
+    if not can(me, Action.MANAGE_MEMBERS):
         q = q.where(Coder.id == me.id)
     return [SessionInfo(t.id, c.name, c.role, t.client, _utc(t.created_at), _utc(t.last_seen_at),
                         _utc(t.expires_at))
@@ -479,22 +480,22 @@ def list_sessions(s: Session, project: Project, actor: Member) -> list[SessionIn
 
 def revoke_session(s: Session, project: Project, actor: Member, session_id: str) -> None:
     """End one session: a lead any in the project, a member their own."""
-    me = active_coder(s, actor, project)
+    me = require(s, actor, Action.READ_PROJECT, project)
     row = s.get(SessionToken, session_id) if session_id else None
     owner = s.get(Coder, row.coder_id) if row is not None else None
     if owner is None or owner.project_id != project.id:
         raise NotFoundError(f"no session {session_id!r} in {project.name!r}: reload the list")
     if owner.id != me.id:
-        require_lead(s, project, actor, "end other members' sessions")
+        require(s, actor, Action.MANAGE_MEMBERS, project, doing="end other members' sessions")
     if row.revoked_at is None:
         row.revoked_at, row.revoked_by, row.grant_hash = utcnow(), me.id, None
-        log_event(s, project.id, Member.of(me), "session.revoke", "coder", owner.id, name=owner.name,
+        log_event(s, project.id, me, "session.revoke", "coder", owner.id, name=owner.name,
                   sessions=1)
 
 
 def member_overview(s: Session, project: Project, actor: Member) -> list[dict]:
     """For a lead: each member's role, password state, lock-out and last sign-in."""
-    require_lead(s, project, actor, "see the members' sign-in state")
+    require(s, actor, Action.MANAGE_MEMBERS, project, doing="see the members' sign-in state")
     now = utcnow()
     rows = []
     for c in members(s, project):

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .codebook import SEP, TEXT_FIELDS, CodeTree, bump_version, check_code_name, check_colour, code_tree
-from .errors import CodebookError, ConflictError, NotFoundError, PermissionDeniedError
+from .access import Action, require
+from .errors import CodebookError, ConflictError, NotFoundError
 from .events import log_event
 from .projects import Member
-from .rounds import require_lead
 from .store.models import Adjudication, Code, Coding, Event, Project, SetMember
 
 _ADJ_FIELDS = ("id", "document_id", "code_id", "start", "end", "decision", "reason", "decided_by")
@@ -50,12 +50,6 @@ _ROW_FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start"
 
 # --- helpers ----------------------------------------------------------------------
 
-def _check_member(project: Project, member: Member, what: str) -> None:
-    if member.project_id != project.id:
-        raise PermissionDeniedError(
-            f"{member.name!r} is not a member of {project.name!r}; sign in to this project to {what}"
-        )
-    require_lead(member, what)
 
 
 def _lock(s: Session, project: Project) -> Project:
@@ -214,7 +208,7 @@ def add_code(
 ) -> Code:
     """Create a code under ``parent_id`` (None: top level), at the end of its siblings or
     right after sibling ``after_id``. Without ``colour`` a palette colour not yet used is picked."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     if parent_id is not None:
@@ -255,7 +249,7 @@ def add_code(
 
 def rename_code(s: Session, project: Project, member: Member, code_id: str, new_name: str) -> Code:
     """Rename a code; the name must be unique among its siblings (ignoring case)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -278,7 +272,7 @@ def edit_code(s: Session, project: Project, member: Member, code_id: str, **fiel
 
     A code that has codings cannot become a folder: move them first (merge the code
     into another one, or let coders re-code them)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -324,7 +318,7 @@ def edit_code(s: Session, project: Project, member: Member, code_id: str, **fiel
 def move_code(s: Session, project: Project, member: Member, code_id: str, new_parent_id: str | None) -> Code:
     """Move a code (with its subtree and codings) under ``new_parent_id`` (None: top level),
     as the last child there."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     # The project lock serialises moves: two leads moving A under B and B under A at
     # once cannot both pass the check below; the second sees the first's move.
     project = _lock(s, project)
@@ -358,7 +352,7 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     A source coding identical to a target coding (same coder, document, span and layer)
     is dropped rather than duplicated; its memo is appended to the target coding's.
     Returns the number of codings moved (dropped duplicates not counted)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     source = _code(s, project, source_id)
@@ -453,7 +447,7 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     s.delete(source)
     s.flush()
     _log(s, project, member, "code.merge", target.id,
-         f"merged {spath} into {tpath} ({len(moved)} codings moved, {len(dropped)} duplicates dropped)",
+         _merge_summary(spath, tpath, len(moved), len(dropped)),
          before=before, after={"target": _snapshot(code_tree(s, project), target)},
          moved_coding_ids=moved, codings=moved_rows, dropped=dropped, children_moved=[ch.id for ch in children])
     return len(moved)
@@ -465,7 +459,7 @@ def split_code(s: Session, project: Project, member: Member, code_id: str, new_n
     Existing codings stay on the parent code: which child a passage belongs to is a
     coding decision, so coders re-code them into the children (and the parent can be
     made a folder once it has no codings left)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -503,7 +497,7 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
     ``confirm_count`` is the number of codings the user was shown (``coding_impact``); when
     it differs from the current count the delete is refused, so a stale confirmation
     never deletes more than the user agreed to."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -541,7 +535,7 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
         if (isinstance(obj, Code) and obj.id in ids) or (isinstance(obj, Coding) and obj.code_id in ids):
             s.expunge(obj)
     _log(s, project, member, "code.delete", code_id,
-         f"deleted {path} ({len(ids)} code{'s' if len(ids) != 1 else ''}, {n} coding{'s' if n != 1 else ''})",
+         _delete_summary(path, len(ids), n),
          before={"codes": codes, "codings": codings, "adjudications": adjudications, "set_members": set_members},
          after=None)
     return n
@@ -549,17 +543,55 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
 
 # --- history ------------------------------------------------------------------------
 
-def codebook_changes(s: Session, project: Project, *, limit: int = 50) -> list[dict[str, Any]]:
-    """The most recent codebook edits (``code.*`` events), newest first: when, who, action, what."""
-    rows = s.scalars(
-        select(Event).where(Event.project_id == project.id, Event.action.like("code.%"))
-        .order_by(Event.seq.desc()).limit(limit)
-    )
+def codebook_changes(s: Session, project: Project, member: Member, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The most recent codebook edits (``code.*`` events) ``member`` may see, newest first:
+    when, who, action, what. Under the rule of :mod:`coding.visibility`: no event about a
+    code another coder proposed (until a lead accepts it), and counts of codings in a
+    merge or delete summary are of the codings ``member`` may see."""
+    from .events import newest_first
+    from .visibility import hidden_proposals, sees_code_event, visibility
+
+    m = require(s, member, Action.READ_PROJECT, project)
+    vis = visibility(s, m)
+    hidden = hidden_proposals(s, vis)
+    query = select(Event).where(Event.project_id == m.project_id, Event.action.like("code.%"))
     out = []
-    for e in rows:
+    for e in newest_first(s, query, limit):
         try:
-            summary = json.loads(e.payload or "{}").get("summary", "")
+            payload = json.loads(e.payload or "{}")
         except ValueError:
-            summary = ""
-        out.append({"when": e.at, "who": e.actor, "action": e.action, "what": summary})
+            payload = {}
+        if not sees_code_event(hidden, e.seq, e.object_id, payload):
+            continue
+        out.append({"when": e.at, "who": e.actor, "action": e.action, "what": _summary_for(vis, e.action, payload)})
+        if len(out) >= limit:
+            break
     return out
+
+
+def _merge_summary(spath: str, tpath: str, moved: int, dropped: int) -> str:
+    return f"merged {spath} into {tpath} ({moved} codings moved, {dropped} duplicates dropped)"
+
+
+def _delete_summary(path: str, codes: int, codings: int) -> str:
+    return f"deleted {path} ({codes} code{'s' if codes != 1 else ''}, {codings} coding{'s' if codings != 1 else ''})"
+
+
+def _summary_for(vis, action: str, payload: dict[str, Any]) -> str:
+    """An event's summary, its coding counts redone with only the codings ``vis`` sees
+    (a coder in an open blind round must not count the other coder's codings)."""
+    summary = payload.get("summary", "")
+    if not vis.restricted:
+        return summary
+    before = payload.get("before") or {}
+    try:
+        if action == "code.merge":
+            return _merge_summary(before["source"]["path"], before["target"]["path"],
+                                  vis.count_rows(payload.get("codings") or []),
+                                  vis.count_rows(payload.get("dropped") or []))
+        if action == "code.delete":
+            return _delete_summary(before["codes"][0]["path"], len(before["codes"]),
+                                   vis.count_rows(before.get("codings") or []))
+    except (KeyError, IndexError, TypeError):
+        return action  # an old or odd payload: say what happened, count nothing
+    return summary

@@ -121,7 +121,7 @@ def apply_codes(s: Session, project: Project, member: Member, document: Document
     s.add_all(made)
     s.flush()
     if layer == "coder":
-        touch_progress(s, member, document.id)
+        touch_progress(s, project, member, document.id)
     # Consensus codings are part of an adjudication (its own event): not undoable one by one.
     action = "coding.add" if layer == "coder" else "consensus.add"
     log_event(s, project.id, member, action, "document", document.id,
@@ -262,6 +262,7 @@ def widen(s: Session, project: Project, member: Member, coding_id: str, to: str)
 def code_turn(s: Session, project: Project, member: Member, document: Document, position: int,
               code_ids: list[str]) -> list[Coding]:
     """Code the words of one speaker turn (its label excluded) in one action."""
+    require(s, member, Action.WRITE_OWN_CODINGS, project, document)
     turns = [t for t in document.turns if t.position == position]
     if not turns:
         raise NotFoundError(f"document {document.name!r} has no turn #{position}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .access import Action, require
+from .access import Action, can, require
 from .codebook import code_tree
 from .errors import CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
@@ -115,7 +115,7 @@ def edit_journal_entry(s: Session, project: Project, member: Member, memo_id: st
     memo = s.get(Memo, memo_id)
     if memo is None or memo.project_id != project.id or memo.document_id is not None:
         raise NotFoundError(f"no journal entry {memo_id!r} in {project.name!r}; it may have been removed: reload the page")
-    if memo.author_id != member.id and not member.is_lead:
+    if memo.author_id != member.id and not can(member, Action.EDIT_OTHERS_JOURNAL):
         raise PermissionDeniedError(f"{member.name!r} cannot edit another member's journal entry; ask its author or a lead")
     title = _check_title(title)
     _check_text(text, "journal entry")

@@ -79,16 +79,11 @@ def active_coder(s: Session, member: Member | Coder | str, project: Project | No
     return coder
 
 
-def require_lead(s: Session, project: Project, actor: Member | None, what: str) -> Member:
-    """The acting member, reloaded, if they are a current lead of ``project``."""
-    from .access import Action, require  # access imports this module
+def _require_manager(s: Session, project: Project, actor: Member | None, doing: str) -> Member:
+    """The acting member, reloaded, if :func:`coding.access.require` lets them manage members."""
+    from .access import Action, require  # access imports this module (Member, active_coder)
 
-    if actor is None:
-        raise PermissionDeniedError(f"only a lead can {what}: sign in as a lead (CLI: --as NAME)")
-    coder = active_coder(s, actor, project)
-    if coder.role != "lead":
-        raise PermissionDeniedError(f"{coder.name!r} is a {coder.role}: only a lead can {what}; ask a lead")
-    return require(s, coder.id, Action.MANAGE_MEMBERS, project)
+    return require(s, actor, Action.MANAGE_MEMBERS, project, doing=doing)
 
 
 def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_password: str | None = None,
@@ -137,7 +132,7 @@ def set_local_mode(s: Session, project: Project, actor: Member, enabled: bool) -
     """A lead turns local single-user mode on or off. Turning it off needs the lead to
     have a password; returns the names of members who then cannot sign in until a
     lead gives them a temporary password."""
-    lead = require_lead(s, project, actor, "change the project's mode")
+    lead = _require_manager(s, project, actor, "change the project's mode")
     coder = active_coder(s, lead, project)
     if not enabled and coder.password_hash is None:
         raise PermissionDeniedError(
@@ -174,7 +169,7 @@ def add_member(
     password: a temporary one (the default) they must change at their first sign-in."""
     from .auth import check_password, hash_password  # auth imports this module
 
-    lead = require_lead(s, project, actor, "add members")
+    lead = _require_manager(s, project, actor, "add members")
     name = _check_name(name, "member")
     if role not in ROLES:
         raise CodingError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")
@@ -217,7 +212,7 @@ def _lock_leads(s: Session, project: Project) -> None:
 
 def change_role(s: Session, project: Project, actor: Member, name: str, role: str) -> Coder:
     """A lead makes a member a lead or a coder; the last lead cannot be demoted."""
-    lead = require_lead(s, project, actor, "change roles")
+    lead = _require_manager(s, project, actor, "change roles")
     if role not in ROLES:
         raise CodingError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")
     _lock_leads(s, project)
@@ -238,7 +233,7 @@ def remove_member(s: Session, project: Project, actor: Member, name: str) -> Cod
     codings, memos and events stay. The last lead cannot be removed."""
     from .auth import revoke_member_sessions  # auth imports this module
 
-    lead = require_lead(s, project, actor, "remove members")
+    lead = _require_manager(s, project, actor, "remove members")
     _lock_leads(s, project)
     coder = active_coder(s, get_member(s, project, name), project)
     if coder.role == "lead" and _leads_left(s, project, coder.id) == 0:

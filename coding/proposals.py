@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import codebook_edit
-from .access import Action, load, require
+from .access import Action, can, load, require
 from .codebook import SEP, bump_version, code_tree
 from .errors import CodingError, ConflictError
 from .events import log_event
@@ -35,7 +35,7 @@ def create_code_while_coding(s: Session, project: Project, member: Member, name:
     """A lead's new code goes straight into the codebook; a coder's becomes a proposal."""
     m = require(s, member, Action.WRITE_OWN_CODINGS, project)
     name = _check_name(name)
-    if m.is_lead:
+    if can(m, Action.EDIT_CODEBOOK):
         return codebook_edit.add_code(s, project, m, parent_id, name, definition=definition)
     tree = code_tree(s, project)
     if parent_id is not None:

@@ -66,10 +66,11 @@ def _layer_query(s: Session, member: Member, layer: str, *what):
     """The select of what shapes ``member``'s suggestions: own (coders always), all visible, consensus."""
     if layer not in LAYERS:
         raise CodingError(f"layer {layer!r} is not one of {', '.join(LAYERS)}")
-    if layer != "own" and not member.is_lead:
+    view = visibility(s, member)  # reloads the member
+    if layer != "own" and not view.is_lead:
         raise PermissionDeniedError(f"{member.name!r} is a coder: suggestions learn from their own codings only "
                                     "(the 'own' layer); the other layers are for leads")
-    q = select(*(what or (Coding,))).where(visibility(s, member).codings())
+    q = select(*(what or (Coding,))).where(view.codings())
     if layer == "own":
         q = q.where(Coding.coder_id == member.id, Coding.layer == "coder")
     elif layer == "consensus":
@@ -277,7 +278,8 @@ def _attributions(s: Session, project: Project, docs) -> dict[str, str]:
 
 def dismissed_labels(s: Session, project: Project, member: Member) -> list[list[str]]:
     """Labels of the themes ``member`` dismissed (remembered in the event log)."""
-    rows = s.scalars(select(Event.payload).where(Event.project_id == project.id, Event.actor_id == member.id,
+    m = require(s, member, Action.READ_CODINGS, project)
+    rows = s.scalars(select(Event.payload).where(Event.project_id == project.id, Event.actor_id == m.id,
                                                  Event.action == "suggestion.dismiss"))
     return [json.loads(p).get("label") or [] for p in rows]
 
@@ -564,7 +566,7 @@ def suggestion_precision(s: Session, project: Project, member: Member, *, of: st
     counts once per coding made. Coders see only their own; leads anyone's."""
     m = require(s, member, Action.READ_CODINGS, project)
     target = of or m.id
-    if target != m.id and not m.is_lead:
+    if target != m.id and not can(m, Action.MEASURE_SUGGESTIONS):
         raise PermissionDeniedError(f"{m.name!r} is a coder: only their own suggestion precision is shown to them")
     accepted = rejected = 0
     for action, payload in s.execute(select(Event.action, Event.payload).where(

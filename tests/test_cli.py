@@ -165,7 +165,7 @@ def test_a_protected_project_from_the_cli(db_url, monkeypatch, capsys):
     assert cli("--as", "maria", "member", "add", "study", "ana", password=LEAD_PW, new="temporary pass 1")[0] == 0
     code, _, err = cli("--as", "ana", "member", "add", "study", "eve", "--role", "lead",
                        password="temporary pass 1", new="temporary pass 2")
-    assert code == 1 and "'ana' is a coder: only a lead can add members" in err
+    assert code == 1 and "'ana' is a coder and cannot add members: only a lead can" in err
     assert cli("--as", "ana", "passwd", "study", password="temporary pass 1", new=ANA_PW)[0] == 0
     assert cli("--as", "ana", "documents", "study", password="temporary pass 1")[0] == 1
     assert cli("--as", "ana", "documents", "study", password=ANA_PW)[0] == 0
@@ -213,7 +213,7 @@ def test_local_mode_cli_acts_as_the_only_lead_and_names_them(db_url, tmp_path, m
     assert main(["--db", db_url, "member", "add", "solo", "kim", "--no-password"]) == 0
     assert main(["--db", db_url, "--as", "kim", "documents", "solo"]) == 0
     assert main(["--db", db_url, "--as", "kim", "member", "add", "solo", "eve", "--no-password"]) == 1
-    assert "only a lead can add members" in capsys.readouterr().err
+    assert "cannot add members: only a lead can" in capsys.readouterr().err
     # protecting the project needs the lead's own password first
     assert main(["--db", db_url, "local-mode", "solo", "off"]) == 1
     assert "set your own password first" in capsys.readouterr().err

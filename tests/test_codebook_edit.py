@@ -120,7 +120,7 @@ def test_a_coder_cannot_change_the_codebook(demo_store):
             lambda: delete_code(s, p, ana, plan, confirm_count=coding_impact(s, plan)),
         ]
         for act in attempts:
-            with pytest.raises(PermissionDeniedError, match="only a lead can change the codebook; 'ana' is a coder"):
+            with pytest.raises(PermissionDeniedError, match="'ana' is a coder and cannot edit the codebook: only a lead can"):
                 act()
         assert p.codebook_version == v0
         assert s.scalar(select(func.count()).select_from(Event)) == n_events
@@ -331,7 +331,7 @@ def test_codebook_changes_lists_recent_edits_with_author(demo_store):
         plan = _id(s, p, PLANNING)
         rename_code(s, p, lead, plan, "Planning")
         add_code(s, p, lead, plan, "Timetabling")
-        rows = codebook_changes(s, p)
+        rows = codebook_changes(s, p, lead)
         assert [r["action"] for r in rows] == ["code.add", "code.rename"]
         assert rows[0]["who"] == "lead" and rows[0]["what"] == f"added {TEACHERS}/Planning/Timetabling"
         assert rows[1]["what"] == f"renamed {PLANNING} to Planning"
