@@ -21,7 +21,7 @@ import streamlit as st
 from app_pages.common import require_member, store
 from coding.proposals import accept_proposal, proposals, reject_proposal
 from app_pages.plain import md_escape
-from coding.codebook import TEXT_FIELDS, code_tree
+from coding.codebook import TEXT_FIELDS, code_tree, visible_code_tree
 from coding.codebook_edit import (
     add_code, codebook_changes, delete_code, delete_impact, edit_code, merge_codes, move_code, rename_code,
     split_code,
@@ -158,10 +158,10 @@ def on_delete(code_id: str, parent_id: str | None, shown_codings: int, path: str
 
 with store().session(write=False) as s:
     project = get_project(s, project_name)
-    tree = code_tree(s, project)
+    tree = visible_code_tree(s, project, member)  # another coder's proposals left out
     counts = visible_coding_counts(s, project, member)
     version = project.codebook_version
-    changes = codebook_changes(s, project)
+    changes = codebook_changes(s, project, member)  # the blind rule: summaries count what you see
 
 flash = st.session_state.pop("codebook_flash", None)
 if flash:
@@ -176,7 +176,7 @@ if tree.infos:
     table = pd.DataFrame([
         {"code": "\u2003" * i.depth + i.name, "kind": "codable" if i.codable else "folder", "colour": i.colour,
          "codings": counts.get(i.id, 0), "with sub-codes": subtotal[i.id]}
-        for i in tree.infos if i.visible_to(member.id, member.is_lead)
+        for i in tree.infos
     ])
     styled = table.style.map(swatch, subset=["colour"])
     st.dataframe(styled, hide_index=True, width="stretch", key="codebook_tree",
@@ -218,7 +218,7 @@ if open_proposals:
 
 info = None
 if tree.infos:
-    ids = [i.id for i in tree.infos if i.visible_to(member.id, member.is_lead)]
+    ids = [i.id for i in tree.infos]
     if st.session_state.get("codebook_code") not in tree.info:
         st.session_state.pop("codebook_code", None)
     code_id = st.selectbox("Code", ids, key="codebook_code",

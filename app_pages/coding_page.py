@@ -281,7 +281,7 @@ with store().session(write=False) as s:
                           .where(Document.project_id == project.id).order_by(Document.name)))
     status = member_progress(s, project, member)
     assigned = open_assignments(s, project, member)
-    team = [r for r in progress(s, project) if r["open"]] if member.is_lead else []
+    team = [r for r in progress(s, project, member) if r["open"]] if member.is_lead else []
     tree = code_tree(s, project)
     recent = recent_code_ids(s, project, member)
     undo_ev, redo_ev = last_undoable(s, project, member), last_redoable(s, project, member)

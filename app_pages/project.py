@@ -5,6 +5,7 @@ through st.dataframe and st.text, or through ``md_escape`` where Streamlit
 renders Markdown. Counts come from coding.counts (the blind rule). Actions
 end in a rerun with a message kept in ``project_flash``, so every table and
 label shows the state after the action. Session keys are prefixed ``project_``.
+Nothing of a project (documents, codebook, rounds) is shown before sign-in.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import begin_session, open_tab_session, project_picker, server_is_loopback, sign_in_box, store
+from app_pages.common import (
+    begin_session, current_session_id, open_tab_session, project_picker, server_is_loopback, sign_in_box, store,
+)
 from app_pages.plain import md_escape
-from coding.codebook import code_tree
+from coding.codebook import visible_code_tree
 from coding.counts import visible_coding_counts
 from coding.demo import build_demo
 from coding.documents import document_summary, get_document, import_uploads_committing, list_documents
@@ -79,13 +82,19 @@ if name is None:
     st.stop()
 
 member = sign_in_box(name)
+if member is None:
+    # Nothing of a project (not even its document names) before sign-in: the sidebar lists
+    # the projects' names and asks who you are.
+    st.info("Choose your own password in the sidebar to continue." if current_session_id() else
+            "Sign in from the sidebar to see this project's documents, codebook and rounds.")
+    st.stop()
 
 with store().session(write=False) as s:
     project = get_project(s, name)
     docs = [document_summary(d) for d in list_documents(s, project)]
-    tree = code_tree(s, project)
-    # Counts are a view of codings: only a signed-in member gets them, under the blind rule.
-    counts = visible_coding_counts(s, project, member) if member is not None else None
+    tree = visible_code_tree(s, project, member)  # another coder's proposals left out
+    # Counts are a view of codings, under the blind rule.
+    counts = visible_coding_counts(s, project, member)
     people = [(c.name, c.role) for c in members(s, project)]
     title = project.codebook_title
 
@@ -93,7 +102,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Documents", len(docs))
 c2.metric("Words", f"{sum(d['words'] for d in docs):,}")
 c3.metric("Codes", sum(1 for i in tree.infos if i.codable))
-c4.metric("Codings", "–" if counts is None else f"{sum(counts.values()):,}",
+c4.metric("Codings", f"{sum(counts.values()):,}",
           help="Codings you can see: while a blind round is open, a coder counts only their own.")
 
 st.subheader("Documents")
@@ -114,15 +123,13 @@ st.subheader("Codebook" + (f": {md_escape(title)}" if title else ""))
 if tree.infos:
     # A table, not Markdown: names stay literal and the indentation (em spaces) shows the depth.
     rows = [{"code": "\u2003" * (2 * i.depth) + i.name, "kind": "codable" if i.codable else "folder",
-             **({} if counts is None else {"codings": counts.get(i.id, 0)}),
+             "codings": counts.get(i.id, 0),
              "definition": i.definition, "path": i.path}
             for i in tree.infos]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="project_codebook",
                  height=min(38 + 35 * len(rows), 600),
                  column_config={"code": st.column_config.TextColumn("code", width="large"),
                                 "definition": st.column_config.TextColumn("definition", width="large")})
-    if counts is None:
-        st.caption("Sign in to see how often each code is used.")
 else:
     st.info("The codebook is empty: import a YAML codebook with `python -m coding codebook import`.")
 
@@ -172,7 +179,7 @@ if member is not None:
     with store().session(write=False) as s:
         project = get_project(s, name)
         rounds = [(r.id, r.name, r.blind, r.status) for r in list_rounds(s, project)]
-        prog = progress(s, project)
+        prog = progress(s, project, member)  # the blind rule: a coder sees only their own rows
         coder_names = [c.name for c in members(s, project) if c.role == "coder"]
     if prog:
         st.dataframe(pd.DataFrame(prog).pivot_table(index=["round", "document"], columns="coder", values="status",

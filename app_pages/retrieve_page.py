@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
-from coding.codebook import code_tree
+from coding.codebook import visible_code_tree
 from coding.codings import apply_codes
 from coding.documents import list_documents
 from coding.errors import CodingError
@@ -43,7 +43,7 @@ if flash:
 
 with store().session(write=False) as s:
     project = get_project(s, project_name)
-    tree = code_tree(s, project)
+    tree = visible_code_tree(s, project, member)  # another coder's proposals left out
     codes = {i.id: i.path for i in tree.infos}
     docs = {d.id: d.name for d in list_documents(s, project)}
     attr_values: dict[str, set[str]] = {}
@@ -178,7 +178,7 @@ with tab_m:
         st.info("No coded excerpts match these filters.")
     else:
         with store().session(write=False) as s:
-            matrix = build_matrix(s, get_project(s, project_name), found, spec)
+            matrix = build_matrix(s, get_project(s, project_name), member, found, spec)
         frame = matrix.frame()
         st.dataframe(frame, width="stretch", key="retrieve_mx_table")
         long = pd.DataFrame(matrix.long())

@@ -283,9 +283,9 @@ def cmd_codebook(store: Store, args) -> int:
         counts = store.run(load)
         print(f"codebook imported: {counts['created']} created, {counts['updated']} updated")
     else:
-        _signed_in(store, args)
+        _, member = _signed_in(store, args)
         with store.session(write=False) as s:
-            text = export_codebook(s, get_project(s, args.name))
+            text = export_codebook(s, get_project(s, args.name), member)  # without others' proposals
         Path(args.file).write_text(text, encoding="utf-8")
         print(f"codebook written to {args.file}")
     return 0
@@ -346,7 +346,7 @@ def cmd_documents(store: Store, args) -> int:
 
 @command("codes")
 def cmd_codes(store: Store, args) -> int:
-    from .codebook import code_tree
+    from .codebook import visible_code_tree
     from .counts import visible_coding_counts
 
     from .projects import get_project
@@ -354,11 +354,11 @@ def cmd_codes(store: Store, args) -> int:
     _, member = _signed_in(store, args)
     with store.session(write=False) as s:
         project = get_project(s, args.name)
-        tree = code_tree(s, project)
+        tree = visible_code_tree(s, project, member)  # another coder's proposals left out
         counts = visible_coding_counts(s, project, member)  # the blind rule: a coder counts their own
     rows = [{"id": i.id, "path": i.path, "name": i.name, "parent_id": i.parent_id, "depth": i.depth,
              "codable": i.codable, "colour": i.colour, "definition": i.definition,
-             "codings": counts.get(i.id, 0)} for i in tree.infos]
+             "codings": counts.get(i.id, 0), "status": i.status} for i in tree.infos]
     if args.json:
         _print_json(rows)
         return 0

@@ -13,6 +13,8 @@ YAML format (see README, "Codebook format")::
         inclusion: ...
         exclusion: ...
         example: ...
+        status: proposed        # optional: a coder's proposal awaiting a lead (default: active)
+        proposed_by: tom        # optional, with status proposed: the member who proposed it
         children: [...]
 
 A code's path is its ancestors' names joined by "/", computed from ``parent_id``.
@@ -31,15 +33,17 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .access import Action, require_or_setup
+from .access import Action, require, require_or_setup
 from .errors import CodebookError, NotFoundError
 from .events import log_event
 from .projects import Member
-from .store.models import Code, Coding, Project
+from .store.models import Code, Coder, Coding, Project
+from .visibility import code_visible, visibility
 
 SEP = "/"
 TEXT_FIELDS = ("definition", "inclusion", "exclusion", "example")
-NODE_KEYS = {"name", "id", "codable", "colour", "color", "children", *TEXT_FIELDS}
+NODE_KEYS = {"name", "id", "codable", "colour", "color", "children", "status", "proposed_by", *TEXT_FIELDS}
+STATUSES = ("active", "proposed")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOUR = "#888888"
 
@@ -56,6 +60,8 @@ class CodeNode:
     exclusion: str = ""
     example: str = ""
     id: str | None = None
+    status: str = "active"            # 'proposed': a coder's proposal (kept by export and import)
+    proposed_by: str | None = None    # the proposer's member name
     children: list[CodeNode] = field(default_factory=list)
 
 
@@ -110,6 +116,11 @@ def _parse_node(raw: Any, parent_path: str, index: int, source: str) -> CodeNode
         if not isinstance(value, str):
             raise CodebookError(f"{where}: field '{f}' must be text, got {type(value).__name__}")
         setattr(node, f, value.strip())
+    node.status = raw.get("status") or "active"
+    if node.status not in STATUSES:
+        raise CodebookError(f"{where}: field 'status' is {node.status!r}; write active or proposed")
+    if raw.get("proposed_by") is not None:
+        node.proposed_by = str(raw["proposed_by"]).strip() or None
     if raw.get("id") is not None:
         try:
             node.id = str(uuid.UUID(str(raw["id"])))
@@ -188,8 +199,9 @@ class CodeInfo:
     proposed_by: str | None = None    # member id of the proposer
 
     def visible_to(self, member_id: str, is_lead: bool) -> bool:
-        """A proposed code is shown to the coder who proposed it and to leads only."""
-        return self.status != "proposed" or is_lead or self.proposed_by == member_id
+        """A proposed code is shown to the coder who proposed it and to leads only
+        (the rule is :func:`coding.visibility.code_visible`)."""
+        return code_visible(self.status, self.proposed_by, member_id, is_lead)
 
 
 class CodeTree:
@@ -241,7 +253,16 @@ class CodeTree:
 
 
 def code_tree(s: Session, project: Project) -> CodeTree:
+    """Every code of the project, proposals of every member included: for the engine's own
+    bookkeeping. What a member is shown comes from :func:`visible_code_tree`."""
     return CodeTree(s.scalars(select(Code).where(Code.project_id == project.id)))
+
+
+def visible_code_tree(s: Session, project: Project, member: Member) -> CodeTree:
+    """The codebook as ``member`` may see it: without codes other coders proposed that no
+    lead accepted yet (the rule of :mod:`coding.visibility`)."""
+    m = require(s, member, Action.READ_PROJECT, project)
+    return CodeTree(s.scalars(select(Code).where(visibility(s, m).codes())))
 
 
 def bump_version(project: Project) -> None:
@@ -259,6 +280,7 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *,
     lock_codebook(s, project)  # serialised with other codebook edits (PostgreSQL)
     tree = code_tree(s, project)
     counts = {"created": 0, "updated": 0}
+    proposers = dict(s.execute(select(Coder.name, Coder.id).where(Coder.project_id == project.id)).all())
     if book.title:
         project.codebook_title = book.title
     if book.description:
@@ -275,6 +297,8 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *,
                 # gets a fresh one: primary keys are global.
                 reuse = n.id and s.get(Code, n.id) is None
                 existing = Code(project_id=project.id, **({"id": n.id} if reuse else {}))
+                if n.status == "proposed":  # a proposal stays one (a stored code keeps its own status)
+                    existing.status, existing.proposed_by = "proposed", proposers.get(n.proposed_by or "")
                 s.add(existing)
                 counts["created"] += 1
             else:
@@ -295,15 +319,21 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *,
     return counts
 
 
-def export_codebook(s: Session, project: Project) -> str:
-    """The project's codebook as YAML (ids included so re-import keeps identity)."""
-    tree = code_tree(s, project)
+def export_codebook(s: Session, project: Project, member: Member) -> str:
+    """The project's codebook as ``member`` may see it, as YAML (ids included so re-import
+    keeps identity; a proposal written with ``status: proposed`` and its proposer)."""
+    tree = visible_code_tree(s, project, member)
+    names = dict(s.execute(select(Coder.id, Coder.name).where(Coder.project_id == project.id)).all())
 
     def node(c: Code) -> dict[str, Any]:
         d: dict[str, Any] = {"name": c.name, "id": c.id, "codable": c.codable, "colour": c.colour}
         for f in TEXT_FIELDS:
             if getattr(c, f):
                 d[f] = getattr(c, f)
+        if c.status == "proposed":
+            d["status"] = "proposed"
+            if c.proposed_by in names:
+                d["proposed_by"] = names[c.proposed_by]
         kids = tree.children.get(c.id, [])
         if kids:
             d["children"] = [node(k) for k in kids]

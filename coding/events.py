@@ -177,20 +177,41 @@ def list_events(s: Session, project, member, *, limit: int = 200) -> list[EventV
 
     A lead sees every event. A coder, while a blind round is open, sees only their
     own events; otherwise everyone's, but never the payload (spans, memo text) of
-    another member's work."""
+    another member's work, nor any event about a code another coder proposed that
+    no lead has accepted yet."""
     # access imports projects, which imports this module: import at call time
     from .access import Action, require
-    from .visibility import visibility
+    from .visibility import hidden_proposals, sees_code_event, visibility
 
     m = require(s, member, Action.READ_EVENTS, project)
     vis = visibility(s, m)
+    hidden = hidden_proposals(s, vis)
     q = select(Event).where(Event.project_id == m.project_id)
     if vis.restricted:
         q = q.where(Event.actor_id == m.id)
     out = []
-    for ev in s.scalars(q.order_by(Event.seq.desc()).limit(limit)):
+    for ev in newest_first(s, q, limit):
+        payload = json.loads(ev.payload or "{}")
+        if ev.action.startswith("code.") and not sees_code_event(hidden, ev.seq, ev.object_id, payload):
+            continue
         kind = EVENT_KINDS.get(ev.action)
         hide = not m.is_lead and ev.actor_id != m.id and (kind is None or kind.private)
         out.append(EventView(ev.seq, ev.id, ev.at, ev.actor, ev.actor_id, ev.action, ev.object_type, ev.object_id,
-                             None if hide else json.loads(ev.payload), ev.undone_by))
+                             None if hide else payload, ev.undone_by))
+        if len(out) >= limit:
+            break
     return out
+
+
+def newest_first(s: Session, query, limit: int):
+    """The events of ``query`` (a ``select(Event)``), most recent first, read in batches, so
+    a caller that drops some (the blind rule) can still fill ``limit`` rows."""
+    last = None
+    batch = max(limit, 50)
+    while True:
+        q = query if last is None else query.where(Event.seq < last)
+        rows = list(s.scalars(q.order_by(Event.seq.desc()).limit(batch)))
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].seq

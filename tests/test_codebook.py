@@ -57,14 +57,14 @@ def test_export_then_import_gives_the_same_codebook(store, tmp_path):
     with store.session() as s:
         p = create_project(s, "a", lead_name="lead", local_mode=True)
         import_codebook(s, p, load_codebook_file(REPO / "codebooks" / "cic.yaml"), member=_lead(s, p))
-        first = export_codebook(s, p)
+        first = export_codebook(s, p, _lead(s, p))
         q = create_project(s, "b", lead_name="lead", local_mode=True)
         import_codebook(s, q, parse_codebook(first), member=_lead(s, q))
-        second = export_codebook(s, q)
+        second = export_codebook(s, q, _lead(s, q))
         # importing again into the same project changes nothing (idempotent, ids kept)
         counts = import_codebook(s, q, parse_codebook(second), member=_lead(s, q))
         assert counts == {"created": 0, "updated": 21}
-        assert export_codebook(s, q) == second
+        assert export_codebook(s, q, _lead(s, q)) == second
     # same codebook; ids differ between projects because primary keys are global
     strip = lambda text: [line for line in text.splitlines() if not line.strip().startswith("id:")]  # noqa: E731
     assert strip(first) == strip(second)

@@ -114,7 +114,8 @@ def test_blind_round_hides_the_other_coder(app_for, demo_store):
     at.selectbox(key=f"coding_status_{doc_id}").set_value("done").run()
     from coding.rounds import progress
     with demo_store.session() as s:
-        rows = {(r["round"], r["coder"]): r["status"] for r in progress(s, get_project(s, "demo"))
+        p = get_project(s, "demo")
+        rows = {(r["round"], r["coder"]): r["status"] for r in progress(s, p, get_member(s, p, "lead"))
                 if r["document"] == DOC}
     assert rows == {("Round 2", "ana"): "done", ("Round 2", "ben"): "in progress"}
     lead_at = app_for(PAGE, "lead")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from ..codebook import code_tree
+from ..codebook import visible_code_tree
 from ..errors import CodingError
 from ..projects import Member
 from ..store.models import Project
@@ -88,8 +88,9 @@ class Export:
     mime: str
 
 
-def build_matrix(s: Session, project: Project, es, spec: MatrixSpec) -> matrices.Matrix:
-    tree = code_tree(s, project)
+def build_matrix(s: Session, project: Project, member: Member, es, spec: MatrixSpec) -> matrices.Matrix:
+    """A matrix of excerpts ``es`` over the codebook as ``member`` sees it."""
+    tree = visible_code_tree(s, project, member)
     if spec.kind == "attribute":
         return matrices.code_by_attribute(es, tree, spec.attribute, count=spec.count, rollup=spec.rollup)
     if spec.kind == "cooccurrence":
@@ -120,7 +121,7 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
     es = ps.excerpts(excerpts(s, project, member, **filters.kwargs()))
     about = writers.About(project.name, filters.layer, project.codebook_version, filters.describe(),
                           bool(ps), when or datetime.now(UTC))
-    tree = code_tree(s, project)
+    tree = visible_code_tree(s, project, member)  # without other coders' proposals
     if ps:
         tree = _pseudonymised_tree(tree, ps)  # type: ignore[assignment]
     stem = f"{_slug(project.name)}-{what}"
@@ -141,7 +142,7 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
         data = (writers.appendix_docx(tree, counts, about) if fmt == "docx"
                 else writers.appendix_markdown(tree, counts, about).encode())
     else:
-        m = build_matrix(s, project, es, matrix or MatrixSpec())
+        m = build_matrix(s, project, member, es, matrix or MatrixSpec())
         m.rows, m.columns = [ps.text(r) for r in m.rows], [ps.text(c) for c in m.columns]
         if ps:  # a CSV has no cover line: the corner cell says it
             m.row_header = f"{m.row_header} (PSEUDONYMISED: names replaced by pseudonyms in this export only)"

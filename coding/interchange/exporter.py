@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import __version__
 from ..access import Action, require
-from ..codebook import code_tree
+from ..codebook import visible_code_tree
 from ..errors import CodingError
 from ..offsets import RefiPositions, refi_source_text
 from ..projects import get_member, members
@@ -82,7 +82,8 @@ def _project_sets(s: Session, project: Project, tree) -> list[tuple[Set, list[st
                      .where(SetMember.set_id.in_([x.id for x in sets])))
     for set_id, code_id, doc_id, doc_name in rows:
         if code_id is not None:
-            members[set_id][0].append((order.get(code_id, len(order)), code_id))
+            if code_id in order:  # a code the tree leaves out (another coder's proposal) is not named
+                members[set_id][0].append((order[code_id], code_id))
         else:
             members[set_id][1].append((doc_name, doc_id))
     return [(x, [c for _, c in sorted(members[x.id][0])], [d for _, d in sorted(members[x.id][1])]) for x in sets]
@@ -138,7 +139,7 @@ def export_qdpx(s: Session, project: Project, member, *, layer: str = "project",
     convention = for_tool or "standard"
     want_layer, want_coder = _layer_filter(s, project, layer)
     vis = visibility(s, m)
-    tree = code_tree(s, project)
+    tree = visible_code_tree(s, project, m)  # without other coders' proposals (nor their codings)
     docs = list(s.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.name)))
     q = visible_codings_query(s, m, layer=want_layer)
     if want_coder:
@@ -248,7 +249,7 @@ def export_qdc(s: Session, project: Project, member) -> bytes:
     require(s, member, Action.READ_PROJECT, project)
     ns = CODEBOOK_NS
     root = _el(None, "CodeBook", ns, origin=f"Coding workbench {__version__}")
-    tree = code_tree(s, project)
+    tree = visible_code_tree(s, project, member)
     if not tree.infos:
         raise CodingError(f"{project.name!r} has no codes yet: there is no codebook to export")
     _codes_xml(root, ns, tree)
