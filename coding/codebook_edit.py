@@ -30,10 +30,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .codebook import SEP, TEXT_FIELDS, CodeTree, bump_version, check_code_name, check_colour, code_tree
 from .access import Action, require
-from .errors import CodebookError, ConflictError, NotFoundError, PermissionDeniedError
+from .errors import CodebookError, ConflictError, NotFoundError
 from .events import log_event
 from .projects import Member
-from .rounds import require_lead
 from .store.models import Adjudication, Code, Coding, Event, Project, SetMember
 
 _ADJ_FIELDS = ("id", "document_id", "code_id", "start", "end", "decision", "reason", "decided_by")
@@ -51,12 +50,6 @@ _ROW_FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start"
 
 # --- helpers ----------------------------------------------------------------------
 
-def _check_member(project: Project, member: Member, what: str) -> None:
-    if member.project_id != project.id:
-        raise PermissionDeniedError(
-            f"{member.name!r} is not a member of {project.name!r}; sign in to this project to {what}"
-        )
-    require_lead(member, what)
 
 
 def _lock(s: Session, project: Project) -> Project:
@@ -215,7 +208,7 @@ def add_code(
 ) -> Code:
     """Create a code under ``parent_id`` (None: top level), at the end of its siblings or
     right after sibling ``after_id``. Without ``colour`` a palette colour not yet used is picked."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     if parent_id is not None:
@@ -256,7 +249,7 @@ def add_code(
 
 def rename_code(s: Session, project: Project, member: Member, code_id: str, new_name: str) -> Code:
     """Rename a code; the name must be unique among its siblings (ignoring case)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -279,7 +272,7 @@ def edit_code(s: Session, project: Project, member: Member, code_id: str, **fiel
 
     A code that has codings cannot become a folder: move them first (merge the code
     into another one, or let coders re-code them)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -325,7 +318,7 @@ def edit_code(s: Session, project: Project, member: Member, code_id: str, **fiel
 def move_code(s: Session, project: Project, member: Member, code_id: str, new_parent_id: str | None) -> Code:
     """Move a code (with its subtree and codings) under ``new_parent_id`` (None: top level),
     as the last child there."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     # The project lock serialises moves: two leads moving A under B and B under A at
     # once cannot both pass the check below; the second sees the first's move.
     project = _lock(s, project)
@@ -359,7 +352,7 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     A source coding identical to a target coding (same coder, document, span and layer)
     is dropped rather than duplicated; its memo is appended to the target coding's.
     Returns the number of codings moved (dropped duplicates not counted)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     source = _code(s, project, source_id)
@@ -466,7 +459,7 @@ def split_code(s: Session, project: Project, member: Member, code_id: str, new_n
     Existing codings stay on the parent code: which child a passage belongs to is a
     coding decision, so coders re-code them into the children (and the parent can be
     made a folder once it has no codings left)."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)
@@ -504,7 +497,7 @@ def delete_code(s: Session, project: Project, member: Member, code_id: str, *, c
     ``confirm_count`` is the number of codings the user was shown (``coding_impact``); when
     it differs from the current count the delete is refused, so a stale confirmation
     never deletes more than the user agreed to."""
-    _check_member(project, member, "change the codebook")
+    member = require(s, member, Action.EDIT_CODEBOOK, project)
     project = _lock(s, project)
     tree = _fresh_tree(s, project)
     code = _code(s, project, code_id)

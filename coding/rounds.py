@@ -14,19 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import Action, require
-from .errors import ConflictError, NotFoundError, PermissionDeniedError
+from .errors import ConflictError, NotFoundError
 from .events import log_event
 from .projects import Member
 from .store.models import Assignment, Coder, Document, Project, Round
 from .visibility import blind_document_ids as _blind_ids
 
 STATUSES = ("not started", "in progress", "done")
-
-
-def require_lead(member: Member, what: str) -> None:
-    """Role check on a member already reloaded (prefer :func:`coding.access.require`)."""
-    if not member.is_lead:
-        raise PermissionDeniedError(f"only a lead can {what}; {member.name!r} is a coder")
 
 
 def open_round(s: Session, project: Project, member: Member, name: str, *, blind: bool = True) -> Round:
@@ -92,12 +86,13 @@ def set_status(s: Session, project: Project, member: Member, document: Document,
         log_event(s, project.id, m, "assignment.status", "document", document.id, status=status)
 
 
-def touch_progress(s: Session, member: Member, document_id: str) -> None:
+def touch_progress(s: Session, project: Project, member: Member, document_id: str) -> None:
     """Coding a document moves its 'not started' assignments to 'in progress'."""
+    m = require(s, member, Action.SET_OWN_PROGRESS, project)
     for a in s.scalars(
         select(Assignment).join(Round, Round.id == Assignment.round_id)
         .where(Round.status == "open", Assignment.document_id == document_id,
-               Assignment.coder_id == member.id, Assignment.status == "not started")
+               Assignment.coder_id == m.id, Assignment.status == "not started")
     ):
         a.status = "in progress"
 

@@ -120,7 +120,7 @@ def test_a_coder_cannot_change_the_codebook(demo_store):
             lambda: delete_code(s, p, ana, plan, confirm_count=coding_impact(s, plan)),
         ]
         for act in attempts:
-            with pytest.raises(PermissionDeniedError, match="only a lead can change the codebook; 'ana' is a coder"):
+            with pytest.raises(PermissionDeniedError, match="'ana' is a coder and cannot edit the codebook: only a lead can"):
                 act()
         assert p.codebook_version == v0
         assert s.scalar(select(func.count()).select_from(Event)) == n_events
