@@ -38,6 +38,8 @@ from .errors import CodebookError, NotFoundError
 from .events import log_event
 from .projects import Member
 from .store.models import Code, Coder, Coding, Project
+from .tree import MAX_DEPTH, depth_message, short_path, too_deep, walk_tree
+from .yamltext import dump_yaml, load_yaml
 from .visibility import code_visible, visibility
 
 SEP = "/"
@@ -126,28 +128,36 @@ def _parse_node(raw: Any, parent_path: str, index: int, source: str) -> CodeNode
             node.id = str(uuid.UUID(str(raw["id"])))
         except ValueError:
             raise CodebookError(f"{where}: field 'id' {raw['id']!r} is not a UUID; remove it or fix it") from None
-    children = raw.get("children") or []
-    if not isinstance(children, list):
+    if not isinstance(raw.get("children") or [], list):
         raise CodebookError(f"{where}: field 'children' must be a list of codes")
-    node.children = _parse_nodes(children, path, source)
-    return node
+    return node  # its children: read by _parse_nodes, which walks the tree without recursion
 
 
 def _parse_nodes(raws: list, parent_path: str, source: str) -> list[CodeNode]:
-    nodes = [_parse_node(r, parent_path, i, source) for i, r in enumerate(raws)]
-    seen: set[str] = set()
-    for n in nodes:
-        if n.name.casefold() in seen:
-            where = f"{parent_path}{SEP}{n.name}" if parent_path else n.name
-            raise CodebookError(f"{source}: code '{where}' appears twice among its siblings; merge or rename one")
-        seen.add(n.name.casefold())
-    return nodes
+    """The codes of a file and their children, any depth read without recursion; nesting
+    past :data:`~coding.tree.MAX_DEPTH` levels is refused."""
+    top: list[CodeNode] = []
+    parsed: dict[int, tuple[CodeNode, str, set[str]]] = {}  # id(raw) -> (node, path, its children's names)
+    names_top: set[str] = set()
+    for step in walk_tree(raws, lambda raw: raw.get("children") or []):
+        parent, above, taken = (parsed[id(step.parent)] if step.parent is not None
+                                else (None, parent_path, names_top))
+        node = _parse_node(step.node, above, step.index, source)
+        path = f"{above}{SEP}{node.name}" if above else node.name
+        if too_deep(step.depth):
+            raise CodebookError(depth_message(source, path, fix="move its sub-codes up a level and import again"))
+        if node.name.casefold() in taken:
+            raise CodebookError(f"{source}: code '{path}' appears twice among its siblings; merge or rename one")
+        taken.add(node.name.casefold())
+        (parent.children if parent is not None else top).append(node)
+        parsed[id(step.node)] = (node, path, set())
+    return top
 
 
 def parse_codebook(text: str, source: str = "codebook") -> CodebookFile:
     """Validate a YAML codebook; errors name the file, the code path and the field."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)  # safe_load's result, without its recursion
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
@@ -173,9 +183,8 @@ def load_codebook_file(path: str | Path) -> CodebookFile:
 
 
 def walk_nodes(nodes: Iterable[CodeNode]) -> Iterable[CodeNode]:
-    for n in nodes:
-        yield n
-        yield from walk_nodes(n.children)
+    """Every node, a parent before its children (no recursion)."""
+    return (step.node for step in walk_tree(nodes, lambda n: n.children))
 
 
 # --- the stored tree --------------------------------------------------------------
@@ -214,30 +223,28 @@ class CodeTree:
         for c in sorted(codes, key=lambda c: (c.position, c.name.casefold())):
             self.children.setdefault(c.parent_id, []).append(c)
         self.infos: list[CodeInfo] = []
-        self._walk(None, "", 0)
+        paths: dict[str, str] = {}
+        for step in walk_tree(self.children.get(None, []), lambda c: self.children.get(c.id, [])):
+            c = step.node
+            path = paths[c.id] = f"{paths[c.parent_id]}{SEP}{c.name}" if step.parent is not None else c.name
+            self.infos.append(CodeInfo(c.id, c.parent_id, c.name, path, step.depth, c.codable, c.colour,
+                                       c.definition, c.inclusion, c.exclusion, c.example,
+                                       c.status or "active", c.proposed_by))
         self.by_path = {i.path: i for i in self.infos}
         self.info = {i.id: i for i in self.infos}
 
-    def _walk(self, parent_id: str | None, prefix: str, depth: int) -> None:
-        for c in self.children.get(parent_id, []):
-            path = f"{prefix}{SEP}{c.name}" if prefix else c.name
-            self.infos.append(CodeInfo(c.id, c.parent_id, c.name, path, depth, c.codable, c.colour,
-                                       c.definition, c.inclusion, c.exclusion, c.example,
-                                       c.status or "active", c.proposed_by))
-            self._walk(c.id, path, depth + 1)
-
     def descendants(self, code_id: str) -> list[str]:
-        out: list[str] = []
-        seen = {code_id}
-        stack = [code_id]
-        while stack:
-            for ch in self.children.get(stack.pop(), []):
-                if ch.id in seen:   # corrupt (cyclic) data must not loop forever
-                    continue
-                seen.add(ch.id)
-                out.append(ch.id)
-                stack.append(ch.id)
-        return out
+        """Ids of every code under ``code_id`` (never ``code_id`` itself, even in corrupt,
+        cyclic data: the walker meets each code once)."""
+        def kids(c_id: str) -> list[Code]:
+            return [ch for ch in self.children.get(c_id, []) if ch.id != code_id]
+        return [step.node.id for step in walk_tree(kids(code_id), lambda c: kids(c.id))]
+
+    def height(self, code_id: str) -> int:
+        """Levels from ``code_id`` down to its deepest sub-code (1: no sub-codes)."""
+        depth = self.info[code_id].depth if code_id in self.info else 0
+        below = (self.info[d].depth - depth for d in self.descendants(code_id) if d in self.info)
+        return 1 + max(below, default=0)
 
     def resolve(self, path: str) -> CodeInfo:
         """The code at an exact path (segments compared whole, never by prefix)."""
@@ -265,6 +272,18 @@ def visible_code_tree(s: Session, project: Project, member: Member) -> CodeTree:
     return CodeTree(s.scalars(select(Code).where(visibility(s, m).codes())))
 
 
+def check_nesting(tree: CodeTree, parent_id: str | None, code_id: str | None = None, name: str = "") -> None:
+    """Refuse an edit that would put a code (``code_id`` with its sub-codes, or a new code
+    ``name``) under ``parent_id`` more than :data:`~coding.tree.MAX_DEPTH` levels deep."""
+    above = tree.info[parent_id].depth + 1 if parent_id in tree.info else 0
+    levels = above + (tree.height(code_id) if code_id else 1)
+    if levels > MAX_DEPTH:
+        what = tree.info[code_id].name if code_id in tree.info else name
+        where = tree.info[parent_id].path if parent_id in tree.info else "the top level"
+        raise CodebookError(f"cannot put '{what}' under '{short_path(where)}': that would nest codes {levels} levels "
+                            f"deep, more than the {MAX_DEPTH} levels a codebook may nest; pick a parent higher up")
+
+
 def bump_version(project: Project) -> None:
     project.codebook_version = (project.codebook_version or 1) + 1
 
@@ -286,34 +305,45 @@ def import_codebook(s: Session, project: Project, book: CodebookFile, *,
     if book.description:
         project.codebook_description = book.description
 
-    def place(nodes: list[CodeNode], parent: Code | None, parent_path: str) -> None:
-        for pos, n in enumerate(nodes):
-            path = f"{parent_path}{SEP}{n.name}" if parent_path else n.name
-            existing = tree.by_id.get(n.id) if n.id else None
-            if existing is None and path in tree.by_path:
-                existing = tree.by_id[tree.by_path[path].id]
-            if existing is None:
-                # A UUID already used in another project (the same file imported twice)
-                # gets a fresh one: primary keys are global.
-                reuse = n.id and s.get(Code, n.id) is None
-                existing = Code(project_id=project.id, **({"id": n.id} if reuse else {}))
-                if n.status == "proposed":  # a proposal stays one (a stored code keeps its own status)
-                    existing.status, existing.proposed_by = "proposed", proposers.get(n.proposed_by or "")
-                s.add(existing)
-                counts["created"] += 1
-            else:
-                counts["updated"] += 1
-            existing.parent_id = parent.id if parent else None
-            existing.position = pos
-            existing.name = n.name
-            existing.codable = n.codable
-            existing.colour = n.colour
-            for f in TEXT_FIELDS:
-                setattr(existing, f, getattr(n, f))
-            s.flush()
-            place(n.children, existing, path)
-
-    place(book.codes, None, "")
+    # Parents before children, without recursion; a code nested past MAX_DEPTH is refused
+    # (the file readers refuse it first, naming the file).
+    placed: dict[int, tuple[Code, str]] = {}  # id(node) -> (its stored code, its path)
+    for step in walk_tree(book.codes, lambda node: node.children):
+        n, pos = step.node, step.index
+        parent, parent_path = placed[id(step.parent)] if step.parent is not None else (None, "")
+        path = f"{parent_path}{SEP}{n.name}" if parent_path else n.name
+        if too_deep(step.depth):
+            raise CodebookError(depth_message("the codebook being imported", path,
+                                              fix="move its sub-codes up a level and import again"))
+        existing = tree.by_id.get(n.id) if n.id else None
+        if existing is None and path in tree.by_path:
+            existing = tree.by_id[tree.by_path[path].id]
+        if existing is None:
+            # A UUID already used in another project (the same file imported twice)
+            # gets a fresh one: primary keys are global.
+            reuse = n.id and s.get(Code, n.id) is None
+            existing = Code(project_id=project.id, **({"id": n.id} if reuse else {}))
+            if n.status == "proposed":  # a proposal stays one (a stored code keeps its own status)
+                existing.status, existing.proposed_by = "proposed", proposers.get(n.proposed_by or "")
+            s.add(existing)
+            counts["created"] += 1
+        else:
+            counts["updated"] += 1
+        existing.parent_id = parent.id if parent else None
+        existing.position = pos
+        existing.name = n.name
+        existing.codable = n.codable
+        existing.colour = n.colour
+        for f in TEXT_FIELDS:
+            setattr(existing, f, getattr(n, f))
+        s.flush()
+        placed[id(n)] = (existing, path)
+    if counts["updated"]:  # a matched code keeps its stored sub-codes: they may now nest too deep
+        deepest = max(code_tree(s, project).infos, key=lambda i: i.depth)
+        if too_deep(deepest.depth):
+            raise CodebookError(depth_message("the codebook being imported", deepest.path,
+                                              fix="the codes it moves keep their sub-codes; move some up a level "
+                                                  "and import again"))
     bump_version(project)
     log_event(s, project.id, member, "codebook.import", "project", project.id, **counts)
     return counts
@@ -334,17 +364,19 @@ def export_codebook(s: Session, project: Project, member: Member) -> str:
             d["status"] = "proposed"
             if c.proposed_by in names:
                 d["proposed_by"] = names[c.proposed_by]
-        kids = tree.children.get(c.id, [])
-        if kids:
-            d["children"] = [node(k) for k in kids]
         return d
 
+    top: list[dict[str, Any]] = []
+    made: dict[str, dict[str, Any]] = {}
+    for step in walk_tree(tree.children.get(None, []), lambda c: tree.children.get(c.id, [])):
+        d = made[step.node.id] = node(step.node)  # "children", added below, comes last
+        (made[step.parent.id].setdefault("children", []) if step.parent is not None else top).append(d)
     doc = {
         "codebook": project.codebook_title or project.name,
         "description": project.codebook_description,
-        "codes": [node(c) for c in tree.children.get(None, [])],
+        "codes": top,
     }
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(doc)  # safe_dump's text, without its recursion
 
 
 def coding_counts(s: Session, project: Project) -> dict[str, int]:

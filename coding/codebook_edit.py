@@ -28,7 +28,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .codebook import SEP, TEXT_FIELDS, CodeTree, bump_version, check_code_name, check_colour, code_tree
+from .codebook import (
+    SEP,
+    TEXT_FIELDS,
+    CodeTree,
+    bump_version,
+    check_code_name,
+    check_colour,
+    check_nesting,
+    code_tree,
+)
 from .access import Action, require
 from .errors import CodebookError, ConflictError, NotFoundError
 from .events import log_event
@@ -216,6 +225,7 @@ def add_code(
     where = f"new code under {_path(tree, parent_id)}"
     name = check_code_name(name, where)
     _check_unique(tree, parent_id, name)
+    check_nesting(tree, parent_id, name=name)
     colour = check_colour(colour, f"code '{name}'") if colour is not None else _next_colour(s, project)
     if not isinstance(codable, bool):
         raise CodebookError(f"{where}: 'codable' is {codable!r}; give True or False")
@@ -335,6 +345,7 @@ def move_code(s: Session, project: Project, member: Member, code_id: str, new_pa
     if new_parent_id == code.parent_id:
         return code
     _check_unique(tree, new_parent_id, code.name, exclude=code.id)
+    check_nesting(tree, new_parent_id, code.id)
     before = _snapshot(tree, code)
     code.parent_id = new_parent_id
     code.position = _end_position(tree, new_parent_id)
@@ -378,6 +389,7 @@ def merge_codes(s: Session, project: Project, member: Member, source_id: str, ta
     children = list(tree.children.get(source.id, []))
     for ch in children:
         _check_unique(tree, target.id, ch.name)
+        check_nesting(tree, target.id, ch.id)
     before: dict[str, Any] = {"source": _snapshot(tree, source), "target": _snapshot(tree, target)}
 
     # Set-based: one read of each side, one UPDATE and one DELETE, so the source stays
@@ -475,6 +487,7 @@ def split_code(s: Session, project: Project, member: Member, code_id: str, new_n
             raise ConflictError(f"split of '{path}': the name {n!r} is given twice; give each new code its own name")
         seen.add(n.casefold())
         _check_unique(tree, code.id, n)
+        check_nesting(tree, code.id, name=n)
     pos = _end_position(tree, code.id)
     taken: set[str] = set()
     created = []

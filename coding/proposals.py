@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import codebook_edit
 from .access import Action, can, load, require
-from .codebook import SEP, bump_version, code_tree
+from .codebook import SEP, bump_version, check_nesting, code_tree
 from .errors import CodingError, ConflictError
 from .events import log_event
 from .projects import Member
@@ -45,6 +45,7 @@ def create_code_while_coding(s: Session, project: Project, member: Member, name:
     for sib in tree.children.get(parent_id, []):
         if sib.name.casefold() == name.casefold() and (sib.status != "proposed" or sib.proposed_by == m.id):
             raise ConflictError(f"a code named {sib.name!r} already exists there: use it, or pick another name")
+    check_nesting(tree, parent_id, name=name)
     pos = max((c.position for c in tree.children.get(parent_id, [])), default=-1) + 1
     code = Code(project_id=project.id, parent_id=parent_id, position=pos, name=name, definition=definition,
                 colour=codebook_edit._next_colour(s, project), codable=True, status="proposed",

@@ -19,9 +19,7 @@ from datetime import UTC, datetime
 from ..codebook import CodeTree
 from .excerpts import Excerpt
 from .matrices import Matrix
-from .table import FORMULA_START, md_text, neutralise, write_table, xml_safe
-
-__all__ = ["FORMULA_START", "md_text", "neutralise", "xml_safe"]  # re-exported: where callers found them
+from .table import FORMULA_START, md_text, neutralise, write_table, xml_safe  # noqa: F401 (importable here too)
 
 FIXED = ("document", "code", "coder", "layer", "provenance", "start", "end", "speakers", "timestamp",
          "attribution", "text", "memo")

@@ -12,6 +12,7 @@ import re
 import uuid
 
 from ..codebook import DEFAULT_COLOUR, CodeNode
+from ..tree import walk_tree
 from .model import RCode
 
 LABELS = (("inclusion", "Inclusion criteria:"), ("exclusion", "Exclusion criteria:"), ("example", "Example:"))
@@ -56,10 +57,13 @@ def colour(value: str | None) -> str:
 
 def to_nodes(codes: list[RCode], warnings: list[str], force_codable: set[str]) -> list[CodeNode]:
     """REFI codes as codebook nodes: names made valid (no '/', unique among siblings, at
-    most 200 characters) with a warning for each change."""
+    most 200 characters) with a warning for each change. Walks the tree without recursion."""
     nodes: list[CodeNode] = []
-    seen: set[str] = set()
-    for c in codes:
+    top_names: set[str] = set()
+    made: dict[int, tuple[CodeNode, set[str]]] = {}  # id(REFI code) -> (its node, its children's names)
+    for step in walk_tree(codes, lambda rc: rc.children):
+        c = step.node
+        parent, seen = made[id(step.parent)] if step.parent is not None else (None, top_names)
         name = c.name or "(unnamed)"
         if "/" in name:
             name = name.replace("/", "∕")
@@ -78,6 +82,7 @@ def to_nodes(codes: list[RCode], warnings: list[str], force_codable: set[str]) -
         if codable and not c.codable:
             warnings.append(f"{c.path}: code {name!r} is a folder (isCodable=false) but has codings in the file; "
                             "stored as codable so they are kept")
-        nodes.append(CodeNode(name=name, codable=codable, colour=colour(c.colour), id=c.guid or None,
-                              children=to_nodes(c.children, warnings, force_codable), **fields))
+        node = CodeNode(name=name, codable=codable, colour=colour(c.colour), id=c.guid or None, **fields)
+        (parent.children if parent is not None else nodes).append(node)
+        made[id(c)] = (node, set())
     return nodes

@@ -22,6 +22,7 @@ from ..errors import CodingError
 from ..offsets import RefiPositions, refi_source_text
 from ..projects import get_member, members
 from ..store.models import Attribute, Coding, Document, Memo, Project, Set, SetMember
+from ..tree import depth_message, too_deep, walk_tree
 from ..visibility import visibility, visible_codings_query
 from .archive import write_qdpx
 from .codes import derived_guid, description
@@ -54,19 +55,21 @@ def _text(parent: ET.Element, tag: str, ns: str, text: str) -> None:
 
 
 def _codes_xml(parent: ET.Element, ns: str, tree) -> None:
+    """The code tree, walked without recursion; a code nested past MAX_DEPTH (stored before
+    the limit) is refused, as the schema check and the XML writer recurse per level."""
     codes = _el(parent, "Codes", ns)
-
-    def add(into: ET.Element, code) -> None:
-        el = _el(into, "Code", ns, guid=code.id, name=code.name, isCodable="true" if code.codable else "false",
-                 color=code.colour)
+    made: dict[str, ET.Element] = {}
+    for step in walk_tree(tree.children.get(None, []), lambda c: tree.children.get(c.id, [])):
+        code = step.node
+        if too_deep(step.depth):
+            raise RefiError(depth_message("REFI-QDA export", tree.info[code.id].path,
+                                          fix="move its sub-codes up a level and export again"))
+        el = made[code.id] = _el(made[step.parent.id] if step.parent is not None else codes, "Code", ns,
+                                 guid=code.id, name=code.name, isCodable="true" if code.codable else "false",
+                                 color=code.colour)
         desc = description(code.definition, code.inclusion, code.exclusion, code.example)
         if desc:
             _text(el, "Description", ns, desc)
-        for ch in tree.children.get(code.id, []):
-            add(el, ch)
-
-    for c in tree.children.get(None, []):
-        add(codes, c)
 
 
 def _project_sets(s: Session, project: Project, tree) -> list[tuple[Set, list[str], list[str]]]:

@@ -45,11 +45,12 @@ from ..store.models import (
     SetMember,
     new_id,
 )
+from ..tree import walk_tree
 from .archive import MAX_XML_BYTES, QdpxArchive
 from .codes import derived_guid, to_nodes
 from .errors import RefiError
 from .model import RCoding, RefiFile, RSource
-from .reader import read_codebook, read_project
+from .reader import check_depth, read_codebook, read_project
 from .schema import CODEBOOK_XSD, PROJECT_XSD, parse_xml, validate
 
 #: A share of selection boundaries inside words above this is worth a warning...
@@ -191,6 +192,7 @@ def read_qdpx(data: bytes, filename: str, *, positions: str | None = None) -> _P
     archive = QdpxArchive(data, filename)
     qde = archive.project_member()
     root = parse_xml(archive.read(qde, limit=MAX_XML_BYTES), f"{filename}: {qde}")
+    check_depth(root, filename)  # before the schema validator, which recurses per level
     schema_errors = validate(root, PROJECT_XSD)
     refi = read_project(root)
     convention = positions or refi_convention(refi.origin)
@@ -419,6 +421,7 @@ def _raw_of(src: _Source) -> str:
 def read_qdc(data: bytes, filename: str) -> _Plan:
     """Read and check a ``.qdc`` codebook without storing anything."""
     root = parse_xml(data, filename)
+    check_depth(root, filename)  # before the schema validator, which recurses per level
     schema_errors = validate(root, CODEBOOK_XSD)
     plan = _Plan(read_codebook(root), filename, "standard")
     if schema_errors is None:
@@ -506,13 +509,16 @@ class _Store:
         self.report.codes_created, self.report.codes_updated = counts["created"], counts["updated"]
         tree = code_tree(self.s, self.project)
 
-        def walk(rcodes, rnodes, prefix: str) -> None:
-            for rc, n in zip(rcodes, rnodes, strict=True):
-                path = f"{prefix}/{n.name}" if prefix else n.name
-                self.codes[rc.guid] = tree.by_path[path].id
-                walk(rc.children, n.children, path)
+        def pairs(rcodes, rnodes) -> list:
+            return list(zip(rcodes, rnodes, strict=True))
 
-        walk(self.plan.refi.codes, nodes, "")
+        paths: dict[int, str] = {}  # id((REFI code, node)) -> the node's path
+        for step in walk_tree(pairs(self.plan.refi.codes, nodes), lambda pair: pairs(pair[0].children,
+                                                                                     pair[1].children)):
+            rc, n = step.node
+            prefix = paths[id(step.parent)] if step.parent is not None else ""
+            path = paths[id(step.node)] = f"{prefix}/{n.name}" if prefix else n.name
+            self.codes[rc.guid] = tree.by_path[path].id
 
     def documents(self) -> None:
         s, p = self.s, self.project

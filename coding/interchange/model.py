@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..tree import walk_tree
+
 
 @dataclass
 class RUser:
@@ -137,8 +139,5 @@ class RefiFile:
     problems: list[str] = field(default_factory=list)
 
     def walk_codes(self):
-        stack = list(reversed(self.codes))
-        while stack:
-            c = stack.pop()
-            yield c
-            stack.extend(reversed(c.children))
+        """Every code, a parent before its children (no recursion)."""
+        return (step.node for step in walk_tree(self.codes, lambda c: c.children))

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from xml.etree.ElementTree import Element
 
+from ..tree import MAX_DEPTH, depth_message, walk_tree
+from .errors import RefiError
 from .model import (
     RCase,
     RCode,
@@ -90,15 +92,18 @@ class _Reader:
 
     def code(self, el: Element, path: str) -> RCode:
         codable = (el.get("isCodable") or "true").strip().lower() in ("true", "1")
-        c = RCode(guid(el.get("guid")), (el.get("name") or "").strip(), codable, el.get("color"),
-                  (text_of(el, path, "Description") or "").strip(), path, notes=_refs(el, path, "NoteRef"))
-        c.children = [self.code(ch, p) for ch, p in kids(el, path, "Code")]
-        return c
+        return RCode(guid(el.get("guid")), (el.get("name") or "").strip(), codable, el.get("color"),
+                     (text_of(el, path, "Description") or "").strip(), path, notes=_refs(el, path, "NoteRef"))
 
     def codes(self, book: Element, path: str) -> None:
+        """The code tree, read without recursion (its depth was checked by :func:`check_depth`)."""
         codes_el, cpath = child(book, path, "Codes")
-        if codes_el is not None:
-            self.out.codes = [self.code(ch, p) for ch, p in kids(codes_el, cpath, "Code")]
+        if codes_el is None:
+            return
+        made: dict[int, RCode] = {}  # id((element, path)) -> its code
+        for step in walk_tree(list(kids(codes_el, cpath, "Code")), lambda ep: list(kids(*ep, "Code"))):
+            c = made[id(step.node)] = self.code(*step.node)
+            (made[id(step.parent)].children if step.parent is not None else self.out.codes).append(c)
 
     def coding(self, el: Element, path: str) -> RCoding | None:
         ref, _ = child(el, path, "CodeRef")
@@ -204,6 +209,26 @@ class _Reader:
             if el is not None:
                 o.unsupported[f"{what}s"] += sum(1 for _ in kids(el, p, what))
         o.project_notes = _refs(root, path, "NoteRef")
+
+
+def check_depth(root: Element, where: str) -> None:
+    """Refuse a file whose codes nest past :data:`~coding.tree.MAX_DEPTH` levels, or whose
+    elements nest deeper than any REFI-QDA file needs, before anything that recurses per
+    level (the schema validator) reads it. Walks the elements without recursion."""
+    above: dict[int, tuple[str, int]] = {}  # id(element) -> (path and level of the code at or above it)
+    for step in walk_tree([root], list):
+        el = step.node
+        path, level = above[id(step.parent)] if step.parent is not None else ("", 0)
+        if isinstance(el.tag, str) and local(el.tag) == "Code":
+            name = (el.get("name") or "").strip() or "(unnamed)"
+            path, level = (f"{path}/{name}" if path else name), level + 1
+            if level > MAX_DEPTH:
+                raise RefiError(depth_message(where, path, fix="move its sub-codes up a level in the tool it "
+                                                               "came from and export again"))
+        elif step.depth > MAX_DEPTH + 10:
+            raise RefiError(f"{where}: elements nest more than {MAX_DEPTH + 10} levels deep (at "
+                            f"<{local(str(el.tag))}>), which no REFI-QDA file needs; the file was refused")
+        above[id(el)] = (path, level)
 
 
 def read_project(root: Element) -> RefiFile:
