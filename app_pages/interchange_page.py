@@ -17,8 +17,9 @@ import streamlit as st
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
 from coding.errors import CodingError
-from coding.interchange import TOOLS, export_qdc, export_qdpx, import_qdc, import_qdpx
+from coding.interchange import TOOLS, export_qdc, export_qdpx
 from coding.projects import get_project, members
+from coding.staged_import import import_qdc_staged, import_qdpx_staged, imports_in_progress
 
 ctx = require_member()
 if ctx is None:
@@ -28,20 +29,13 @@ st.title("Exchange (REFI-QDA)")
 st.caption("Exchange projects and codebooks with NVivo, ATLAS.ti, MAXQDA and QualCoder.")
 
 
-def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool):
-    """The import's report. A dry run, too, writes (and rolls back), so both take the write
-    lock, and both are re-run on a clash with another writer (the data is only bytes)."""
-    def go(s):
-        project = get_project(s, project_name)
-        if filename.lower().endswith(".qdc"):
-            if dry_run:  # a codebook merge is small: check it in a transaction that is rolled back
-                report = import_qdc(s, project, member, data, filename, lenient=lenient)
-                report.dry_run = True
-                s.rollback()
-                return report
-            return import_qdc(s, project, member, data, filename, lenient=lenient)
-        return import_qdpx(s, project, member, data, filename, lenient=lenient, dry_run=dry_run)
-    return store().run(go)
+def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool, progress=None):
+    """The import's report. It is worked out on a copy of the project (a dry run stops
+    there), then stored out of sight in short transactions and moved in at once, so
+    coders keep coding meanwhile (coding.staged_import)."""
+    qdc = filename.lower().endswith(".qdc")
+    run = import_qdc_staged if qdc else import_qdpx_staged
+    return run(store(), project_name, member, data, filename, lenient=lenient, dry_run=dry_run, progress=progress)
 
 
 def _show(report) -> None:
@@ -54,6 +48,12 @@ def _show(report) -> None:
 
 
 st.subheader("Import")
+with store().session(write=False) as s:
+    running = imports_in_progress(s, get_project(s, project_name), member)
+for job in running:
+    state = "stalled (it will be removed)" if job.stalled else f"{job.rows_done:,} of {job.rows_total:,} rows stored"
+    st.info(f"An import is being stored: {md_escape(job.label)} by {md_escape(job.by)}, {state}. Nothing of it "
+            "is visible until it is complete.", icon="⏳")
 if member.is_lead:
     up = st.file_uploader("A REFI-QDA project (.qdpx) or codebook (.qdc)", type=["qdpx", "qdc"],
                           key="exchange_upload")
@@ -79,8 +79,10 @@ if member.is_lead:
             st.text("Summary before importing (nothing is stored yet):")
             _show(summary)
             if st.button("Import into this project", key="exchange_do_import", type="primary"):
+                bar = st.progress(0.0, text="Storing the import…")
                 try:
-                    report = _import(data, up.name, lenient=lenient, dry_run=False)
+                    report = _import(data, up.name, lenient=lenient, dry_run=False, progress=lambda done, total:
+                                     bar.progress(done / total, text=f"Storing the import: {done:,} of {total:,} rows"))
                 except CodingError as exc:
                     st.error(md_escape(str(exc)))
                 else:

@@ -270,17 +270,16 @@ def cmd_import(store: Store, args) -> int:
 def cmd_codebook(store: Store, args) -> int:
     from pathlib import Path
 
-    from .codebook import export_codebook, import_codebook, load_codebook_file
+    from .codebook import export_codebook, load_codebook_file
 
     from .projects import get_project
 
     if args.action == "import":
-        book = load_codebook_file(args.file)
+        from .staged_import import import_codebook_staged
 
-        def load(s):
-            project, member = _project_and_member(s, args)
-            return import_codebook(s, project, book, member=member)
-        counts = store.run(load)
+        book = load_codebook_file(args.file)
+        project, member = _signed_in(store, args)  # then stored out of sight and moved in at once
+        counts = import_codebook_staged(store, project.id, book, member=member, label=Path(args.file).name)
         print(f"codebook imported: {counts['created']} created, {counts['updated']} updated")
     else:
         _, member = _signed_in(store, args)

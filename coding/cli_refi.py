@@ -10,8 +10,10 @@ The issue's spelling works too, with the project first: ``qdpx import NAME FILE`
 
 ``import`` into a project that does not exist yet creates it with the acting member
 (``--as NAME``) as its lead (password from $CODING_NEW_PASSWORD or a prompt, or
-``--local``); into an existing project it needs a lead. One transaction: a refused
-or failed import stores nothing.
+``--local``); into an existing project it needs a lead. All or nothing: a refused or
+failed import stores nothing (a project it created goes too). Imports are worked out on a
+copy and written in short transactions out of sight, then moved in at once
+(:mod:`coding.staged_import`), so coders keep coding during a big one.
 """
 
 from __future__ import annotations
@@ -39,9 +41,12 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _import(store, args) -> int:
+    from sqlalchemy import select
+
     from .cli import _acting, _asked, _secret
-    from .interchange import import_qdpx, read_qdpx
-    from .projects import create_project, get_member
+    from .interchange import read_qdpx
+    from .projects import Member, create_project, get_member
+    from .staged_import import import_qdpx_staged
     from .store.models import Project
 
     data = _read(args.file)
@@ -49,30 +54,54 @@ def _import(store, args) -> int:
     name = args.project
     if not name:  # the project's own name in the file
         name = read_qdpx(data, filename).refi.name or Path(args.file).stem
-    from sqlalchemy import select
 
-    def go(s):  # re-run on a clash with other writers; a prompt is asked once (_asked)
-        project = s.scalar(select(Project).where(Project.name == name))
-        if project is None:
-            lead = args.as_name or os.environ.get("CODING_AS")
-            if not lead:
-                raise CodingError(f"project {name!r} does not exist yet: say who becomes its lead with --as NAME")
-            password = None
-            if not args.local:
-                password = _asked(args, "new_lead", lambda: _secret(
-                    "CODING_NEW_PASSWORD", f"Choose a password for {lead} in {name}: ",
-                    fallback_env="CODING_PASSWORD", confirm=True))
-            project = create_project(s, name, lead_name=lead, lead_password=password, local_mode=args.local)
-            member = get_member(s, project, lead)
-        else:
-            member = _acting(s, project, args)
-        report = import_qdpx(s, project, member, data, filename, lenient=args.lenient, positions=args.positions,
-                             dry_run=args.dry_run)
-        if args.dry_run:
-            s.rollback()  # nothing of a dry run stays, the project it created included
-        return report
-    _print_report(store.run(go), args)
+    def who(s):  # re-run on a clash with other writers; a prompt is asked once (_asked)
+        project = s.scalar(select(Project).where(Project.name == name, Project.staging_for.is_(None)))
+        if project is not None:
+            return project.id, _acting(s, project, args), False
+        lead = args.as_name or os.environ.get("CODING_AS")
+        if not lead:
+            raise CodingError(f"project {name!r} does not exist yet: say who becomes its lead with --as NAME")
+        password = None
+        if not args.local:
+            password = _asked(args, "new_lead", lambda: _secret(
+                "CODING_NEW_PASSWORD", f"Choose a password for {lead} in {name}: ",
+                fallback_env="CODING_PASSWORD", confirm=True))
+        project = create_project(s, name, lead_name=lead, lead_password=password, local_mode=args.local)
+        return project.id, Member.of(get_member(s, project, lead)), True
+
+    project_id, member, created = store.run(who)
+    try:
+        report = import_qdpx_staged(store, project_id, member, data, filename, lenient=args.lenient,
+                                    positions=args.positions, dry_run=args.dry_run, progress=_progress())
+    except BaseException:
+        if created:
+            _forget(store, project_id)
+        raise
+    if created and args.dry_run:
+        _forget(store, project_id)  # nothing of a dry run stays, the project it created included
+    _print_report(report, args)
     return 0
+
+
+def _forget(store, project_id: str) -> None:
+    """Delete a project this command created (still empty but for its lead)."""
+    from sqlalchemy import delete
+
+    from .store.models import Project
+
+    store.run(lambda s: s.execute(delete(Project).where(Project.id == project_id)))
+
+
+def _progress():
+    """Rows stored so far, on one line of a terminal's stderr (nothing when it is not one)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        print(f"\rstoring the import: {done:,} of {total:,} rows", end="\n" if done >= total else "",
+              file=sys.stderr, flush=True)
+    return show
 
 
 def _print_report(report, args) -> None:
@@ -101,15 +130,13 @@ def _export(store, args) -> int:
 
 
 def _codebook_import(store, args) -> int:
-    from .cli import _project_and_member
-    from .interchange import import_qdc
+    from .cli import _signed_in
+    from .staged_import import import_qdc_staged
 
     data = _read(args.file)
-
-    def go(s):
-        project, member = _project_and_member(s, args)
-        return import_qdc(s, project, member, data, Path(args.file).name, lenient=args.lenient)
-    _print_report(store.run(go), args)
+    project, member = _signed_in(store, args)
+    _print_report(import_qdc_staged(store, project.id, member, data, Path(args.file).name, lenient=args.lenient,
+                                    progress=_progress()), args)
     return 0
 
 

@@ -147,9 +147,11 @@ def set_local_mode(s: Session, project: Project, actor: Member, enabled: bool) -
 
 
 def get_project(s: Session, name: str) -> Project:
-    p = s.scalar(select(Project).where(Project.name == name))
+    # staging_for: a hidden project holding an import being stored (coding.staged_import)
+    p = s.scalar(select(Project).where(Project.name == name, Project.staging_for.is_(None)))
     if p is None:
-        known = ", ".join(s.scalars(select(Project.name).order_by(Project.name))) or "none yet"
+        known = ", ".join(s.scalars(select(Project.name).where(Project.staging_for.is_(None))
+                                    .order_by(Project.name))) or "none yet"
         raise NotFoundError(
             f"no project named {name!r} (projects: {known}); create it with "
             f"`python -m coding --as YOUR_NAME init {name}`"
@@ -158,7 +160,7 @@ def get_project(s: Session, name: str) -> Project:
 
 
 def list_projects(s: Session) -> list[Project]:
-    return list(s.scalars(select(Project).order_by(Project.name)))
+    return list(s.scalars(select(Project).where(Project.staging_for.is_(None)).order_by(Project.name)))
 
 
 def add_member(

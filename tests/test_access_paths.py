@@ -179,6 +179,8 @@ def _args(fn: Callable, qualname: str, s, st, extra: dict, member, tmp_path) -> 
     special = {
         "coding.interchange.importer.import_qdpx": {"data": extra["qdpx"], "filename": "harbour.qdpx"},
         "coding.interchange.importer.import_qdc": {"data": extra["qdc"]},
+        "coding.staged_import.import_qdpx_staged": {"data": extra["qdpx"], "filename": "harbour.qdpx"},
+        "coding.staged_import.import_qdc_staged": {"data": extra["qdc"]},
         "coding.documents.import_attributes": {"data": TEAM_ATTRIBUTES.encode()},
         "coding.documents.store_document": {"data": upload.read_bytes(), "filename": "Docker_09.txt",
                                             "name": "Docker_09"},

@@ -52,6 +52,11 @@ class Project(Base):
     # How exports attribute an excerpt: participant attributes in braces (migration 0005).
     attribution_template: Mapped[str] = mapped_column(
         String(300), default="({role} - {school})", server_default="({role} - {school})")
+    # Set on the hidden project that holds an import's rows until they are made visible
+    # in one short transaction (coding.staged_import, migration 0009); NULL for real projects.
+    staging_for: Mapped[str | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE", name="fk_projects_staging_for_projects"),
+        nullable=True, index=True)
 
 
 class Coder(Base):
@@ -140,8 +145,9 @@ class Code(Base):
     project_id: Mapped[str] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
+    # Indexed (migration 0009): deleting a code looks up its children by it.
     parent_id: Mapped[str | None] = mapped_column(
-        ForeignKey("codes.id", ondelete="CASCADE"), nullable=True
+        ForeignKey("codes.id", ondelete="CASCADE"), nullable=True, index=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(200))
@@ -392,3 +398,23 @@ class SetMember(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), nullable=True
     )
     code_id: Mapped[str | None] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), nullable=True)
+
+
+# --- Imports being stored (migration 0009) ---------------------------------------
+
+
+class StagedImport(Base):
+    """An import whose rows are being written, in short transactions, into a hidden project
+    (``id``; its ``staging_for`` is ``project_id``) until one short transaction moves them
+    into the project. ``seen_at`` is renewed by every transaction: one left for long was
+    interrupted, and the next import removes what it staged."""
+
+    __tablename__ = "staged_imports"
+    id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("coders.id", ondelete="SET NULL"), nullable=True)
+    label: Mapped[str] = mapped_column(String(300), default="")
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
