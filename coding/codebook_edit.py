@@ -97,17 +97,8 @@ def _fresh_tree(s: Session, project: Project) -> CodeTree:
 
 
 def _descendants(tree: CodeTree, code_id: str) -> list[str]:
-    """Ids below ``code_id``; a visited set makes a cyclic (corrupt) tree terminate."""
-    out: list[str] = []
-    seen = {code_id}
-    stack = [code_id]
-    while stack:
-        for ch in tree.children.get(stack.pop(), []):
-            if ch.id not in seen:
-                seen.add(ch.id)
-                out.append(ch.id)
-                stack.append(ch.id)
-    return out
+    """Ids below ``code_id`` (the one tree walker's, which ends on a cyclic, corrupt tree too)."""
+    return tree.descendants(code_id)
 
 
 def _ancestors(tree: CodeTree, code_id: str | None) -> list[str]:
