@@ -27,8 +27,17 @@ codings) for a few seconds while 8 coders write, once in a write session
 (``BEGIN IMMEDIATE``, queued behind writers) and once with ``write=False``
 (deferred, reading its WAL snapshot beside them), against reads alone.
 
-Run: ``.venv/bin/python bench/concurrency_bench.py [--pg URL | --no-pg] [--coders 20] [--codings 500]``
-from the repository root. Prints tables with ratios against the baseline measured
+Then an import check (issue 15, item 8), on a project of its own: the same coders code
+(each pausing ``--pause`` s between clicks, as people do) first for ``--baseline-seconds``
+with no import (the baseline), then while a lead imports a ``--import-codes`` code
+``.qdpx`` (:func:`coding.staged_import.import_qdpx_staged`, as the CLI and the Exchange
+page do) and then a ``--import-docs`` transcript batch
+(:func:`coding.documents.import_uploads_committing`, as the Project page does). Reported:
+the slowest coding, refusals for a busy database, lost codings, and the import's own
+longest write transaction. Goal: no coding over 2 s, 0 refused for busy, 0 lost.
+
+Run: ``.venv/bin/python bench/concurrency_bench.py [--pg URL | --no-pg] [--coders 20] [--codings 500]
+[--only-import | --no-import]`` from the repository root. Prints tables with ratios against the baseline measured
 in the same run; it is not a timed test (DESIGN.md, How we know it works).
 """
 
@@ -50,6 +59,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # big_imports: the big files the import check imports
 
 GOAL_SQLITE_PER_S = 200
 N_DOCS = 4
@@ -77,7 +87,7 @@ def _store(url):
 
 # --- set-up -------------------------------------------------------------------------
 
-def setup(url: str, n_coders: int) -> dict:
+def setup(url: str, n_coders: int, project: str = "bench") -> dict:
     """Project, 2 leads, the coders (and a baseline coder), documents and a codebook."""
     from coding.codebook_edit import add_code
     from coding.projects import Member, add_member, create_project, get_member
@@ -91,7 +101,7 @@ def setup(url: str, n_coders: int) -> dict:
     store = Store(url)
     rng = random.Random(7)
     with store.session() as s:
-        p = create_project(s, "bench", lead_name="lead0", local_mode=True)
+        p = create_project(s, project, lead_name="lead0", local_mode=True)
         leads = [Member.of(get_member(s, p, "lead0"))]
         leads.append(Member.of(add_member(s, p, "lead1", "lead", actor=leads[0])))
         coders = [Member.of(add_member(s, p, f"coder{i:02d}", "coder", actor=leads[0]))
@@ -123,8 +133,9 @@ def _codable(s, project_id):
 
 # --- workers ------------------------------------------------------------------------
 
-def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out) -> None:
-    """Apply ``n`` codings (or until ``stop``), one transaction each; every tenth is applied twice."""
+def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out, pause: float = 0.0, run: int = 0) -> None:
+    """Apply ``n`` codings (or until ``stop``), one transaction each; every tenth is applied twice.
+    ``pause``: seconds between clicks; ``run``: another run's spans and codes (none repeats an earlier run's)."""
     try:
         from coding.codings import apply_codes
         from coding.errors import CodingError
@@ -132,7 +143,7 @@ def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out) -> None
         from coding.store.models import Coder, Document, Project
 
         store = _store(url)
-        rng = random.Random(index)
+        rng = random.Random(index + 7919 * run)
         member = store.run(lambda s: Member.of(s.get(Coder, ids["coders"][index])), write=False)
         codes = store.run(lambda s: _codable(s, ids["project"]), write=False)
         saved, lat, raw = [], [], []
@@ -145,7 +156,7 @@ def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out) -> None
             if stop.is_set():
                 break
             doc_id, length = ids["docs"][k % N_DOCS]
-            start = (10 * (k // N_DOCS)) % (length - 20)
+            start = (10 * (k // N_DOCS) + 5 * run) % (length - 20)
             end = start + 4 + k % 5
             code = rng.choice(codes)
             for click in range(2 if k % 10 == 9 else 1):
@@ -162,6 +173,8 @@ def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out) -> None
                 except Exception as exc:  # a raw database error: what the goal forbids
                     raw.append(_reason(exc))
                 lat.append(time.perf_counter() - t)
+            if pause:
+                time.sleep(pause)
         out.put({"kind": "coder", "index": index, "saved": saved, "refused": refused, "raw": raw, "lat": lat,
                  "t0": t0, "t1": time.time(), "second_click_skipped": second_click_skipped})
         store.dispose()
@@ -232,12 +245,13 @@ def lead(url: str, ids: dict, index: int, ready, go, stop, out) -> None:
 
 
 def run_writers(url: str, ids: dict, coder_indexes: list[int], n: int, leads: int, *,
-                during=None) -> dict:
+                during=None, pause: float = 0.0, run: int = 0) -> dict:
     """Start the processes together; wait for the coders, then stop the leads. With
     ``during``, it is called once all are running and the coders are stopped when it returns."""
     ctx = mp.get_context("spawn")
     ready, out, go, stop = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Event()
-    procs = [ctx.Process(target=coder, args=(url, ids, i, n, ready, go, stop, out)) for i in coder_indexes]
+    procs = [ctx.Process(target=coder, args=(url, ids, i, n, ready, go, stop, out, pause, run))
+             for i in coder_indexes]
     procs += [ctx.Process(target=lead, args=(url, ids, i, ready, go, stop, out)) for i in range(leads)]
     for p in procs:
         p.start()
@@ -367,6 +381,130 @@ def bench(name: str, url: str, n_coders: int, n: int, read_seconds: float) -> tu
     return rows, reasons, raw_all, reads
 
 
+# --- coding while a lead imports (issue 15, item 8) ---------------------------------------
+
+def _write_transactions(store) -> list[float]:
+    """Durations of ``store``'s write transactions from now on (the list fills up)."""
+    from sqlalchemy import event
+
+    held: list[float] = []
+
+    def begin(conn):
+        if not conn.get_execution_options().get("coding_read_only", False):
+            conn.info["bench_t0"] = time.perf_counter()
+
+    def end(conn):
+        t0 = conn.info.pop("bench_t0", None)
+        if t0 is not None:
+            held.append(time.perf_counter() - t0)
+
+    for name, fn in (("begin", begin), ("commit", end), ("rollback", end)):
+        event.listen(store.engine, name, fn)
+    return held
+
+
+def lead_imports(url: str, ids: dict, n_codes: int, n_docs: int):
+    """The lead's work, as a function for ``run_writers(during=...)``: a ``.qdpx`` of
+    ``n_codes`` codes (20 transcripts, 1,000 codings), then ``n_docs`` transcripts.
+    The files are made first (not timed)."""
+    from big_imports import qdpx, transcripts
+
+    from coding.documents import import_uploads_committing
+    from coding.projects import Member
+    from coding.staged_import import import_qdpx_staged
+    from coding.store.models import Coder, Project
+
+    data, batch = qdpx(n_codes, n_docs=20, codings_per_doc=50, seed=15), transcripts(n_docs, seed=16)
+    store = _store(url)
+    lead = store.run(lambda s: Member.of(s.get(Coder, ids["leads"][0])), write=False)
+    project = store.run(lambda s: s.get(Project, ids["project"]).name, write=False)
+
+    def go() -> dict:
+        held = _write_transactions(store)
+        out = {}
+        t = time.perf_counter()
+        rep = import_qdpx_staged(store, project, lead, data, "big.qdpx")
+        out["qdpx"] = {"seconds": time.perf_counter() - t, "longest": max(held), "transactions": len(held),
+                       "codes": rep.codes_created, "codings": sum(rep.codings_by_coder.values())}
+        held.clear()
+        t = time.perf_counter()
+        rep = import_uploads_committing(store, project, batch, actor=lead)
+        out["batch"] = {"seconds": time.perf_counter() - t, "longest": max(held), "transactions": len(held),
+                        "documents": len(rep.imported), "failed": len(rep.failed)}
+        store.dispose()
+        return out
+
+    return go
+
+
+def import_bench(name: str, url: str, n_coders: int, pause: float, baseline_s: float, n_codes: int,
+                 n_docs: int) -> tuple[list[dict], dict]:
+    """The coders alone for ``baseline_s``, then the same coders while the lead imports."""
+    from sqlalchemy import func, select
+
+    from coding.store.models import Code, Document, StagedImport
+
+    ids = setup(url, n_coders, project="imports")
+    coders = list(range(n_coders))
+    base = run_writers(url, ids, coders, 10**9, 0, during=lambda: time.sleep(baseline_s), pause=pause)
+    with_import = run_writers(url, ids, coders, 10**9, 0, during=lead_imports(url, ids, n_codes, n_docs),
+                              pause=pause, run=1)
+    store = _store(url)
+    with store.session(write=False) as s:
+        landed = {"codes": s.scalar(select(func.count()).select_from(Code).where(Code.project_id == ids["project"])),
+                  "documents": s.scalar(select(func.count()).select_from(Document)
+                                        .where(Document.project_id == ids["project"])),
+                  "staged left": s.scalar(select(func.count()).select_from(StagedImport))}
+    store.dispose()
+    rows = []
+    for label, run in (("no import (baseline)", base),
+                       (f"lead imports {n_codes:,}-code .qdpx + {n_docs} transcripts", with_import)):
+        res = run["results"]
+        chk = check(url, ids, res)
+        coders_ = [r for r in res if r["kind"] == "coder"]
+        lat = [x for r in coders_ for x in r["lat"]]
+        reasons = Counter()
+        for r in coders_:
+            reasons.update(r["refused"])
+        rows.append({"db": name, "scenario": label, "clicks": len(lat), "stored": chk["saved"], "lost": chk["lost"],
+                     "busy": sum(v for k, v in reasons.items() if k.startswith("StorageBusyError")),
+                     "refused": sum(reasons.values()), "raw": sum(len(r["raw"]) for r in res),
+                     "per_s": len(lat) / run["seconds"], "p50": _pct(lat, 50), "p95": _pct(lat, 95),
+                     "max": max(lat), "seconds": run["seconds"]})
+    return rows, {**with_import["during"], "landed": landed}
+
+
+def _print_imports(rows: list[dict], imports: dict, args) -> None:
+    print(f"\n{args.coders} coder processes, one coding per click, {args.pause} s between clicks: alone for "
+          f"{args.baseline_seconds:.0f} s, then while a lead imports a {args.import_codes:,}-code .qdpx "
+          f"(coding.staged_import) and then {args.import_docs} transcripts (import_uploads_committing)\n")
+    head = ("database", "scenario", "seconds", "clicks", "stored", "lost", "refused busy", "refused other",
+            "raw DB err", "clicks/s", "x baseline", "p50 ms", "p95 ms", "x baseline", "slowest s", "x baseline")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    base = {r["db"]: r for r in rows if r["scenario"].startswith("no import")}
+    for r in rows:
+        b = base[r["db"]]
+        print(f"| {r['db']} | {r['scenario']} | {r['seconds']:.0f} | {r['clicks']} | {r['stored']} | {r['lost']} | "
+              f"{r['busy']} | {r['refused'] - r['busy']} | {r['raw']} | {r['per_s']:.0f} | "
+              f"{r['per_s'] / b['per_s']:.2f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p95'] / b['p95']:.2f} | "
+              f"{r['max']:.2f} | {r['max'] / b['max']:.2f} |")
+    print("\n| database | lead's import | seconds | write transactions | longest s | stored |")
+    print("|---|---|---|---|---|---|")
+    for db, imp in imports.items():
+        q, bt, landed = imp["qdpx"], imp["batch"], imp["landed"]
+        print(f"| {db} | .qdpx, {args.import_codes:,} codes | {q['seconds']:.0f} | {q['transactions']} | "
+              f"{q['longest']:.2f} | {q['codes']:,} codes, {q['codings']:,} codings |")
+        print(f"| {db} | {args.import_docs} transcripts | {bt['seconds']:.0f} | {bt['transactions']} | "
+              f"{bt['longest']:.2f} | {bt['documents']} documents ({bt['failed']} failed) |")
+        print(f"| {db} | afterwards in the project | | | | {landed['codes']:,} codes, {landed['documents']} "
+              f"documents, {landed['staged left']} staged imports left |")
+    busy = [r for r in rows if not r["scenario"].startswith("no import")]
+    met = all(r["max"] <= 2.0 and r["busy"] == 0 and r["lost"] == 0 and r["raw"] == 0 for r in busy)
+    print(f"\ngoal while importing: no coding over 2 s, 0 refused for busy, 0 lost, 0 raw DB errors: "
+          f"{'met' if met else 'NOT MET'}")
+
+
 def _pg_url(arg: str | None) -> str | None:
     if arg:
         return arg
@@ -378,45 +516,7 @@ def _pg_url(arg: str | None) -> str | None:
         return None
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pg", help="PostgreSQL server URL (default: the one scripts/postgres.sh starts)")
-    ap.add_argument("--no-pg", action="store_true")
-    ap.add_argument("--no-sqlite", action="store_true")
-    ap.add_argument("--coders", type=int, default=20)
-    ap.add_argument("--codings", type=int, default=500)
-    ap.add_argument("--read-seconds", type=float, default=5.0, help="0 skips the read check")
-    args = ap.parse_args()
-
-    rows, reasons, raws, reads = [], Counter(), [], []
-    tmp = tempfile.TemporaryDirectory(prefix="coding-bench-")
-    targets = [] if args.no_sqlite else [("SQLite", f"sqlite:///{tmp.name}/bench.db", None)]
-    pg = None if args.no_pg else _pg_url(args.pg)
-    if pg:
-        from sqlalchemy import create_engine, text
-
-        dbname = f"coding_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{dbname}"'))
-        targets.append(("PostgreSQL", pg.rsplit("/", 1)[0] + "/" + dbname, (admin, dbname)))
-    try:
-        for name, url, _ in targets:
-            print(f"running on {name}...", file=sys.stderr, flush=True)
-            r, why, raw, rd = bench(name, url, args.coders, args.codings, args.read_seconds)
-            rows += r
-            reasons.update({f"{name}: {k}": v for k, v in why.items()})
-            raws += [f"{name}: {x}" for x in raw]
-            reads += [(name, *x) for x in rd]
-    finally:
-        for _, _, pgdb in targets:
-            if pgdb:
-                admin, dbname = pgdb
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-                admin.dispose()
-        tmp.cleanup()
-
+def _print_writers(rows, reasons, raws, reads, args) -> None:
     print(f"\n{args.coders} coder processes x {args.codings} codings (every 10th clicked twice) while 2 leads "
           "merge, move, rename and add codes; one transaction per action (Store.run)\n")
     head = ("database", "scenario", "stored", "lost", "dup", "refused", "raw DB err", "cycles", "codings/s",
@@ -455,6 +555,63 @@ def main() -> None:
     print(f"\ngoals: 0 lost, 0 duplicated, 0 cycles, 0 raw DB errors: {'met' if ok else 'NOT MET'}; "
           f"SQLite >= {GOAL_SQLITE_PER_S} codings/s under contention: {'met' if sqlite_fast else 'NOT MET'}")
 
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pg", help="PostgreSQL server URL (default: the one scripts/postgres.sh starts)")
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--coders", type=int, default=20)
+    ap.add_argument("--codings", type=int, default=500)
+    ap.add_argument("--read-seconds", type=float, default=5.0, help="0 skips the read check")
+    ap.add_argument("--only-import", action="store_true", help="only the import check")
+    ap.add_argument("--no-import", action="store_true", help="skip the import check")
+    ap.add_argument("--import-codes", type=int, default=100_000)
+    ap.add_argument("--import-docs", type=int, default=200)
+    ap.add_argument("--pause", type=float, default=0.2, help="import check: seconds between a coder's clicks")
+    ap.add_argument("--baseline-seconds", type=float, default=30.0, help="import check: coding with no import")
+    args = ap.parse_args()
+
+    rows, reasons, raws, reads = [], Counter(), [], []
+    import_rows, imports = [], {}
+    tmp = tempfile.TemporaryDirectory(prefix="coding-bench-")
+    targets = [] if args.no_sqlite else [("SQLite", f"sqlite:///{tmp.name}/bench.db", None)]
+    pg = None if args.no_pg else _pg_url(args.pg)
+    if pg:
+        from sqlalchemy import create_engine, text
+
+        dbname = f"coding_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{dbname}"'))
+        targets.append(("PostgreSQL", pg.rsplit("/", 1)[0] + "/" + dbname, (admin, dbname)))
+    try:
+        for name, url, _ in targets:
+            print(f"running on {name}...", file=sys.stderr, flush=True)
+            if not args.only_import:
+                r, why, raw, rd = bench(name, url, args.coders, args.codings, args.read_seconds)
+                rows += r
+                reasons.update({f"{name}: {k}": v for k, v in why.items()})
+                raws += [f"{name}: {x}" for x in raw]
+                reads += [(name, *x) for x in rd]
+            if not args.no_import:
+                r, imports[name] = import_bench(name, url, args.coders, args.pause, args.baseline_seconds,
+                                                args.import_codes, args.import_docs)
+                import_rows += r
+    finally:
+        for _, _, pgdb in targets:
+            if pgdb:
+                admin, dbname = pgdb
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+                admin.dispose()
+        tmp.cleanup()
+
+    if rows:
+        _print_writers(rows, reasons, raws, reads, args)
+    if import_rows:
+        _print_imports(import_rows, imports, args)
 
 if __name__ == "__main__":
     main()

@@ -277,11 +277,11 @@ def _run_staged(store, project: Project | str, member: Any, action: Action, labe
     project_id, rows, actor_id = store.run(start, write=False)
     version = rows["projects"][0]["codebook_version"]
     result, changes = run_on_copy(rows, project_id, work)
+    if dry_run or not changes.rows:
+        return result
     taken = store.run(lambda s: taken_ids(s, changes, project_id), write=False)
     if taken:  # the file's GUIDs are used elsewhere: again, so the import gives fresh ids
         result, changes = run_on_copy(rows, project_id, work, taken=taken)
-    if dry_run or not changes.rows:
-        return result
     _drop_stale(store)
     staging_id = new_id()
     plan = _plan(changes, project_id, staging_id)
