@@ -6,7 +6,9 @@ This file plays two parts:
 - ``streamlit run app.py`` first finds the ``st.App`` below, imports this file as a
   module and serves that App: Streamlit plus two routes that set and delete the
   HTTP-only session cookie, which a Streamlit script cannot do itself (see
-  app_pages/common.py for the sign-in flow). ``uvicorn app:app`` serves it too.
+  app_pages/common.py for the sign-in flow), and two middlewares: the facts of each
+  connection and headers that forbid framing (app_pages/server.py). ``uvicorn app:app``
+  serves it too.
 """
 
 import streamlit as st
@@ -42,13 +44,21 @@ else:
     from urllib.parse import urlsplit
 
     from starlette.concurrency import run_in_threadpool
+    from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from app_pages.server import ConnectionFacts, FrameHeaders
     from coding.auth import SESSION_COOKIE, close_session_by_token, redeem_grant
     from coding.errors import CodingError
+    from coding.network import trusted_proxies
     from coding.store import shared_store
+
+    try:
+        TRUSTED_PROXIES = trusted_proxies()  # a wrong setting stops the server here, saying which
+    except CodingError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
 
     def _refuse_cross_site(request: Request) -> JSONResponse | None:
         """Only the app's own pages may call these routes (login CSRF): the browser's
@@ -110,4 +120,9 @@ else:
     app = st.App(Path(__file__).resolve(), routes=[
         Route("/account/session", session_cookie, methods=["POST"]),
         Route("/account/sign-out", sign_out_cookie, methods=["POST"]),
+    ], middleware=[
+        # where each request really came from (local mode, sign-in limits) and no framing
+        # by other sites: see app_pages/server.py
+        Middleware(ConnectionFacts, trusted=TRUSTED_PROXIES),
+        Middleware(FrameHeaders),
     ])

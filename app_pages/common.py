@@ -41,6 +41,7 @@ from coding.auth import (
     touch_session,
 )
 from coding.errors import CodingError
+from coding.network import local_connection_problem
 from coding.projects import Member, active_coder, get_project, list_projects, members
 from coding.store import Store
 from coding.store.models import Project
@@ -70,23 +71,42 @@ def report(exc: CodingError) -> None:
 # --- where the server listens ---------------------------------------------------
 
 
-def _local_problem() -> str | None:
-    """Why this server may not serve local single-user mode (no passwords), or None."""
-    address = st.get_option("server.address")
-    if not is_loopback(address):
-        where = f"on {md_escape(address)}" if address else "on every network interface (no server.address set)"
-        return f"this server listens {where}"
+def _headers() -> Mapping:
     headers = st.context.headers
-    if not isinstance(headers, Mapping):  # AppTest has no real request
-        headers = {}
-    if any(h in headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-Ip")):
-        return "this request came through a proxy"
-    return None
+    return headers if isinstance(headers, Mapping) else {}
+
+
+def _served() -> bool:
+    """Whether this run belongs to a real connection. AppTest has none: no headers at all,
+    where a browser's WebSocket handshake always sends some."""
+    return bool(_headers())
+
+
+def _local_problem() -> str | None:
+    """Why this request may not use local single-user mode (no passwords), or None.
+
+    Decided from the connection, as the server saw it (app_pages/server.py adds the
+    X-Coding-* headers): made from this computer, to a loopback address, through no
+    proxy. ``server.address`` says nothing about that (``uvicorn app:app --host 0.0.0.0``
+    ignores it), so only AppTest, which has no connection, falls back to it."""
+    headers = _headers()
+    if not _served():
+        address = st.get_option("server.address")
+        if not is_loopback(address):
+            where = f"on {md_escape(address)}" if address else "on every network interface (no server.address set)"
+            return f"this server listens {where}"
+        return None
+    if "X-Coding-Peer" not in headers:
+        return "this server cannot tell where the request came from (serve app.py's `app`)"
+    forwarded = any(h in headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-Ip"))
+    problem = local_connection_problem(headers.get("X-Coding-Peer"), headers.get("X-Coding-Local"),
+                                       forwarded=forwarded)
+    return None if problem is None else md_escape(problem)
 
 
 def server_is_loopback() -> bool:
-    """Whether local single-user mode may be offered here: Streamlit listens on a
-    loopback address (``server.address``) and the request came without a proxy."""
+    """Whether local single-user mode may be offered to this request: it was made on this
+    computer, to a loopback address, without a proxy (see :func:`_local_problem`)."""
     return _local_problem() is None
 
 
@@ -96,8 +116,8 @@ def local_mode_refusal(project_name: str) -> str | None:
     if problem is None:
         return None
     return (f"Project {md_escape(project_name)} is in local single-user mode (no passwords), and {problem}. "
-            "Start the app with `--server.address 127.0.0.1` to use it on this computer only, or protect the "
-            "project: `python -m coding --as LEAD passwd PROJECT`, then "
+            "Open the app on the computer it runs on (at 127.0.0.1; start it with `--server.address 127.0.0.1` "
+            "so nobody else can reach it), or protect the project: `python -m coding --as LEAD passwd PROJECT`, then "
             "`python -m coding --as LEAD local-mode PROJECT off`.")
 
 
@@ -149,9 +169,11 @@ def _queue_cookie(action: str, grant: str = "") -> None:
 
 
 def _source() -> str:
-    """Where a sign-in comes from, for the per-source limit (AppTest has no address)."""
-    ip = st.context.ip_address
-    return ip if isinstance(ip, str) and ip else "this computer"
+    """The address a sign-in counts against (app_pages/server.py: the connection's peer, or
+    what a listed proxy forwarded), never what the client wrote; AppTest has none."""
+    if not _served():
+        return "this computer"
+    return _headers().get("X-Coding-Source") or "unknown"
 
 
 def _forget_member() -> None:

@@ -4,9 +4,11 @@ Passwords are argon2 hashes (argon2-cffi). Every sign-in try is a row in
 ``sign_in_attempts``, committed before the answer is given: limits then hold
 across app instances and processes, and a caller's rollback cannot erase a
 failure. After :data:`MAX_FAILURES` failures within :data:`FAILURE_WINDOW` a
-member is locked for :data:`LOCK_TIME`; one source (an IP address, ``cli``) is
-refused after :data:`SOURCE_MAX_FAILURES` failures within the window, whatever
-names it tries.
+member is locked for :data:`LOCK_TIME`; a source (an IP address, ``cli``) with
+:data:`SOURCE_MAX_FAILURES` failures within the window is refused for every name
+that failed from it (members who did not may still sign in from it). A source is
+the connection's address (see :mod:`coding.network`). Every refusal gives the same
+answer, so a try learns nothing about which names are members.
 
 A session is a ``session_tokens`` row holding only SHA-256 hashes of its secrets
 (each 256 random bits from :mod:`secrets`, so a fast hash is enough and a
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import os
 import re
 import secrets
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from .errors import CodingError, NotFoundError, PermissionDeniedError
 from .events import log_event
+from .network import is_loopback  # noqa: F401 (re-exported: callers import it from here)
 from .access import Action, can, require
 from .projects import Member, account_of, active_coder, get_member, members
 from .store.models import Coder, MemberAccount, Project, SessionToken, SignInAttempt
@@ -144,19 +146,6 @@ def _verify_dummy() -> None:
         pass
 
 
-def is_loopback(address: str | None) -> bool:
-    """Whether a server address only accepts connections from this machine. ``None``
-    or empty means "all interfaces" (Streamlit's default), which is not loopback."""
-    if not address:
-        return False
-    if address.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 # --- sign-in, rate limiting, lock-out ---------------------------------------
 
 
@@ -208,52 +197,57 @@ def _when(at: datetime, now: datetime) -> str:
     return f"{at:%H:%M} UTC (in {minutes} minute{'s' if minutes != 1 else ''})"
 
 
-def _wrong(project: Project) -> PermissionDeniedError:
+def _failed_here(s: Session, coder_id: str, source: str, now: datetime) -> bool:
+    """Whether the member failed from this source within the window, since their last success."""
+    last_ok = s.scalar(select(SignInAttempt.at)
+                       .where(SignInAttempt.coder_id == coder_id, SignInAttempt.outcome != "fail")
+                       .order_by(SignInAttempt.at.desc()).limit(1))
+    since = max(now - FAILURE_WINDOW, _utc(last_ok)) if last_ok is not None else now - FAILURE_WINDOW
+    return s.scalar(select(SignInAttempt.id).where(
+        SignInAttempt.coder_id == coder_id, SignInAttempt.source == source[:64], SignInAttempt.outcome == "fail",
+        SignInAttempt.at > since).limit(1)) is not None
+
+
+def _refused(project: Project) -> PermissionDeniedError:
+    """The one answer to every failed sign-in: it says nothing of whether the name is a
+    member, is locked, has no password, or whether the address is over its limit."""
     return PermissionDeniedError(
-        f"name or password is wrong for project {project.name!r}: check both and try again "
-        f"(after {MAX_FAILURES} failed tries a member is locked for {int(LOCK_TIME.total_seconds() // 60)} minutes)")
+        f"name or password is wrong for project {project.name!r}, or there were too many failed tries: check "
+        f"both and try again; after {MAX_FAILURES} failed tries a name is locked for "
+        f"{int(LOCK_TIME.total_seconds() // 60)} minutes (a lead can reset a password, or give a member "
+        "without one a temporary password)")
 
 
 def sign_in(s: Session, project: Project, name: str, password: str | None = None, *,
             source: str = "") -> Member:
-    """Check a member's password and return them, or raise :class:`PermissionDeniedError`
-    (:class:`SignInLockedError` while locked). In local mode a member without a password
-    signs in by name. A failure is committed before the error is raised."""
+    """Check a member's password and return them, or raise :class:`PermissionDeniedError`,
+    the same answer (and the same work: one password hash checked) for an unknown name, a
+    removed or locked member, a member without a password in a protected project and a
+    wrong password. In local mode a member without a password signs in by name.
+
+    Limits: a member is locked after :data:`MAX_FAILURES` failures (:func:`locked_until`).
+    A ``source`` (the client's address, ``cli``) over :data:`SOURCE_MAX_FAILURES` failures
+    refuses only members who failed from it since: everyone on one computer shares an
+    address, and one of them guessing must not lock out the others. Every failure is
+    recorded and committed before the error is raised."""
     now = utcnow()
-    until = _source_locked_until(s, source, now)
-    if until is not None:
-        raise SignInLockedError(f"too many failed sign-ins from this address: try again at {_when(until, now)}",
-                                until)
+    source_over = _source_locked_until(s, source, now) is not None
     coder = s.scalar(select(Coder).where(Coder.project_id == project.id, Coder.name == (name or "").strip())
                      .with_for_update())  # PostgreSQL: one sign-in of a member at a time
     account = account_of(s, coder.id) if coder is not None else None
-    if coder is None or (account is not None and account.removed_at is not None):
+    refused = (coder is None or (account is not None and account.removed_at is not None)
+               or locked_until(s, coder.id, now) is not None
+               or (source_over and _failed_here(s, coder.id, source, now))
+               or (coder.password_hash is None and not project.local_mode))
+    if not refused and coder.password_hash is None:
+        _record(s, project.id, coder.id, source, "ok")  # local mode: the name is enough
+        return Member.of(coder)
+    if refused:
         _verify_dummy()
+    if refused or not _verify(coder.password_hash, password):
         _record(s, project.id, coder.id if coder else None, source, "fail")
         s.commit()
-        raise _wrong(project)
-    until = locked_until(s, coder.id, now)
-    if until is not None:
-        raise SignInLockedError(
-            f"too many failed sign-ins for {coder.name!r}: locked until {_when(until, now)}; try again then, "
-            "or ask a lead to reset the password", until)
-    if coder.password_hash is None:
-        if project.local_mode:
-            _record(s, project.id, coder.id, source, "ok")
-            return Member.of(coder)
-        raise PermissionDeniedError(
-            f"{coder.name!r} has no password and {project.name!r} is protected: ask a lead to set a temporary "
-            "one (Members page, or `python -m coding member reset-password`)")
-    if not _verify(coder.password_hash, password):
-        _record(s, project.id, coder.id, source, "fail")
-        s.commit()
-        until = locked_until(s, coder.id)
-        if until is not None:
-            raise SignInLockedError(
-                f"wrong password for {coder.name!r}, and that was the {MAX_FAILURES}th failure in "
-                f"{int(FAILURE_WINDOW.total_seconds() // 60)} minutes: locked until {_when(until, utcnow())}; "
-                "try again then, or ask a lead to reset the password", until)
-        raise _wrong(project)
+        raise _refused(project)
     if _hasher.check_needs_rehash(coder.password_hash):
         coder.password_hash = _hasher.hash(password)
     _record(s, project.id, coder.id, source, "ok")
@@ -270,7 +264,7 @@ def set_password(s: Session, project: Project, member: Member, new_password: str
                  old_password: str | None = None, keep_session: str | None = None) -> None:
     """The member sets their own password. Changing an existing one needs the old one
     (a wrong one counts as a failed sign-in). Their other sessions are revoked."""
-    coder = active_coder(s, member, project)
+    coder = s.get(Coder, require(s, member, Action.READ_PROJECT, project).id)
     now = utcnow()
     if coder.password_hash is not None:
         until = locked_until(s, coder.id, now)
