@@ -248,15 +248,20 @@ def project_picker() -> str | None:
     current = st.session_state.get("project")
     if current not in names:
         current = "demo" if "demo" in names else names[0]
-    if current != st.session_state.get("_common_project_shown") or st.session_state.get("common_project") not in names:
-        # the project was chosen in code (a page, a restored session), not in the box
-        st.session_state["common_project"] = current
-    name = st.sidebar.selectbox("Project", names, key="common_project")
-    st.session_state["_common_project_shown"] = name
-    if name != st.session_state.get("project"):
-        st.session_state["project"] = name
+    if current != st.session_state.get("project"):
+        st.session_state["project"] = current
         _forget_member()
-    return name
+    # The box shows the open project on every run: another page makes a new box, which
+    # would otherwise start at the first name. A pick in the box arrives through _picked.
+    st.session_state["common_project"] = current
+    return st.sidebar.selectbox("Project", names, key="common_project", on_change=_picked)
+
+
+def _picked() -> None:
+    """The member picked another project in the sidebar box: open it, signed out."""
+    if st.session_state.get("common_project") != st.session_state.get("project"):
+        st.session_state["project"] = st.session_state.get("common_project")
+        _forget_member()
 
 
 def open_tab_session(s, member: Member) -> tuple[Member, IssuedSession, str]:
