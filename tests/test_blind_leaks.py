@@ -225,3 +225,21 @@ def _walk(nodes):
     for n in nodes:
         yield n
         yield from _walk(n.get("children") or [])
+
+
+def test_agreement_a_coder_runs_has_no_row_for_another_coders_proposal(blind):
+    """The agreement table a coder computes lists the codebook as that coder sees it: tom's
+    pending proposal is no row of li's table (it is of tom's and the lead's)."""
+    from coding.agreement.project import compute_agreement
+
+    team, ids = blind
+    with team.store.session() as s:
+        p = team.project(s)
+        rounds.reveal(s, p, team.member(s, "maria"), s.get(Round, ids["round"]))
+    with team.store.session() as s:
+        p = team.project(s)
+        rows = {who: {r.code for r in compute_agreement(s, p, ["tom", "li"], member=team.member(s, who)).rows}
+                for who in ("li", "tom", "maria")}
+    assert not any(TOM_CODE in c for c in rows["li"]) and any(LI_CODE in c for c in rows["li"])
+    assert any(TOM_CODE in c for c in rows["tom"]) and not any(LI_CODE in c for c in rows["tom"])
+    assert any(TOM_CODE in c for c in rows["maria"]) and any(LI_CODE in c for c in rows["maria"])

@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..codebook import CodeTree, code_tree
+from ..codebook import CodeTree, code_tree, visible_code_tree
 from ..codings import PROVENANCE_SUGGESTED
 from ..access import Action, require_or_setup
 from ..errors import AgreementError, PermissionDeniedError
@@ -123,11 +123,13 @@ class _Data:
 
 
 def _gather(s: Session, project: Project, coders: list[str], codes: list[str] | None, *,
-            layer: str, rollup: bool, documents: list[str] | None, suggestions: str = "include") -> _Data:
+            layer: str, rollup: bool, documents: list[str] | None, suggestions: str = "include",
+            member: Member | None = None) -> _Data:
     if len(set(coders)) != len(coders) or len(coders) < 2:
         raise AgreementError("give at least two different coders, e.g. --coders ana ben")
     ids = [get_member(s, project, name).id for name in coders]
-    tree = code_tree(s, project)
+    # The codebook as the asker sees it: another coder's pending proposal is no row of theirs.
+    tree = visible_code_tree(s, project, member) if member is not None else code_tree(s, project)
     q = select(Document).where(Document.project_id == project.id).order_by(Document.name)
     if documents is not None:
         q = q.where(Document.name.in_(documents))
@@ -385,7 +387,7 @@ def compute_agreement(
     else:
         partial = _partial(worked, coders, set(documents), counted=True)
     data = _gather(s, project, coders, codes, layer=layer, rollup=rollup, documents=documents,
-                   suggestions=suggestions)
+                   suggestions=suggestions, member=member)
     report = agreement_of_spans(s, data, coders, unit=unit, min_share=min_share, min_overlap=min_overlap,
                                 ci=ci, n_boot=n_boot, seed=seed, codebook_version=project.codebook_version)
     report.options.update({"rollup": rollup, "layer": layer, "partial": partial,
