@@ -368,3 +368,51 @@ def test_a_refused_import_is_refused_before_anything_is_read_or_staged(team):
 def team_lead(team):
     with team.store.session(write=False) as s:
         return team.member(s, "maria")
+
+
+def test_the_exchange_page_shows_an_import_being_stored_and_no_hidden_project(team, monkeypatch, loopback_server):
+    """While maria's import is staged (held half-way in another thread), the Exchange page
+    says so, and the project list in the sidebar holds no hidden project."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from coding.auth import open_session
+
+    monkeypatch.setenv("CODING_DB_URL", team.store.engine.url.render_as_string(hide_password=False))
+    with team.store.session() as s:
+        maria = team.member(s, "maria")
+        token = open_session(s, maria).id
+    staged, go_on, errors = threading.Event(), threading.Event(), []
+
+    def hold(done, total):
+        staged.set()
+        go_on.wait(120)
+
+    def importing():
+        try:
+            import_qdpx_staged(team.store, team.name, maria, qdpx(300, n_docs=2, seed=13), "held.qdpx",
+                               progress=hold)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=importing, daemon=True)
+    worker.start()
+    try:
+        assert staged.wait(120)
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+        at.session_state["project"] = team.name
+        at.session_state["auth_session"] = token
+        at.switch_page("app_pages/interchange_page.py")
+        at.run()
+        assert not at.exception
+        info = " ".join(i.value for i in at.info)
+        assert "An import is being stored: held" in info and "by maria" in info and "rows stored" in info
+        options = at.sidebar.selectbox(key="common_project").options
+        assert team.name in options and not any(o.startswith("importing ") for o in options)
+    finally:
+        go_on.set()
+        worker.join(120)
+    assert not errors, errors
+    with team.store.session(write=False) as s:
+        assert imports_in_progress(s, team.project(s), maria) == []
