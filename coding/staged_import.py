@@ -83,16 +83,16 @@ def _plan(changes: Changes, project_id: str, staging_id: str) -> _Plan:
                 row.get("project_id") == project_id if "project_id" in table.c else owner is not None)
             if hidden and owner is not None and row[owner] is not None:
                 hidden = row[owner] in staged_ids
-            if hidden and any(row[c] in later_ids for c in fks):
+            if hidden and any(row[c] is not None and row[c] in later_ids for c in fks):
                 hidden = False  # it refers to a row only the swap writes
             if hidden:
                 if "project_id" in table.c:
                     row = {**row, "project_id": staging_id}
                 plan.staged.append((name, row))
-                staged_ids.add(row.get("id"))
             else:
                 plan.later.append((name, row))
-                later_ids.add(row.get("id"))
+            if row.get("id") is not None:
+                (staged_ids if hidden else later_ids).add(row["id"])
             if name in ("coders", "documents") and row.get("project_id") in (project_id, staging_id):
                 plan.names.setdefault(name, []).append(row["name"])
     plan.touches_codebook = bool(changes.inserts.get("codes") or changes.updates.get("codes"))

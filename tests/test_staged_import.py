@@ -416,3 +416,33 @@ def test_the_exchange_page_shows_an_import_being_stored_and_no_hidden_project(te
     assert not errors, errors
     with team.store.session(write=False) as s:
         assert imports_in_progress(s, team.project(s), maria) == []
+
+
+def test_only_rows_hanging_on_visible_rows_wait_for_the_swap():
+    """How the rows are split: a row hanging on an existing row (an account of an existing
+    member, a coding on an existing document) is written by the swap; everything else,
+    top-level codes included, is staged first. Events always come with the swap."""
+    from coding.staged_import import _plan
+    from coding.store.scratch import Changes
+
+    target, staging, existing_coder, existing_doc = "p-target", "p-staging", "c-old", "d-old"
+    changes = Changes(inserts={
+        "coders": [{"id": "c-new", "project_id": target, "name": "rita"}],
+        "member_accounts": [{"coder_id": existing_coder}, {"coder_id": "c-new"}],
+        "codes": [{"id": "k-top", "project_id": target, "parent_id": None, "proposed_by": None},
+                  {"id": "k-kid", "project_id": target, "parent_id": "k-top", "proposed_by": None}],
+        "documents": [{"id": "d-new", "project_id": target, "name": "Docker_09"}],
+        "codings": [{"id": "g-1", "project_id": target, "document_id": "d-new", "code_id": "k-kid",
+                     "coder_id": "c-new"},
+                    {"id": "g-2", "project_id": target, "document_id": existing_doc, "code_id": "k-kid",
+                     "coder_id": "c-new"}],
+        "events": [{"id": "e-1", "project_id": target, "actor_id": None}],
+    })
+    plan = _plan(changes, target, staging)
+    staged = [(t, r.get("id", r.get("coder_id"))) for t, r in plan.staged]
+    later = [(t, r.get("id", r.get("coder_id"))) for t, r in plan.later]
+    assert staged == [("coders", "c-new"), ("member_accounts", "c-new"), ("codes", "k-top"), ("codes", "k-kid"),
+                      ("documents", "d-new"), ("codings", "g-1")]
+    assert later == [("member_accounts", existing_coder), ("codings", "g-2"), ("events", "e-1")]
+    assert all(r["project_id"] == staging for t, r in plan.staged if "project_id" in r)
+    assert plan.names == {"coders": ["rita"], "documents": ["Docker_09"]} and plan.touches_codebook
