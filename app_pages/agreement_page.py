@@ -1,7 +1,7 @@
 """Agreement (leads): reliability per code, document x code view, rounds, and adjudication.
 
 Figures come from coding.agreement.project.compute_agreement; disagreements and
-the consensus layer from coding.adjudication; snapshots from coding.snapshots.
+the consensus layer from coding.work.adjudication; snapshots from coding.work.snapshots.
 Transcript text reaches the page only through st.text; names typed or imported by
 users (codes, members, documents, snapshot labels) go through ``md_escape`` wherever
 Streamlit renders Markdown. Selectbox options are ids shown by a format_func that
@@ -21,18 +21,19 @@ from sqlalchemy import func, select
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
-from coding.adjudication import (
+from coding.work.adjudication import (
     DECISIONS, accept_agreements, adjudicate, clip, compare, consensus_status, disagreement_counts, subtract,
 )
 from coding.agreement.project import RELIABLE, SUGGESTIONS, TENTATIVE, UNITS, Report, compute_agreement
 from coding.agreement.tables import partial_note, report_csv, report_markdown, suggestions_note
-from coding.codebook import code_tree
+from coding.codebook.tree import code_tree
 from coding.errors import CodingError
 from coding.exporting.agreement_report import agreement_docx
-from coding.projects import get_project, members
-from coding.recommender_agreement import recommender_agreement
-from coding.rounds import list_rounds
-from coding.snapshots import list_snapshots, save_snapshot, trend
+from coding.team.projects import get_project
+from coding.team.members import members
+from coding.suggest.recommender_agreement import recommender_agreement
+from coding.work.rounds import list_rounds
+from coding.work.snapshots import list_snapshots, save_snapshot, trend
 from coding.store.models import Coding, Document
 
 UNIT_HELP = {

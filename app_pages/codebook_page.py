@@ -1,13 +1,13 @@
 """Codebook page: the code tree with counts; leads edit it, coders read it.
 
-Every change goes through coding.codebook_edit (lead-only, logged, versioned).
+Every change goes through coding.codebook.edits (lead-only, logged, versioned).
 Actions run as widget callbacks, so the arguments they get (the selected code,
 the coding count shown in a delete confirmation) are the ones on screen when
 the user clicked. Session keys are prefixed ``codebook_``.
 
 Code names, paths and messages that quote them pass through ``md_escape``
 wherever Streamlit renders Markdown (labels, radio options, alerts, captions);
-counts come from coding.counts, so a coder in an open blind round counts only
+counts come from coding.work.counts, so a coder in an open blind round counts only
 their own codings (the table and its CSV download included).
 """
 
@@ -19,16 +19,16 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
-from coding.proposals import accept_proposal, proposals, reject_proposal
+from coding.codebook.proposals import accept_proposal, proposals, reject_proposal
 from app_pages.plain import md_escape
-from coding.codebook import TEXT_FIELDS, code_tree, visible_code_tree
-from coding.codebook_edit import (
+from coding.codebook.tree import TEXT_FIELDS, code_tree, visible_code_tree
+from coding.codebook.edits import (
     add_code, codebook_changes, delete_code, delete_impact, edit_code, merge_codes, move_code, rename_code,
     split_code,
 )
-from coding.counts import visible_coding_counts
+from coding.work.counts import visible_coding_counts
 from coding.errors import CodingError
-from coding.projects import get_project
+from coding.team.projects import get_project
 
 TOP = "(top level)"
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -23,18 +23,18 @@ from sqlalchemy import select
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
 from app_pages.transcript_component import _current_selection, clear_selection, transcript_view
-from coding import suggestions as sg
-from coding.codebook import code_tree
-from coding.codings import (
+from coding.suggest import suggestions as sg
+from coding.codebook.tree import code_tree
+from coding.work.codings import (
     ACTION_LABELS, BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
     recent_code_ids, recode, redo, remove_coding, set_memo, undo, widen,
 )
 from coding.errors import CodingError
-from coding.offsets import Utf16Map
-from coding.projects import get_project
-from coding.proposals import create_code_while_coding
-from coding.rounds import STATUSES, member_progress, open_assignments, progress, set_status
-from coding.segmentation import blocks
+from coding.text.offsets import Utf16Map
+from coding.team.projects import get_project
+from coding.codebook.proposals import create_code_while_coding
+from coding.work.rounds import STATUSES, member_progress, open_assignments, progress, set_status
+from coding.work.segmentation import blocks
 from coding.store.models import Document
 
 VIEW = "coding_view"
@@ -126,7 +126,7 @@ def apply(dv: DocView, code_ids: list[str], names: str) -> None:
         _consume()
 
 
-# --- suggestions (coding/suggestions.py): codes for the selection, find more like a code ---
+# --- suggestions (coding/suggest/suggestions.py): codes for the selection, find more like a code ---
 def _braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 

@@ -1,6 +1,6 @@
 """Shared UI state: the store, the open project and the signed-in member.
 
-Session keys: ``project`` (name), ``member`` (a :class:`coding.projects.Member`,
+Session keys: ``project`` (name), ``member`` (a :class:`coding.team.projects.Member`,
 rewritten from the database on every run: only its id is trusted),
 ``auth_session`` (the id of the member's session row) and ``auth_cookie`` (a
 pending cookie action for the browser).
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from app_pages.plain import md_escape
-from coding.auth import (
+from coding.team.accounts import (
     SESSION_COOKIE,
     TOUCH_EVERY,
     IssuedSession,
@@ -41,8 +41,9 @@ from coding.auth import (
     touch_session,
 )
 from coding.errors import CodingError
-from coding.network import local_connection_problem
-from coding.projects import Member, active_coder, get_project, list_projects, members
+from coding.team.network import local_connection_problem
+from coding.team.projects import get_project, list_projects
+from coding.team.members import Member, active_coder, members
 from coding.store import Store
 from coding.store.models import Project
 

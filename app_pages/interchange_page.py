@@ -18,8 +18,9 @@ from app_pages.common import require_member, store
 from app_pages.plain import md_escape
 from coding.errors import CodingError
 from coding.interchange import TOOLS, export_qdc, export_qdpx
-from coding.projects import get_project, members
-from coding.staged_import import import_qdc_staged, import_qdpx_staged, imports_in_progress
+from coding.team.projects import get_project
+from coding.team.members import members
+from coding.work.staged_import import import_qdc_staged, import_qdpx_staged, imports_in_progress
 
 ctx = require_member()
 if ctx is None:
@@ -32,7 +33,7 @@ st.caption("Exchange projects and codebooks with NVivo, ATLAS.ti, MAXQDA and Qua
 def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool, progress=None):
     """The import's report. It is worked out on a copy of the project (a dry run stops
     there), then stored out of sight in short transactions and moved in at once, so
-    coders keep coding meanwhile (coding.staged_import)."""
+    coders keep coding meanwhile (coding.work.staged_import)."""
     qdc = filename.lower().endswith(".qdc")
     run = import_qdc_staged if qdc else import_qdpx_staged
     return run(store(), project_name, member, data, filename, lenient=lenient, dry_run=dry_run, progress=progress)

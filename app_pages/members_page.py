@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.common import current_session_id, report, require_member, store
 from app_pages.plain import md_escape
-from coding.auth import (
+from coding.team.accounts import (
     list_sessions,
     member_overview,
     reset_password,
@@ -17,15 +17,8 @@ from coding.auth import (
     set_password,
 )
 from coding.errors import CodingError
-from coding.projects import (
-    active_coder,
-    add_member,
-    change_role,
-    get_project,
-    members,
-    remove_member,
-    set_local_mode,
-)
+from coding.team.projects import add_member, change_role, get_project, remove_member, set_local_mode
+from coding.team.members import active_coder, members
 
 st.title("Members")
 

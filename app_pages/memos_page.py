@@ -2,7 +2,7 @@
 
 Memo and transcript text are data: they reach the page through st.text and
 st.dataframe only; engine messages (which quote names) through ``md_escape``. Every rule (the blind round, who may edit) lives in
-coding/memos.py. Session keys are prefixed ``memos_``.
+coding/work/memos.py. Session keys are prefixed ``memos_``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import streamlit as st
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
-from coding.documents import list_documents
+from coding.work.documents import list_documents
 from coding.errors import CodingError
-from coding.memos import (
+from coding.work.memos import (
     add_journal_entry, author_names, coding_memos, document_memo, edit_journal_entry, journal,
     other_document_memos, save_document_memo,
 )
-from coding.projects import get_project
-from coding.rounds import blind_document_ids
+from coding.team.projects import get_project
+from coding.work.rounds import blind_document_ids
 from coding.store.models import Document
 
 ctx = require_member()

@@ -2,7 +2,7 @@
 
 Names (documents, codes, members, rounds, files) are data: they reach the page
 through st.dataframe and st.text, or through ``md_escape`` where Streamlit
-renders Markdown. Counts come from coding.counts (the blind rule). Actions
+renders Markdown. Counts come from coding.work.counts (the blind rule). Actions
 end in a rerun with a message kept in ``project_flash``, so every table and
 label shows the state after the action. Session keys are prefixed ``project_``.
 Nothing of a project (documents, codebook, rounds) is shown before sign-in.
@@ -17,13 +17,14 @@ from app_pages.common import (
     begin_session, current_session_id, open_tab_session, project_picker, server_is_loopback, sign_in_box, store,
 )
 from app_pages.plain import md_escape
-from coding.codebook import visible_code_tree
-from coding.counts import visible_coding_counts
+from coding.codebook.tree import visible_code_tree
+from coding.work.counts import visible_coding_counts
 from coding.demo import build_demo
-from coding.documents import document_summary, get_document, import_uploads_committing, list_documents
+from coding.work.documents import document_summary, get_document, import_uploads_committing, list_documents
 from coding.errors import CodingError
-from coding.projects import Member, add_member, create_project, get_member, get_project, members
-from coding.rounds import assign, list_rounds, open_round, progress, reveal
+from coding.team.projects import add_member, create_project, get_project
+from coding.team.members import Member, get_member, members
+from coding.work.rounds import assign, list_rounds, open_round, progress, reveal
 from coding.store.models import Round
 
 st.title("Project")
@@ -148,7 +149,7 @@ if member is not None and member.is_lead:
                                                 actor=member)
                 started = []
                 if rep.imported:  # parse the new documents for suggestions in the background
-                    from coding.processing import start_background
+                    from coding.suggest.processing import start_background
 
                     start_background(store(), name, member)
                     started = [("info", "Processing the documents for suggestions in the background "

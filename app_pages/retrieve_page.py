@@ -16,16 +16,17 @@ from sqlalchemy import select
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
-from coding.codebook import visible_code_tree
-from coding.codings import apply_codes
-from coding.documents import list_documents
+from coding.codebook.tree import visible_code_tree
+from coding.work.codings import apply_codes
+from coding.work.documents import list_documents
 from coding.errors import CodingError
 from coding.exporting.excerpts import excerpt_context, excerpts, project_template, set_attribution_template
 from coding.exporting.exports import WHAT_FORMATS, Filters, MatrixSpec, build_matrix, export
 from coding.exporting.pseudonyms import Pseudonyms, ner_candidates, parse_pseudonyms
 from coding.exporting.search import search_corpus
-from coding.projects import get_project, members
-from coding.rounds import list_rounds
+from coding.team.projects import get_project
+from coding.team.members import members
+from coding.work.rounds import list_rounds
 from coding.store.models import Attribute, Document
 
 S = st.session_state

@@ -7,7 +7,7 @@ and ``uvicorn app:app`` alike). Two middlewares, no Streamlit import:
 - :class:`ConnectionFacts`: every request, the page's WebSocket included, carries
   ``X-Coding-Peer`` (the address the TCP connection came from), ``X-Coding-Local`` (the
   address it was made to) and ``X-Coding-Source`` (the address a sign-in counts against,
-  :func:`coding.network.client_address`), replacing any a client sent. Pages read them
+  :func:`coding.team.network.client_address`), replacing any a client sent. Pages read them
   through ``st.context.headers`` (app_pages/common.py).
 
 Uvicorn, which ``streamlit run`` uses too, replaces the ASGI ``client`` with the value of
@@ -19,7 +19,7 @@ transport gives the ASGI ``client``, trusted only when no ``X-Forwarded-For`` ca
 
 from __future__ import annotations
 
-from coding.network import Network, client_address, trusted_proxies
+from coding.team.network import Network, client_address, trusted_proxies
 
 PEER, LOCAL, SOURCE = b"x-coding-peer", b"x-coding-local", b"x-coding-source"
 FORWARDING = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})

@@ -2,7 +2,7 @@
 per document or participant group, and the uncoded sentences most like a code.
 
 Every rule (the blind rule, who may add or only propose a code) lives in
-coding/suggestions.py; this page gathers choices and shows results. Transcript
+coding/suggest/suggestions.py; this page gathers choices and shows results. Transcript
 text reaches the page through st.text and st.dataframe only; names in labels
 and messages through ``md_escape``. Session keys are prefixed ``sugg_``.
 """
@@ -16,11 +16,11 @@ import streamlit as st
 
 from app_pages.common import report, require_member, store
 from app_pages.plain import md_escape
-from coding import suggestions as sg
-from coding.codebook import code_tree
+from coding.suggest import suggestions as sg
+from coding.codebook.tree import code_tree
 from coding.errors import CodingError
-from coding.offsets import Utf16Map
-from coding.projects import get_project
+from coding.text.offsets import Utf16Map
+from coding.team.projects import get_project
 
 ctx = require_member()
 if ctx is None:
@@ -47,10 +47,10 @@ def run(action, *, write: bool = True):
 
 
 # --- processing -----------------------------------------------------------------------
-# Parsing runs in a background thread of the server (coding/processing.py), started after an
+# Parsing runs in a background thread of the server (coding/suggest/processing.py), started after an
 # import on the Project page or here; each document is cached in its own transaction, so
 # leaving the page or cancelling keeps whole documents only, and the next run goes on.
-from coding import processing as proc  # noqa: E402
+from coding.suggest import processing as proc  # noqa: E402
 
 
 @st.fragment(run_every=1.0)

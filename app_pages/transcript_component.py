@@ -11,7 +11,7 @@ speaker names, titles and ids only through ``setAttribute``/``title``. Nothing f
 ``data`` is ever parsed as markup.
 
 Offsets are absolute UTF-16 code units of the document (what a browser counts).
-The page converts them with :class:`coding.offsets.Utf16Map`; the JS never does.
+The page converts them with :class:`coding.text.offsets.Utf16Map`; the JS never does.
 
 Result of :func:`transcript_view` (a ``ComponentResult``; attribute or key access):
 

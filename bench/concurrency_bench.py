@@ -8,7 +8,7 @@ use (``bash scripts/postgres.sh`` starts it and prints its URL), in this order:
 * ``20 writers + 2 leads``: 20 coder processes apply 500 codings each (every
   tenth one is clicked twice, as a double click or a second tab would) while two
   lead processes keep merging, moving (cycles included), renaming and adding
-  codes through :mod:`coding.codebook_edit` until the coders are done. A coder
+  codes through :mod:`coding.codebook.edits` until the coders are done. A coder
   whose code was merged away is refused, reloads the codebook and goes on.
 
 Every process opens its own ``Store``. Afterwards the database is checked:
@@ -30,9 +30,9 @@ codings) for a few seconds while 8 coders write, once in a write session
 Then an import check (issue 15, item 8), on a project of its own: the same coders code
 (each pausing ``--pause`` s between clicks, as people do) first for ``--baseline-seconds``
 with no import (the baseline), then while a lead imports a ``--import-codes`` code
-``.qdpx`` (:func:`coding.staged_import.import_qdpx_staged`, as the CLI and the Exchange
+``.qdpx`` (:func:`coding.work.staged_import.import_qdpx_staged`, as the CLI and the Exchange
 page do) and then a ``--import-docs`` transcript batch
-(:func:`coding.documents.import_uploads_committing`, as the Project page does). Reported:
+(:func:`coding.work.documents.import_uploads_committing`, as the Project page does). Reported:
 the slowest coding, refusals for a busy database, lost codings, and the import's own
 longest write transaction. Goal: no coding over 2 s, 0 refused for busy, 0 lost.
 
@@ -89,8 +89,9 @@ def _store(url):
 
 def setup(url: str, n_coders: int, project: str = "bench") -> dict:
     """Project, 2 leads, the coders (and a baseline coder), documents and a codebook."""
-    from coding.codebook_edit import add_code
-    from coding.projects import Member, add_member, create_project, get_member
+    from coding.codebook.edits import add_code
+    from coding.team.projects import add_member, create_project
+    from coding.team.members import Member, get_member
     from coding.store import Store
     from coding.store.db import make_engine, migrate
     from coding.store.models import Document
@@ -125,7 +126,7 @@ def setup(url: str, n_coders: int, project: str = "bench") -> dict:
 
 
 def _codable(s, project_id):
-    from coding.codebook import code_tree
+    from coding.codebook.tree import code_tree
     from coding.store.models import Project
 
     return [i.id for i in code_tree(s, s.get(Project, project_id)).infos if i.codable]
@@ -137,9 +138,9 @@ def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out, pause: 
     """Apply ``n`` codings (or until ``stop``), one transaction each; every tenth is applied twice.
     ``pause``: seconds between clicks; ``run``: another run's spans and codes (none repeats an earlier run's)."""
     try:
-        from coding.codings import apply_codes
+        from coding.work.codings import apply_codes
         from coding.errors import CodingError
-        from coding.projects import Member
+        from coding.team.members import Member
         from coding.store.models import Coder, Document, Project
 
         store = _store(url)
@@ -186,10 +187,10 @@ def coder(url: str, ids: dict, index: int, n: int, ready, go, stop, out, pause: 
 def lead(url: str, ids: dict, index: int, ready, go, stop, out) -> None:
     """Merge, move (cycles attempted), rename and add codes until ``stop``."""
     try:
-        from coding.codebook import code_tree
-        from coding.codebook_edit import add_code, merge_codes, move_code, rename_code
+        from coding.codebook.tree import code_tree
+        from coding.codebook.edits import add_code, merge_codes, move_code, rename_code
         from coding.errors import CodingError
-        from coding.projects import Member
+        from coding.team.members import Member
         from coding.store.models import Coder, Project
 
         store = _store(url)
@@ -262,7 +263,13 @@ def run_writers(url: str, ids: dict, coder_indexes: list[int], n: int, leads: in
     extra = None
     if during is not None:
         time.sleep(0.5)
-        extra = during()
+        try:
+            extra = during()
+        except BaseException:  # the workers stop too, or they would code on for ever
+            stop.set()
+            for p in procs:
+                p.join(60)
+            raise
         stop.set()
     results, n_coders = [], len(coder_indexes)
     while sum(r["kind"] == "coder" for r in results) < n_coders:
@@ -287,7 +294,7 @@ def check(url: str, ids: dict, results: list[dict]) -> dict:
 
     from sqlalchemy import func, select
 
-    from coding.codebook import code_tree
+    from coding.codebook.tree import code_tree
     from coding.store.models import Code, Coding, Event, Project
 
     store = _store(url)
@@ -317,7 +324,7 @@ def read_check(url: str, ids: dict, n_writers: int, seconds: float) -> list[tupl
     second meanwhile (a read in a write session holds SQLite's write lock while it runs)."""
     from sqlalchemy import select
 
-    from coding.codebook import code_tree
+    from coding.codebook.tree import code_tree
     from coding.store.models import Coding, Project
 
     store = _store(url)
@@ -407,11 +414,11 @@ def lead_imports(url: str, ids: dict, n_codes: int, n_docs: int):
     """The lead's work, as a function for ``run_writers(during=...)``: a ``.qdpx`` of
     ``n_codes`` codes (20 transcripts, 1,000 codings), then ``n_docs`` transcripts.
     The files are made first (not timed)."""
-    from big_imports import qdpx, transcripts
+    from tests.big_imports import qdpx, transcripts
 
-    from coding.documents import import_uploads_committing
-    from coding.projects import Member
-    from coding.staged_import import import_qdpx_staged
+    from coding.work.documents import import_uploads_committing
+    from coding.team.members import Member
+    from coding.work.staged_import import import_qdpx_staged
     from coding.store.models import Coder, Project
 
     data, batch = qdpx(n_codes, n_docs=20, codings_per_doc=50, seed=15), transcripts(n_docs, seed=16)
@@ -477,7 +484,7 @@ def import_bench(name: str, url: str, n_coders: int, pause: float, baseline_s: f
 def _print_imports(rows: list[dict], imports: dict, args) -> None:
     print(f"\n{args.coders} coder processes, one coding per click, {args.pause} s between clicks: alone for "
           f"{args.baseline_seconds:.0f} s, then while a lead imports a {args.import_codes:,}-code .qdpx "
-          f"(coding.staged_import) and then {args.import_docs} transcripts (import_uploads_committing)\n")
+          f"(coding.work.staged_import) and then {args.import_docs} transcripts (import_uploads_committing)\n")
     head = ("database", "scenario", "seconds", "clicks", "stored", "lost", "refused busy", "refused other",
             "raw DB err", "clicks/s", "x baseline", "p50 ms", "p95 ms", "x baseline", "slowest s", "x baseline")
     print("| " + " | ".join(head) + " |")

@@ -3,8 +3,8 @@
 Set-up (not timed): a fresh SQLite project in local mode with the CIC codebook
 (``codebooks/cic.yaml``), 200 generated transcripts of about 2,500 words
 (Interviewer/participant turns, accented words, an emoji now and then) stored
-through :func:`coding.documents.store_document`, participant attributes (role
-among five, school among forty) through :func:`coding.documents.import_attributes`,
+through :func:`coding.work.documents.store_document`, participant attributes (role
+among five, school among forty) through :func:`coding.work.documents.import_attributes`,
 and 20,000 codings (100 per document, half by ana, half by ben, every fifth with
 a memo) inserted in bulk. Then each step below runs in its own freshly spawned
 process, best of three runs, as the lead:
@@ -79,9 +79,10 @@ def build(db: str) -> dict:
     """The project, through the engine; the codings in bulk (set-up only)."""
     from sqlalchemy import insert, select
 
-    from coding.codebook import code_tree, import_codebook, load_codebook_file
-    from coding.documents import import_attributes, store_document
-    from coding.projects import Member, add_member, create_project, get_member
+    from coding.codebook.tree import code_tree, import_codebook, load_codebook_file
+    from coding.work.documents import import_attributes, store_document
+    from coding.team.projects import add_member, create_project
+    from coding.team.members import Member, get_member
     from coding.store import Store
     from coding.store.models import Coding, Document
     from coding.store.models import new_id
@@ -123,7 +124,8 @@ def _maxrss_mb() -> float:
 
 
 def _session(db: str):
-    from coding.projects import Member, get_member, get_project
+    from coding.team.projects import get_project
+    from coding.team.members import Member, get_member
     from coding.store import Store
 
     store = Store(f"sqlite:///{db}")

@@ -15,7 +15,7 @@ tags, cues with impossible timings, and large legitimate files near every bound.
 Each file has an expectation: refused (with words the message must hold) or
 stored (with words the stored text must hold, and whether a warning must say
 what was guessed, replaced or left out). Then, in a spawned worker process, each
-file is imported on its own with :func:`coding.documents.import_files_committing`
+file is imported on its own with :func:`coding.work.documents.import_files_committing`
 (or ``import_uploads_committing`` for names no file system allows) into a fresh
 database, and judged:
 
@@ -362,14 +362,15 @@ def _maxrss_mb() -> float:
 
 
 def _lead(store):
-    from coding.projects import Member, get_member, get_project
+    from coding.team.projects import get_project
+    from coding.team.members import Member, get_member
 
     with store.session() as s:
         return Member.of(get_member(s, get_project(s, "bench"), "lead"))
 
 
 def _import_one(store, entry: dict, folder: str, actor):
-    from coding.documents import import_files_committing, import_uploads_committing
+    from coding.work.documents import import_files_committing, import_uploads_committing
 
     if entry["upload"]:
         return import_uploads_committing(store, "bench", [(entry["name"], entry["data"])], actor=actor)
@@ -533,7 +534,7 @@ def fresh_database(kind: str, workdir: Path, label: str):
     """(url, cleanup) of a fresh migrated database with project 'bench'."""
     from sqlalchemy import create_engine, text
 
-    from coding.projects import create_project
+    from coding.team.projects import create_project
     from coding.store import Store
 
     if kind.startswith("postgresql"):

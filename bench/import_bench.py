@@ -11,11 +11,11 @@ spawned process (so its peak RSS is its own):
   ``INSERT`` of the text per document, one commit (no parsing, no turns, no ORM);
 * ``parse only (no database)``: :func:`coding.importing.parse_transcript` on
   every file (decoding, normalisation, speaker turns), nothing stored;
-* ``engine: import_files_committing``: :func:`coding.documents.import_files_committing`
+* ``engine: import_files_committing``: :func:`coding.work.documents.import_files_committing`
   on the folder: each file read and parsed outside any transaction, then stored
   and committed in a transaction of its own (an interrupted import keeps what
   was done);
-* ``engine: import_files``: :func:`coding.documents.import_files` on the folder
+* ``engine: import_files``: :func:`coding.work.documents.import_files` on the folder
   in one call into a fresh migrated SQLite database (``coding.store.Store``),
   each file in a savepoint, one commit at the end.
 
@@ -153,7 +153,7 @@ def method_parse(folder: str, workdir: str, run: int) -> dict:
 
 
 def _engine_store(workdir: str, name: str):
-    from coding.projects import create_project
+    from coding.team.projects import create_project
     from coding.store import Store
 
     store = Store(f"sqlite:///{workdir}/{name}")
@@ -163,15 +163,16 @@ def _engine_store(workdir: str, name: str):
 
 
 def _lead(store):
-    from coding.projects import Member, get_member, get_project
+    from coding.team.projects import get_project
+    from coding.team.members import Member, get_member
 
     with store.session() as s:
         return Member.of(get_member(s, get_project(s, "bench"), "lead"))
 
 
 def _engine_import(store, folder: str):
-    from coding.documents import import_files
-    from coding.projects import get_project
+    from coding.work.documents import import_files
+    from coding.team.projects import get_project
 
     lead = _lead(store)
     with store.session() as s:
@@ -179,7 +180,7 @@ def _engine_import(store, folder: str):
 
 
 def _engine_import_committing(store, folder: str):
-    from coding.documents import import_files_committing
+    from coding.work.documents import import_files_committing
 
     return import_files_committing(store, "bench", [folder], actor=_lead(store))
 

@@ -62,9 +62,10 @@ def _maxrss_mb() -> float:
 def build_project(workdir: str) -> dict:
     from sqlalchemy import select
 
-    from coding.codebook import CodebookFile, CodeNode, import_codebook
-    from coding.documents import store_document
-    from coding.projects import Member, add_member, create_project, get_member
+    from coding.codebook.tree import CodebookFile, CodeNode, import_codebook
+    from coding.work.documents import store_document
+    from coding.team.projects import add_member, create_project
+    from coding.team.members import Member, get_member
     from coding.store import Store
     from coding.store.models import Attribute, Code, Coding, new_id
     from import_bench import make_transcript
@@ -178,7 +179,8 @@ def export_baseline(workdir: str, run: int) -> dict:
 
 
 def _lead(store, project: str):
-    from coding.projects import Member, get_member, get_project
+    from coding.team.projects import get_project
+    from coding.team.members import Member, get_member
 
     with store.session() as s:
         return Member.of(get_member(s, get_project(s, project), "lead"))
@@ -186,7 +188,7 @@ def _lead(store, project: str):
 
 def export_engine(workdir: str, run: int) -> dict:
     from coding.interchange import export_qdpx
-    from coding.projects import get_project
+    from coding.team.projects import get_project
     from coding.store import Store
 
     store = Store(f"sqlite:///{workdir}/source.db", run_migrations=False)
@@ -243,7 +245,7 @@ def import_engine(workdir: str, run: int) -> dict:
     from sqlalchemy import func, select
 
     from coding.interchange import import_qdpx
-    from coding.projects import create_project, get_project
+    from coding.team.projects import create_project, get_project
     from coding.store import Store
     from coding.store.models import Coding, Document
 

@@ -147,10 +147,11 @@ def _timed(fn, runs: int) -> list[float]:
 
 def latency_table(target_words: int, runs: int) -> list[str]:
     """Code suggestions for a selection and emergent themes, on a real SQLite store."""
-    from coding import suggestions as sg
+    from coding.suggest import suggestions as sg
     from coding.demo import build_demo
-    from coding.documents import get_document, list_documents, store_document
-    from coding.projects import Member, get_member, get_project
+    from coding.work.documents import get_document, list_documents, store_document
+    from coding.team.projects import get_project
+    from coding.team.members import Member, get_member
     from coding.store import Store
 
     tmp = Path(tempfile.mkdtemp(prefix="suggest-bench-"))

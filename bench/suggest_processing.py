@@ -17,7 +17,7 @@ copy a distinct text (a "Copy i." line is added), to about ``--words`` words
   the store, spaCy's import and the pipeline's load included;
 * ``warm rerun``: ``process_documents`` again, everything cached (nothing parsed),
   in this process and in a fresh CLI process;
-* ``load cached analyses``: :func:`coding.processing._analyses` for every document;
+* ``load cached analyses``: :func:`coding.suggest.processing._analyses` for every document;
 * for scale, the CLI's own start (``python -m coding --version``), which every
   fresh-process row includes.
 
@@ -58,8 +58,9 @@ def _timed(fn) -> tuple[float, object]:
 
 def _store_with(corpus, folder: Path):
     """A fresh SQLite store holding the corpus as documents of project ``bench`` (local mode)."""
-    from coding.documents import import_uploads_committing
-    from coding.projects import Member, create_project, get_member
+    from coding.work.documents import import_uploads_committing
+    from coding.team.projects import create_project
+    from coding.team.members import Member, get_member
     from coding.store import Store
 
     url = f"sqlite:///{folder / 'bench.db'}"
@@ -92,7 +93,7 @@ def processing_table(target_words: int) -> str:
     from coding.nlp import sentence_spans
     from coding.nlp.analysis import _english_package, analyse_texts, analysis_pipeline
     from coding.nlp.pipeline import _chunks
-    from coding.processing import _analyses, process_documents
+    from coding.suggest.processing import _analyses, process_documents
     from coding.store.models import Document, Project
 
     corpus = _corpus(target_words)

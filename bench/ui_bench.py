@@ -27,11 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from coding.codebook import code_tree, import_codebook, load_codebook_file  # noqa: E402
-from coding.codings import apply_codes  # noqa: E402
-from coding.documents import import_uploads, list_documents  # noqa: E402
-from coding.offsets import Utf16Map  # noqa: E402
-from coding.projects import Member, add_member, create_project, get_member, get_project  # noqa: E402
+from coding.codebook.tree import code_tree, import_codebook, load_codebook_file  # noqa: E402
+from coding.work.codings import apply_codes  # noqa: E402
+from coding.work.documents import import_uploads, list_documents  # noqa: E402
+from coding.text.offsets import Utf16Map  # noqa: E402
+from coding.team.projects import add_member, create_project, get_project  # noqa: E402
+from coding.team.members import Member, get_member
 from coding.store import Store  # noqa: E402
 from tests.browser.coding_helpers import PASSWORDS  # noqa: E402
 

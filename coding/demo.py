@@ -12,14 +12,15 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .codebook import code_tree, import_codebook, load_codebook_file
-from .codings import apply_codes
-from .documents import get_document, import_attributes, store_document
-from .errors import CodingError
-from .projects import Member, add_member, create_project, get_member
-from .rounds import assign, open_round, reveal
-from .store.db import REPO_ROOT
-from .store.models import Assignment, Project
+from coding.codebook.tree import code_tree, import_codebook, load_codebook_file
+from coding.work.codings import apply_codes
+from coding.work.documents import get_document, import_attributes, store_document
+from coding.errors import CodingError
+from coding.team.projects import add_member, create_project
+from coding.team.members import Member, get_member
+from coding.work.rounds import assign, open_round, reveal
+from coding.store.db import REPO_ROOT
+from coding.store.models import Assignment, Project
 
 DEMO_DIR = REPO_ROOT / "corpora" / "cic-demo"
 

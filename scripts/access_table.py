@@ -1,5 +1,5 @@
 """Print the access table: every public engine function that takes an acting member, and
-the action(s) of :class:`coding.access.Action` it requires (read from its source, so the
+the action(s) of :class:`coding.team.access.Action` it requires (read from its source, so the
 table is generated from the code, never kept by hand). Run: python scripts/access_table.py"""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_access_paths import FUNCTIONS  # noqa: E402  the same introspection the test walks
+from tests.team.test_access_paths import FUNCTIONS  # noqa: E402  the same introspection the test walks
 
 ACTION = re.compile(r"Action\.([A-Z_]+)")
 
 
 def main() -> None:
-    from coding.access import Action
+    from coding.team.access import Action
 
     names = {q.rsplit(".", 1)[1]: q for q, _ in FUNCTIONS}
     print("| function | requires |\n|---|---|")

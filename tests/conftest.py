@@ -124,8 +124,8 @@ def app_for(demo_store, db_url, monkeypatch, loopback_server):
     Run it with ``at.run()``."""
     from streamlit.testing.v1 import AppTest
 
-    from coding.auth import sign_in
-    from coding.projects import get_project
+    from coding.team.accounts import sign_in
+    from coding.team.projects import get_project
 
     monkeypatch.setenv("CODING_DB_URL", db_url)
 
@@ -187,9 +187,10 @@ def _team_template(_demo_template, _template, tmp_path_factory):
     """The demo plus the protected project ``harbour`` (lead maria, coders tom and li with
     passwords, three transcripts with cohort/site attributes, its own codebook), built
     once per session; ``team_store`` clones it."""
-    from coding import codebook
-    from coding.documents import import_attributes, import_uploads
-    from coding.projects import Member, add_member, create_project, get_member
+    from coding.codebook import tree as codebook
+    from coding.work.documents import import_attributes, import_uploads
+    from coding.team.projects import add_member, create_project
+    from coding.team.members import Member, get_member
 
     kind, admin, _ = _template
     if kind == "pg":
@@ -260,7 +261,8 @@ def team_store(tmp_path, request) -> Store:
 @pytest.fixture
 def team(team_store):
     """``team.member(s, name)`` (reloaded Member), ``team.project(s)``: shorthands on ``harbour``."""
-    from coding.projects import Member, get_member, get_project
+    from coding.team.projects import get_project
+    from coding.team.members import Member, get_member
 
     class _Team:
         store = team_store

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from coding import suggestions as sg
-from coding.projects import Member, get_member, get_project
+from coding.suggest import suggestions as sg
+from coding.team.projects import get_project
+from coding.team.members import Member, get_member
 from coding.store import Store
 from coding.store.models import NlpCache
 

@@ -77,8 +77,8 @@ def test_the_wheel_holds_the_engine_migrations_data_and_console_script(wheel):
     versions = {p.name for p in (REPO / "coding/store/migrations/versions").glob("*.py")}
     assert {f"coding/store/migrations/versions/{v}" for v in versions} <= names
     assert {"coding/store/migrations/env.py", "coding/store/migrations/script.py.mako",
-            "coding/data/common_passwords.txt", "coding/cli.py", "coding/store/db.py"} <= names
-    assert "coding = coding.cli:main" in entry
+            "coding/data/common_passwords.txt", "coding/cli/main.py", "coding/store/db.py"} <= names
+    assert "coding = coding.cli.main:main" in entry
     assert "Requires-Python: >=3.11" in meta and "Requires-Dist: alembic" in meta
     assert not any(n.startswith(("tests/", "app_pages/", "corpora/")) for n in names)
 

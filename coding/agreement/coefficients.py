@@ -26,7 +26,7 @@ from typing import Optional, Union
 import krippendorff
 import numpy as np
 
-from ..errors import AgreementError
+from coding.errors import AgreementError
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 

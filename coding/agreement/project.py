@@ -33,19 +33,19 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..codebook import CodeTree, code_tree, visible_code_tree
-from ..codings import PROVENANCE_SUGGESTED
-from ..access import Action, require_or_setup
-from ..errors import AgreementError, PermissionDeniedError
-from ..projects import Member, get_member
-from ..segmentation import ensure_sentences, turn_spans
-from ..store.models import Assignment, Coding, Document, Project
-from .coefficients import (
+from coding.codebook.tree import CodeTree, code_tree, visible_code_tree
+from coding.work.codings import PROVENANCE_SUGGESTED
+from coding.team.access import Action, require_or_setup
+from coding.errors import AgreementError, PermissionDeniedError
+from coding.team.members import Member, get_member
+from coding.work.segmentation import ensure_sentences, turn_spans
+from coding.store.models import Assignment, Coding, Document, Project
+from coding.agreement.coefficients import (
     alpha_from_table, all_coefficients, kappa_from_table, percent_from_table,
 )
-from .unitizing import u_alpha
-from ..visibility import visibility
-from .units import (
+from coding.agreement.unitizing import u_alpha
+from coding.team.visibility import visibility
+from coding.agreement.units import (
     char_segments, char_tables, match_segments, only_coded, roll_up, table_from_matrix, unit_matrix,
 )
 
@@ -360,7 +360,7 @@ def compute_agreement(
     like the others, ``exclude`` leaves them out, ``only`` counts only them;
     ``options["suggestions"]`` holds the mode and how many such codings there were.
 
-    ``member`` is who asks (coding.access): a lead, or a coder, whose figures leave out
+    ``member`` is who asks (coding.team.access): a lead, or a coder, whose figures leave out
     the documents of an open blind round. None only while the project is set up
     without members (see access.require_or_setup).
     """
@@ -401,7 +401,7 @@ def agreement_of_spans(s: Session, data: _Data, coders: list[str], *, unit: str,
     """Step two of :func:`compute_agreement` on spans already gathered (``data.spans``
     holds one span list per coder, in the order of ``coders``): units, then coefficients.
     Also used for coders that are not members, such as the recommender
-    (coding.recommender_agreement). ``s`` is only read for sentence units."""
+    (coding.suggest.recommender_agreement). ``s`` is only read for sentence units."""
     m = len(coders)
     empty = [[] for _ in coders]
     docs = data.docs

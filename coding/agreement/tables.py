@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from ..exporting.table import md_text, write_table
-from .project import Report, Row
+from coding.exporting.table import md_text, write_table
+from coding.agreement.project import Report, Row
 
 COLUMNS = ["code", "unit", "n_units", "n_coded", "percent", "percent_coded", "kappa", "kappa_ci_low",
            "kappa_ci_high", "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_coded", "u_alpha", "verdict"]

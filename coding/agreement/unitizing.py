@@ -38,8 +38,8 @@ import numbers
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from ..errors import AgreementError
-from .coefficients import REASON_NO_CODERS, REASON_ONE_CODER, Coefficient
+from coding.errors import AgreementError
+from coding.agreement.coefficients import REASON_NO_CODERS, REASON_ONE_CODER, Coefficient
 
 REASON_EMPTY_CONTINUUM = "empty continuum: the text has length 0"
 REASON_NOTHING_CODED = "nothing coded: no coder marked any section"

@@ -28,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import AgreementError, CodebookError, OffsetError
+from coding.errors import AgreementError, CodebookError, OffsetError
 
 Span = tuple[int, int]
 Table = tuple[int, int, int, int]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from ..agreement.project import RELIABLE, TENTATIVE, Report
-from ..agreement.tables import partial_note, suggestions_note
-from .writers import _docx, _heading, _para, xml_safe
+from coding.agreement.project import RELIABLE, TENTATIVE, Report
+from coding.agreement.tables import partial_note, suggestions_note
+from coding.exporting.writers import _docx, _heading, _para, xml_safe
 
 UNIT_SINGULAR = {"character": "character", "sentence": "sentence", "turn": "speaker turn", "segment": "segment"}
 UNIT_PLURAL = {"character": "characters", "sentence": "sentences", "turn": "speaker turns",

@@ -1,6 +1,6 @@
 """Coded excerpts: the one query every retrieve view, matrix and export reads.
 
-:func:`excerpts` applies the blind rule of :mod:`coding.visibility` exactly as the
+:func:`excerpts` applies the blind rule of :mod:`coding.team.visibility` exactly as the
 coding page does (a coder in an open blind round gets only their own codings, of
 any layer), then the filters. Each :class:`Excerpt` quotes the stored text
 between its offsets, nothing else, and carries the attribution the project's
@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from ..access import Action, require
-from ..codebook import SEP, CodeTree, code_tree
-from ..codings import PROVENANCES
-from ..errors import CodingError, NotFoundError
-from ..events import log_event
-from ..projects import Member
-from ..store.models import Assignment, Attribute, Coder, Coding, Document, Project, Round, SpeakerTurn
-from ..visibility import visibility
+from coding.team.access import Action, require
+from coding.codebook.tree import SEP, CodeTree, code_tree
+from coding.work.codings import PROVENANCES
+from coding.errors import CodingError, NotFoundError
+from coding.team.events import log_event
+from coding.team.members import Member
+from coding.store.models import Assignment, Attribute, Coder, Coding, Document, Project, Round, SpeakerTurn
+from coding.team.visibility import visibility
 
 DEFAULT_TEMPLATE = "({role} - {school})"
 LAYERS = ("coder", "consensus")

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from ..codebook import visible_code_tree
-from ..errors import CodingError
-from ..projects import Member
-from ..store.models import Project
-from . import matrices, writers
-from .excerpts import excerpts
-from .pseudonyms import Pseudonyms
+from coding.codebook.tree import visible_code_tree
+from coding.errors import CodingError
+from coding.team.members import Member
+from coding.store.models import Project
+from coding.exporting import matrices, writers
+from coding.exporting.excerpts import excerpts
+from coding.exporting.pseudonyms import Pseudonyms
 
 WHAT_FORMATS: dict[str, tuple[str, ...]] = {
     "excerpts": ("csv", "xlsx", "md", "json"),

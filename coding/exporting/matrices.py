@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..codebook import CodeTree
-from ..errors import CodingError
-from ..store.models import SpeakerTurn
-from .excerpts import Excerpt
+from coding.codebook.tree import CodeTree
+from coding.errors import CodingError
+from coding.store.models import SpeakerTurn
+from coding.exporting.excerpts import Excerpt
 
 COUNTS = ("excerpts", "documents", "participants")
 MISSING = "(none)"

@@ -17,8 +17,8 @@ from dataclasses import replace
 
 from functools import lru_cache
 
-from ..errors import CodingError
-from .excerpts import Excerpt
+from coding.errors import CodingError
+from coding.exporting.excerpts import Excerpt
 
 
 class Pseudonyms:
@@ -82,7 +82,7 @@ def _ner_pipeline():
 
     import spacy
 
-    from ..nlp.pipeline import ENGLISH_PACKAGES
+    from coding.nlp.pipeline import ENGLISH_PACKAGES
 
     for package in ENGLISH_PACKAGES:
         if importlib.util.find_spec(package) is not None:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import Action, require
-from ..errors import CodingError
-from ..projects import Member
-from ..store.models import Document, Project, SpeakerTurn
+from coding.team.access import Action, require
+from coding.errors import CodingError
+from coding.team.members import Member
+from coding.store.models import Document, Project, SpeakerTurn
 
 
 @dataclass(frozen=True)

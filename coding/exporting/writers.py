@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..codebook import CodeTree
-from .excerpts import Excerpt
-from .matrices import Matrix
-from .table import FORMULA_START, md_text, neutralise, write_table, xml_safe  # noqa: F401 (importable here too)
+from coding.codebook.tree import CodeTree
+from coding.exporting.excerpts import Excerpt
+from coding.exporting.matrices import Matrix
+from coding.exporting.table import FORMULA_START, md_text, neutralise, write_table, xml_safe  # noqa: F401 (importable here too)
 
 FIXED = ("document", "code", "coder", "layer", "provenance", "start", "end", "speakers", "timestamp",
          "attribution", "text", "memo")

@@ -8,11 +8,11 @@ stored text + speaker turns (no database here).
 Every bound a file must stay within is in :mod:`.limits`.
 """
 
-from .decoding import Decoded, decode_bytes, decode_text
-from .files import expand_paths, read_regular_file
-from .formats import SUPPORTED_SUFFIXES, ParsedTranscript, check_suffix, parse_transcript
-from .limits import MAX_FILE_BYTES, MAX_TEXT_CHARS
-from .speakers import Turn, detect_turns
+from coding.importing.decoding import Decoded, decode_bytes, decode_text
+from coding.importing.files import expand_paths, read_regular_file
+from coding.importing.formats import SUPPORTED_SUFFIXES, ParsedTranscript, check_suffix, parse_transcript
+from coding.importing.limits import MAX_FILE_BYTES, MAX_TEXT_CHARS
+from coding.importing.speakers import Turn, detect_turns
 
 __all__ = [
     "MAX_FILE_BYTES",

@@ -39,10 +39,10 @@ import re
 import threading
 from dataclasses import dataclass
 
-from ..errors import InputFileError
-from ..offsets import normalise_text
-from . import limits
-from .limits import LimitExceeded, display_name, human_count, human_size
+from coding.errors import InputFileError
+from coding.text.offsets import normalise_text
+from coding.importing import limits
+from coding.importing.limits import LimitExceeded, display_name, human_count, human_size
 
 #: Kept for callers that read it from here; the bound lives in :mod:`.limits`.
 MAX_FILE_BYTES = limits.MAX_FILE_BYTES
@@ -366,7 +366,7 @@ def _first_bad(data: bytes, codec: str) -> int:
 def decode_text(data: bytes, filename: str) -> Decoded:
     """Decode a text file's bytes into its stored text, with what the decoding had to guess.
 
-    The text is normalised with :func:`coding.offsets.normalise_text` (BOM dropped,
+    The text is normalised with :func:`coding.text.offsets.normalise_text` (BOM dropped,
     CRLF/CR -> LF) and nothing else. Raises :class:`InputFileError` for a file
     that is too big, empty (or whitespace only), binary, holds control characters,
     is over the text or line limits, or cannot be decoded with confidence.

@@ -14,10 +14,10 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import InputFileError
-from . import limits
-from .formats import SUPPORTED_SUFFIXES
-from .limits import display_name, human_size
+from coding.errors import InputFileError
+from coding.importing import limits
+from coding.importing.formats import SUPPORTED_SUFFIXES
+from coding.importing.limits import display_name, human_size
 
 _KINDS = (
     (stat.S_ISLNK, "a symbolic link, not a file",

@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ..errors import InputFileError
-from ..offsets import normalise_text
-from . import limits
-from .decoding import check_size, check_text, decode_text, empty_error
-from .limits import Deadline, LimitExceeded, display_name, human_count
-from .speakers import (
+from coding.errors import InputFileError
+from coding.text.offsets import normalise_text
+from coding.importing import limits
+from coding.importing.decoding import check_size, check_text, decode_text, empty_error
+from coding.importing.limits import Deadline, LimitExceeded, display_name, human_count
+from coding.importing.speakers import (
     LabelMatch,
     Turn,
     compile_pattern,
@@ -33,7 +33,7 @@ from .speakers import (
     match_label,
     match_pattern,
 )
-from .wordml import docx_text
+from coding.importing.wordml import docx_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".vtt", ".srt")
 UNKNOWN_SPEAKER = "Unknown"

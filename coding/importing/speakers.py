@@ -10,9 +10,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..errors import CodingError
-from . import limits
-from .limits import Deadline, LimitExceeded, human_count
+from coding.errors import CodingError
+from coding.importing import limits
+from coding.importing.limits import Deadline, LimitExceeded, human_count
 
 MAX_LABEL_CHARS = 40
 MAX_LABEL_WORDS = 4

@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 from xml.parsers import expat
 
-from ..errors import InputFileError
-from . import limits
-from .limits import Deadline, LimitExceeded, display_name, human_count, human_size
+from coding.errors import InputFileError
+from coding.importing import limits
+from coding.importing.limits import Deadline, LimitExceeded, display_name, human_count, human_size
 
 DOCX_FIX = "Open it in Word/LibreOffice and save as .docx again, or export as .txt"
 _W = frozenset({"http://schemas.openxmlformats.org/wordprocessingml/2006/main",

@@ -1,14 +1,14 @@
 """REFI-QDA exchange: import and export of projects (``.qdpx``) and codebooks (``.qdc``)
 with NVivo, ATLAS.ti, MAXQDA, QualCoder and any tool that follows the standard.
 
-Positions are converted in :mod:`coding.offsets` (``RefiPositions``) by the file's
+Positions are converted in :mod:`coding.text.offsets` (``RefiPositions``) by the file's
 origin; XML from outside is parsed with defusedxml and validated against the
 standard's XSDs; archives are read within limits (:mod:`.archive`).
 """
 
-from .errors import RefiError
-from .exporter import LAYERS, TOOLS, export_qdc, export_qdpx
-from .importer import RefiImportReport, import_qdc, import_qdpx, read_qdc, read_qdpx
+from coding.interchange.errors import RefiError
+from coding.interchange.exporter import LAYERS, TOOLS, export_qdc, export_qdpx
+from coding.interchange.importer import RefiImportReport, import_qdc, import_qdpx, read_qdc, read_qdpx
 
 __all__ = ["LAYERS", "TOOLS", "RefiError", "RefiImportReport", "export_qdc", "export_qdpx", "import_qdc",
            "import_qdpx", "read_qdc", "read_qdpx"]

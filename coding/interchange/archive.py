@@ -12,7 +12,7 @@ import io
 import zipfile
 from pathlib import PurePosixPath
 
-from .errors import RefiError
+from coding.interchange.errors import RefiError
 
 #: Members in one archive.
 MAX_MEMBERS = 20_000

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from ..codebook import DEFAULT_COLOUR, CodeNode
-from ..tree import walk_tree
-from .model import RCode
+from coding.codebook.tree import DEFAULT_COLOUR, CodeNode
+from coding.codebook.walk import walk_tree
+from coding.interchange.model import RCode
 
 LABELS = (("inclusion", "Inclusion criteria:"), ("exclusion", "Exclusion criteria:"), ("example", "Example:"))
 _SECTION = re.compile(r"\n\n(" + "|".join(re.escape(label) for _, label in LABELS) + r") ")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import CodingError
+from coding.errors import CodingError
 
 
 class RefiError(CodingError):

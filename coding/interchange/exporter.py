@@ -3,7 +3,7 @@
 Our UUIDs are the GUIDs; objects the workbench has no row for (selections, the notes
 of coding memos, cases, variables, the consensus layer's user) get GUIDs derived from
 the data, so an export imported into an empty database exports identically (apart
-from timestamps). What a member exports follows the blind rule (coding.visibility).
+from timestamps). What a member exports follows the blind rule (coding.team.visibility).
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from xml.etree import ElementTree as ET
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import __version__
-from ..access import Action, require
-from ..codebook import visible_code_tree
-from ..errors import CodingError
-from ..offsets import RefiPositions, refi_source_text
-from ..projects import get_member, members
-from ..store.models import Attribute, Coding, Document, Memo, Project, Set, SetMember
-from ..tree import depth_message, too_deep, walk_tree
-from ..visibility import visibility, visible_codings_query
-from .archive import write_qdpx
-from .codes import derived_guid, description
-from .errors import RefiError
-from .schema import CODEBOOK_XSD, PROJECT_XSD, validate
+from coding import __version__
+from coding.team.access import Action, require
+from coding.codebook.tree import visible_code_tree
+from coding.errors import CodingError
+from coding.text.offsets import RefiPositions, refi_source_text
+from coding.team.members import get_member, members
+from coding.store.models import Attribute, Coding, Document, Memo, Project, Set, SetMember
+from coding.codebook.walk import depth_message, too_deep, walk_tree
+from coding.team.visibility import visibility, visible_codings_query
+from coding.interchange.archive import write_qdpx
+from coding.interchange.codes import derived_guid, description
+from coding.interchange.errors import RefiError
+from coding.interchange.schema import CODEBOOK_XSD, PROJECT_XSD, validate
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-#: --for TOOL: the position convention of coding.offsets and how the origin names it
+#: --for TOOL: the position convention of coding.text.offsets and how the origin names it
 TOOLS = {"nvivo": "NVivo", "atlasti": "ATLAS.ti", "maxqda": "MAXQDA"}
 #: project: both layers; coders: every coder's own layer; coder:NAME; consensus
 LAYERS = ("project", "coders", "consensus", "coder:NAME")

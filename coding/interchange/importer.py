@@ -2,7 +2,7 @@
 
 Reading is pure and happens first (:func:`read_qdpx`): the archive checked, the XML
 parsed safely and validated, every reference, GUID and selection checked, every
-position converted (:class:`coding.offsets.RefiPositions`, by the file's origin and
+position converted (:class:`coding.text.offsets.RefiPositions`, by the file's origin and
 the source's own line endings). Without ``lenient`` any problem refuses the file with
 every reason listed, each naming its element path; with it, what is valid is
 imported and the rest reported. Storing then happens in one savepoint of the
@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import Action, require_or_setup
-from ..codebook import CodebookFile, code_tree, import_codebook, walk_nodes
-from ..documents import store_document
-from ..errors import CodingError, OffsetError
-from ..events import log_event
-from ..offsets import (
+from coding.team.access import Action, require_or_setup
+from coding.codebook.tree import CodebookFile, code_tree, import_codebook, walk_nodes
+from coding.work.documents import store_document
+from coding.errors import CodingError, OffsetError
+from coding.team.events import log_event
+from coding.text.offsets import (
     REFI_CONVENTIONS,
     RefiPositions,
     inside_word,
@@ -33,7 +33,7 @@ from ..offsets import (
     refi_convention,
     splits_surrogate,
 )
-from ..store.models import (
+from coding.store.models import (
     Attribute,
     Coder,
     Coding,
@@ -45,13 +45,13 @@ from ..store.models import (
     SetMember,
     new_id,
 )
-from ..tree import walk_tree
-from .archive import MAX_XML_BYTES, QdpxArchive
-from .codes import derived_guid, to_nodes
-from .errors import RefiError
-from .model import RCoding, RefiFile, RSource
-from .reader import check_depth, read_codebook, read_project
-from .schema import CODEBOOK_XSD, PROJECT_XSD, parse_xml, validate
+from coding.codebook.walk import walk_tree
+from coding.interchange.archive import MAX_XML_BYTES, QdpxArchive
+from coding.interchange.codes import derived_guid, to_nodes
+from coding.interchange.errors import RefiError
+from coding.interchange.model import RCoding, RefiFile, RSource
+from coding.interchange.reader import check_depth, read_codebook, read_project
+from coding.interchange.schema import CODEBOOK_XSD, PROJECT_XSD, parse_xml, validate
 
 #: A share of selection boundaries inside words above this is worth a warning...
 WARN_INSIDE_WORDS = 0.2
@@ -750,7 +750,7 @@ def import_qdpx(s: Session, project: Project, member: Any, data: bytes, filename
     """Import a REFI-QDA project into ``project`` as ``member`` (a lead), all or nothing.
 
     ``positions`` overrides how positions are counted (see
-    :data:`coding.offsets.REFI_CONVENTIONS`; default: by the file's origin). ``dry_run``
+    :data:`coding.text.offsets.REFI_CONVENTIONS`; default: by the file's origin). ``dry_run``
     does all the work and checks, then rolls it back: the report is the summary to show
     before committing. Raises :class:`RefiError` listing the problems unless ``lenient``."""
     member = _acting(s, project, member)

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..tree import walk_tree
+from coding.codebook.walk import walk_tree
 
 
 @dataclass

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from xml.etree.ElementTree import Element
 
-from ..tree import MAX_DEPTH, depth_message, walk_tree
-from .errors import RefiError
-from .model import (
+from coding.codebook.walk import MAX_DEPTH, depth_message, walk_tree
+from coding.interchange.errors import RefiError
+from coding.interchange.model import (
     RCase,
     RCode,
     RCoding,
@@ -212,7 +212,7 @@ class _Reader:
 
 
 def check_depth(root: Element, where: str) -> None:
-    """Refuse a file whose codes nest past :data:`~coding.tree.MAX_DEPTH` levels, or whose
+    """Refuse a file whose codes nest past :data:`~coding.codebook.walk.MAX_DEPTH` levels, or whose
     elements nest deeper than any REFI-QDA file needs, before anything that recurses per
     level (the schema validator) reads it. Walks the elements without recursion."""
     above: dict[int, tuple[str, int]] = {}  # id(element) -> (path and level of the code at or above it)

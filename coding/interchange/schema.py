@@ -11,8 +11,8 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from ..store.db import REPO_ROOT
-from .errors import RefiError
+from coding.store.db import REPO_ROOT
+from coding.interchange.errors import RefiError
 
 PROJECT_XSD = "Project-mrt2019.xsd"
 CODEBOOK_XSD = "Codebook.xsd"

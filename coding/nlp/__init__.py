@@ -1,6 +1,6 @@
 """NLP for the engine: spaCy pipelines, per-document analysis, themes and code suggestions.
 
-Pure (no store): :mod:`coding.suggestions` reads and writes the processing cache.
+Pure (no store): :mod:`coding.suggest.suggestions` reads and writes the processing cache.
 spaCy and scikit-learn are imported only when a function that needs them runs, so
 ``import coding.nlp`` (and the CLI, and pages without suggestions) stay fast.
 """

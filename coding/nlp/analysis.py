@@ -40,8 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import CodingError
-from .pipeline import ENGLISH_PACKAGES, _chunks, _normalise_language, trimmed_sents
+from coding.errors import CodingError
+from coding.nlp.pipeline import ENGLISH_PACKAGES, _chunks, _normalise_language, trimmed_sents
 
 ANALYSIS_VERSION = 3  # bump when the stored fields or their rules change: old cache rows are ignored
 BATCH_SIZE = 64  # lines per nlp.pipe batch (measured: 16 and 128 were slower on the demo)
@@ -147,7 +147,7 @@ def analysis_pipeline(language: str):
         import spacy
 
         return spacy.load(_english_package(), exclude=_ENGLISH_EXCLUDE)
-    from .pipeline import load_pipeline  # blank pipeline + sentencizer + the project's sentence fix
+    from coding.nlp.pipeline import load_pipeline  # blank pipeline + sentencizer + the project's sentence fix
 
     return load_pipeline(lang)
 

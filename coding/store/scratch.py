@@ -3,7 +3,7 @@ added and changed comes back as plain rows.
 
 Why: importing a big file (100,000 codes) runs for a minute in the ORM. On the shared
 database that minute is one write transaction, and SQLite's single write lock makes every
-coder wait for it. On the copy it holds no lock anywhere; :mod:`coding.staged_import` then
+coder wait for it. On the copy it holds no lock anywhere; :mod:`coding.work.staged_import` then
 writes the rows in short transactions.
 
 The copy holds what the importers read (:data:`MIRRORED`): the project row, its members
@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from ..errors import StoreError
-from .db import make_engine
-from .models import Base, Code, Coder, Coding, Document, MemberAccount, Memo, Project, Set, SetMember, new_id
+from coding.errors import StoreError
+from coding.store.db import make_engine
+from coding.store.models import Base, Code, Coder, Coding, Document, MemberAccount, Memo, Project, Set, SetMember, new_id
 
 T = TypeVar("T")
 _IN = 500  # ids per IN (...) list

@@ -11,7 +11,7 @@ import json
 import streamlit as st
 
 from app_pages.transcript_component import clear_selection, transcript_view
-from coding.offsets import Utf16Map
+from coding.text.offsets import Utf16Map
 
 BLOCKS = [
     ("t1", "Teacher", "Teacher: We started the project in March with two schools."),

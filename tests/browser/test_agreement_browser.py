@@ -8,9 +8,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
-from coding.adjudication import disagreement_counts
-from coding.codebook import code_tree
-from coding.projects import Member, get_member, get_project
+from coding.work.adjudication import disagreement_counts
+from coding.codebook.tree import code_tree
+from coding.team.projects import get_project
+from coding.team.members import Member, get_member
 from coding.store.models import Adjudication, Document
 
 from .coding_helpers import choose, demo_app, open_page, settle, sign_in_local

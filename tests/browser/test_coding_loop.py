@@ -12,10 +12,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from coding.codebook import code_tree, import_codebook, load_codebook_file
-from coding.documents import import_uploads, list_documents
-from coding.projects import Member, add_member, create_project, get_member, get_project
-from coding.rounds import assign, open_round
+from coding.codebook.tree import code_tree, import_codebook, load_codebook_file
+from coding.work.documents import import_uploads, list_documents
+from coding.team.projects import add_member, create_project, get_project
+from coding.team.members import Member, get_member
+from coding.work.rounds import assign, open_round
 from coding.store import Store
 from coding.store.models import Coding, Document, Event
 
@@ -252,7 +253,7 @@ def test_two_coders_at_once_in_a_blind_round(browser, study):
 def test_optimistic_highlight_is_removed_when_the_server_refuses(browser, study):
     """The highlight is drawn at the click; when the code became a folder meanwhile, the
     server refuses, the provisional highlight goes and the view says so."""
-    from coding.codebook_edit import add_code
+    from coding.codebook.edits import add_code
 
     store, url, codes = study
     with store.session() as s:
@@ -265,7 +266,7 @@ def test_optimistic_highlight_is_removed_when_the_server_refuses(browser, study)
     open_doc(page, store, "B_second")
     drag(page, "t3", "comentarios", "t3", "útiles")
     wait_selection(page, "comentarios muy útiles")
-    from coding.codebook_edit import edit_code
+    from coding.codebook.edits import edit_code
     with store.session() as s:
         edit_code(s, get_project(s, "study"), lead, doomed, codable=False)
     before = len(stored(store, "ben"))

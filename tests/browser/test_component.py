@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app_pages import transcript_component
-from coding.offsets import Utf16Map
+from coding.text.offsets import Utf16Map
 
 from .coding_helpers import LOCATE_JS as _LOCATE_JS
 from .coding_helpers import drag

@@ -12,11 +12,12 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from coding.codebook import code_tree
-from coding.codebook_edit import add_code
-from coding.codings import apply_codes
-from coding.documents import get_document
-from coding.projects import Member, get_member, get_project
+from coding.codebook.tree import code_tree
+from coding.codebook.edits import add_code
+from coding.work.codings import apply_codes
+from coding.work.documents import get_document
+from coding.team.projects import get_project
+from coding.team.members import Member, get_member
 from coding.store import Store
 from coding.store.models import Coder, Coding, Document
 

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from coding.codebook import code_tree
+from coding.codebook.tree import code_tree
 from coding.demo import build_demo
-from coding.projects import Member, add_member, get_member
+from coding.team.projects import add_member
+from coding.team.members import Member, get_member
 from coding.store import Store
 from coding.store.models import Code
 

@@ -12,7 +12,8 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from coding.projects import get_member, get_project
+from coding.team.projects import get_project
+from coding.team.members import get_member
 from coding.store.models import Coding, Document, Event
 
 from .coding_helpers import REPO, demo_app, open_page, settle, sign_in_local

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from coding.projects import get_project
+from coding.team.projects import get_project
 from coding.store import Store
 from coding.store.models import SessionToken, SignInAttempt
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from processed_demo import processed_rows  # noqa: F401  (the demo parsed once per session)
+from tests.processed_demo import processed_rows  # noqa: F401  (the demo parsed once per session)
 from sqlalchemy import select
 
-from coding.codings import PROVENANCE_SUGGESTED
-from coding.projects import get_member, get_project
+from coding.work.codings import PROVENANCE_SUGGESTED
+from coding.team.projects import get_project
+from coding.team.members import get_member
 from coding.store.models import Coding, Document, Event, NlpCache
 
 from .coding_helpers import demo_app, drag, open_page, settle, sign_in_local, wait_selection

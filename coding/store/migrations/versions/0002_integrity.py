@@ -60,7 +60,7 @@ def _fold_duplicates(bind) -> None:
         bind.execute(sa.delete(codings).where(codings.c.id.in_([r["id"] for r in extra])))
         folded.append((keep, [{**{k: r[k] for k in _ROW if k != "created_at"}, "created_at": str(r["created_at"])}
                                for r in extra]))
-    # One event per kept coding, in the shape coding/events.py defines for "coding.dedupe".
+    # One event per kept coding, in the shape coding/team/events.py defines for "coding.dedupe".
     for keep, rows in folded:
         payload = {"kept": keep["id"], "removed": rows}
         bind.execute(sa.insert(events).values(

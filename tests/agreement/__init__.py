@@ -1,0 +1,1 @@
+"""Tests of units, coefficients (against published values), unitizing, project agreement."""

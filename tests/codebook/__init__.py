@@ -1,0 +1,1 @@
+"""Tests of the codebook tree, its files, edits and proposals."""

@@ -1,0 +1,1 @@
+"""Tests of excerpts, quote banks, matrices and the one table writer."""

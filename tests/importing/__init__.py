@@ -1,0 +1,1 @@
+"""Tests of decoding, formats, speakers and hostile files."""

@@ -1,0 +1,1 @@
+"""Tests of REFI-QDA .qdpx and .qdc."""

@@ -1,0 +1,1 @@
+"""Tests of spaCy pipelines, analysis and the evaluation of suggestions."""

@@ -1,0 +1,1 @@
+"""Tests of every page through Streamlit's AppTest."""

@@ -1,0 +1,1 @@
+"""Tests of the database, migrations and concurrency of the store."""

@@ -1,0 +1,1 @@
+"""Tests of members, accounts, access and the blind rule."""

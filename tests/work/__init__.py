@@ -1,0 +1,1 @@
+"""Tests of documents, codings, memos, rounds, adjudication, snapshots, counts, staged imports."""
