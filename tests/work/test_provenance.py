@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 
 from coding.codebook.tree import code_tree, import_codebook, load_codebook_file
@@ -38,10 +39,24 @@ def test_the_name_is_the_designs():
     assert "suggestion" not in PROVENANCES
 
 
+def _copy_rows_into(engine, revision: str, rows: dict[str, list[dict]]) -> None:
+    """Rebuild the schema at ``revision`` and put ``rows`` (table -> rows read at head) back,
+    each with the columns that revision has: the models describe head only."""
+    _back_to(engine, revision)
+    with engine.begin() as c:
+        for table in Base.metadata.sorted_tables:
+            if not rows.get(table.name):
+                continue
+            have = {col["name"] for col in sa_inspect(c).get_columns(table.name)}
+            for row in rows.get(table.name, []):
+                cols = [k for k in row if k in have]
+                c.execute(text(f'INSERT INTO "{table.name}" ({", ".join(chr(34) + k + chr(34) for k in cols)}) '
+                               f'VALUES ({", ".join(":" + k for k in cols)})'), {k: row[k] for k in cols})
+
+
 def test_migration_0008_renames_suggestion_rows_and_replaces_the_check(db_url):
     engine = make_engine(db_url)
-    _back_to(engine, "0007")
-    st = Store(db_url, run_migrations=False)  # the models fit 0007 too: 0008 changes only the check
+    st = Store(db_url, run_migrations=False)  # at head: the project made by the services
     with st.session() as s:
         p = create_project(s, "old", lead_name="lead", local_mode=True)
         lead = Member.of(get_member(s, p, "lead"))
@@ -50,12 +65,21 @@ def test_migration_0008_renames_suggestion_rows_and_replaces_the_check(db_url):
         ana = add_member(s, p, "ana", "coder", actor=lead)
         doc = list_documents(s, p)[0]
         code = code_tree(s, p).resolve(PLAN).id
+        ids = (p.id, doc.id, ana.id)
+    st.dispose()
+    with engine.connect() as c:
+        rows = {t.name: [dict(r._mapping) for r in c.execute(t.select())] for t in Base.metadata.sorted_tables
+                if t.name not in ("codings", "events")}
+    _copy_rows_into(engine, "0007", rows)  # 0008 changes only the check; later revisions add columns
+    with engine.begin() as c:
         for i, prov in enumerate(("suggestion", "typed", "suggestion", "imported")):
-            s.add(Coding(id=f"c{i}", project_id=p.id, document_id=doc.id, code_id=code, coder_id=ana.id,
-                         start=i, end=i + 5, provenance=prov))
+            c.execute(text('INSERT INTO codings (id, project_id, document_id, code_id, coder_id, start, "end", '
+                           "memo, provenance, layer, created_at) VALUES (:id, :p, :d, :code, :coder, :start, :end, '', "
+                           ":prov, 'coder', CURRENT_TIMESTAMP)"),
+                      {"id": f"c{i}", "p": ids[0], "d": ids[1], "code": code, "coder": ids[2], "start": i,
+                       "end": i + 5, "prov": prov})
     with pytest.raises(Exception, match="(?i)check"), engine.begin() as c:  # 0007 refuses the new name
         c.execute(text("UPDATE codings SET provenance = 'suggested' WHERE id = 'c1'"))
-    st.dispose()
 
     migrate(engine)
     assert current_revision(engine) == head_revision()
