@@ -50,7 +50,7 @@ else:
     from starlette.routing import Route
 
     from app_pages.server import ConnectionFacts, FrameHeaders
-    from coding.team.accounts import SESSION_COOKIE, close_session_by_token, redeem_grant
+    from coding.team.sessions import SESSION_COOKIE, close_session_by_token, redeem_grant
     from coding.errors import CodingError
     from coding.team.network import trusted_proxies
     from coding.store import shared_store

@@ -1,6 +1,7 @@
 """Codebook page: the code tree with counts; leads edit it, coders read it.
 
-Every change goes through coding.codebook.edits (lead-only, logged, versioned).
+Every change goes through coding.codebook.edits and .restructure (lead-only, logged,
+versioned).
 Actions run as widget callbacks, so the arguments they get (the selected code,
 the coding count shown in a delete confirmation) are the ones on screen when
 the user clicked. Session keys are prefixed ``codebook_``.
@@ -22,10 +23,9 @@ from app_pages.common import require_member, store
 from coding.codebook.proposals import accept_proposal, proposals, reject_proposal
 from app_pages.plain import md_escape
 from coding.codebook.tree import TEXT_FIELDS, code_tree, visible_code_tree
-from coding.codebook.edits import (
-    add_code, codebook_changes, delete_code, delete_impact, edit_code, merge_codes, move_code, rename_code,
-    split_code,
-)
+from coding.codebook.edits import add_code, edit_code, move_code, rename_code
+from coding.codebook.history import codebook_changes
+from coding.codebook.restructure import delete_code, delete_impact, merge_codes, split_code
 from coding.work.counts import visible_coding_counts
 from coding.errors import CodingError
 from coding.team.projects import get_project

@@ -26,22 +26,19 @@ from collections.abc import Mapping
 import streamlit as st
 
 from app_pages.plain import md_escape
-from coding.team.accounts import (
+from coding.team.accounts import must_change_password, set_password, sign_in
+from coding.team.sessions import (
     SESSION_COOKIE,
     TOUCH_EVERY,
     IssuedSession,
     close_session,
-    is_loopback,
-    must_change_password,
     open_session,
     resume_session,
     session_member,
-    set_password,
-    sign_in,
     touch_session,
 )
 from coding.errors import CodingError
-from coding.team.network import local_connection_problem
+from coding.team.network import is_loopback, local_connection_problem
 from coding.team.projects import get_project, list_projects
 from coding.team.members import Member, active_coder, members
 from coding.store import Store

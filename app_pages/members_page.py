@@ -9,13 +9,8 @@ import streamlit as st
 
 from app_pages.common import current_session_id, report, require_member, store
 from app_pages.plain import md_escape
-from coding.team.accounts import (
-    list_sessions,
-    member_overview,
-    reset_password,
-    revoke_session,
-    set_password,
-)
+from coding.team.accounts import member_overview, reset_password, set_password
+from coding.team.sessions import list_sessions, revoke_session
 from coding.errors import CodingError
 from coding.team.projects import add_member, change_role, get_project, remove_member, set_local_mode
 from coding.team.members import active_coder, members

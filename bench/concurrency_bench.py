@@ -8,8 +8,9 @@ use (``bash scripts/postgres.sh`` starts it and prints its URL), in this order:
 * ``20 writers + 2 leads``: 20 coder processes apply 500 codings each (every
   tenth one is clicked twice, as a double click or a second tab would) while two
   lead processes keep merging, moving (cycles included), renaming and adding
-  codes through :mod:`coding.codebook.edits` until the coders are done. A coder
-  whose code was merged away is refused, reloads the codebook and goes on.
+  codes through :mod:`coding.codebook.edits` and :mod:`coding.codebook.restructure`
+  until the coders are done. A coder whose code was merged away is refused,
+  reloads the codebook and goes on.
 
 Every process opens its own ``Store``. Afterwards the database is checked:
 
@@ -188,7 +189,8 @@ def lead(url: str, ids: dict, index: int, ready, go, stop, out) -> None:
     """Merge, move (cycles attempted), rename and add codes until ``stop``."""
     try:
         from coding.codebook.tree import code_tree
-        from coding.codebook.edits import add_code, merge_codes, move_code, rename_code
+        from coding.codebook.edits import add_code, move_code, rename_code
+        from coding.codebook.restructure import merge_codes
         from coding.errors import CodingError
         from coding.team.members import Member
         from coding.store.models import Coder, Project

@@ -54,7 +54,8 @@ def asked(args, key: str, ask: Callable[[], str]) -> str:
 def acting(s, project, args):
     """The member the command acts as: by token, or ``--as NAME`` signed in with a
     password (none for a member without one in local mode)."""
-    from coding.team.accounts import resume_session, sign_in
+    from coding.team.accounts import sign_in
+    from coding.team.sessions import resume_session
     from coding.team.members import members
 
     token = args.token or os.environ.get("CODING_TOKEN")

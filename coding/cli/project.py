@@ -47,7 +47,7 @@ def cmd_passwd(store: Store, args) -> int:
 
 @command("login")
 def cmd_login(store: Store, args) -> int:
-    from coding.team.accounts import open_session
+    from coding.team.sessions import open_session
 
     def login(s):
         project, member = project_and_member(s, args)
@@ -65,7 +65,7 @@ def cmd_login(store: Store, args) -> int:
 
 @command("logout")
 def cmd_logout(store: Store, args) -> int:
-    from coding.team.accounts import close_session, resume_session
+    from coding.team.sessions import close_session, resume_session
 
     token = args.token or os.environ.get("CODING_TOKEN")
     if not token:

@@ -1,2 +1,3 @@
-"""The codebook: the tree and its file format, edits, and coders' proposals.
+"""The codebook: the tree and its file format, edits (add, rename, edit, move), restructuring
+(merge, split, delete), the history of edits, and coders' proposals.
 Imports ``coding.team`` (access, events, visibility), the store and ``coding.errors``."""

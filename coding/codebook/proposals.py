@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coding.codebook import edits as codebook_edit
+from coding.codebook import restructure
 from coding.team.access import Action, can, load, require
 from coding.codebook.tree import SEP, bump_version, check_nesting, code_tree
 from coding.errors import CodingError, ConflictError
@@ -108,6 +109,6 @@ def reject_proposal(s: Session, project: Project, lead: Member, code_id: str, *,
     code.status = "active"   # merge/delete work on ordinary codes; the event above says why it goes
     s.flush()
     if merge_into:
-        return codebook_edit.merge_codes(s, project, m, code.id, merge_into)
-    n = codebook_edit.coding_impact(s, code.id)
-    return codebook_edit.delete_code(s, project, m, code.id, confirm_count=n)
+        return restructure.merge_codes(s, project, m, code.id, merge_into)
+    n = restructure.coding_impact(s, code.id)
+    return restructure.delete_code(s, project, m, code.id, confirm_count=n)

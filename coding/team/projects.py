@@ -51,7 +51,7 @@ def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_
     without a password sign in by name, and the app serves such a project only on
     a loopback address. Returns the project; the lead is ``get_member(s, p, lead_name)``.
     """
-    from coding.team.accounts import check_password, hash_password  # auth imports this module
+    from coding.team.passwords import check_password, hash_password  # auth imports this module
 
     name = _check_name(name, "project")
     if lead_name is None:
@@ -125,7 +125,7 @@ def add_member(
 ) -> Coder:
     """A lead adds a coder or a lead. In a protected project the new member needs a
     password: a temporary one (the default) they must change at their first sign-in."""
-    from coding.team.accounts import check_password, hash_password  # auth imports this module
+    from coding.team.passwords import check_password, hash_password  # auth imports this module
 
     lead = _require_manager(s, project, actor, "add members")
     name = _check_name(name, "member")
@@ -189,7 +189,7 @@ def change_role(s: Session, project: Project, actor: Member, name: str, role: st
 def remove_member(s: Session, project: Project, actor: Member, name: str) -> Coder:
     """A lead removes a member: they can no longer sign in (sessions end now); their
     codings, memos and events stay. The last lead cannot be removed."""
-    from coding.team.accounts import revoke_member_sessions  # auth imports this module
+    from coding.team.sessions import revoke_member_sessions  # auth imports this module
 
     lead = _require_manager(s, project, actor, "remove members")
     _lock_leads(s, project)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coding.team.accounts import SESSION_COOKIE
+from coding.team.sessions import SESSION_COOKIE
 from coding.team.projects import add_member, create_project
 from coding.team.members import Member, get_member
 from coding.store import Store
@@ -106,7 +106,7 @@ def test_a_revoked_session_is_gone_after_a_reload_even_with_its_cookie(browser, 
             page.wait_for_timeout(200)
         assert _cookie(ctx) is not None
         with store.session() as s:  # what a lead's "End this session" does
-            from coding.team.accounts import revoke_session
+            from coding.team.sessions import revoke_session
             from coding.team.projects import get_project
 
             p = get_project(s, "team")

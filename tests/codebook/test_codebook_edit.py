@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from coding.codebook.tree import code_tree
-from coding.codebook.edits import (
-    PALETTE, add_code, codebook_changes, coding_impact, delete_code, delete_impact, edit_code, merge_codes,
-    move_code, rename_code, split_code,
-)
+from coding.codebook.edits import PALETTE, add_code, edit_code, move_code, rename_code
+from coding.codebook.history import codebook_changes
+from coding.codebook.restructure import coding_impact, delete_code, delete_impact, merge_codes, split_code
 from coding.work.codings import apply_codes
 from coding.work.documents import list_documents
 from coding.errors import CodebookError, ConflictError, NotFoundError, PermissionDeniedError
@@ -374,7 +373,8 @@ def test_merge_and_delete_record_the_full_rows_of_the_codings_they_move_or_remov
 
 def test_merge_moves_set_memberships_and_delete_records_them(store):
     """A code's place in REFI-QDA sets follows a merge; a delete records what it removes."""
-    from coding.codebook.edits import add_code, delete_code, merge_codes
+    from coding.codebook.edits import add_code
+    from coding.codebook.restructure import delete_code, merge_codes
     from coding.team.projects import create_project
     from coding.team.members import Member, get_member
     from coding.store.models import Event, Set, SetMember

@@ -122,7 +122,7 @@ def test_agreement_page_downloads_keep_hostile_code_names_inert(team, monkeypatc
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
     from streamlit.testing.v1 import AppTest
 
-    from coding.team.accounts import open_session
+    from coding.team.sessions import open_session
 
     paths = _hostile_codings(team)
     handed: dict[str, bytes] = {}

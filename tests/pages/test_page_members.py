@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from coding.team.accounts import open_session, set_password, sign_in
+from coding.team.accounts import set_password, sign_in
+from coding.team.sessions import open_session
 from coding.team.projects import add_member, create_project, get_project
 from coding.team.members import Member, get_member
 from coding.store.models import Coder, MemberAccount, SessionToken, SignInAttempt

@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from coding.work import rounds
-from coding.team.accounts import open_session
+from coding.team.sessions import open_session
 from coding.work.documents import get_document
 from coding.team.members import get_member
 from tests.conftest import TEAM_TEXTS

@@ -11,22 +11,23 @@ from sqlalchemy import select, update
 
 from coding.team.accounts import (
     MAX_FAILURES,
-    PasswordPolicyError,
     SignInLockedError,
-    check_password,
-    close_session,
-    is_loopback,
-    list_sessions,
     locked_until,
     must_change_password,
+    reset_password,
+    set_password,
+    sign_in,
+)
+from coding.team.network import is_loopback
+from coding.team.passwords import PasswordPolicyError, check_password
+from coding.team.sessions import (
+    close_session,
+    list_sessions,
     open_session,
     redeem_grant,
-    reset_password,
     resume_session,
     revoke_session,
     session_member,
-    set_password,
-    sign_in,
     utcnow,
 )
 from coding.errors import CodingError, ConflictError, PermissionDeniedError
@@ -111,7 +112,7 @@ def test_the_password_policy_accepts(password):
 
 
 def test_the_common_list_ships_with_the_package():
-    from coding.team.accounts import common_passwords
+    from coding.team.passwords import common_passwords
 
     listed = common_passwords()
     assert 200 <= len(listed) <= 5000 and "password" in listed and "qwerty" in listed
@@ -428,7 +429,7 @@ def test_a_session_reloads_the_member_every_time(team):
 
 
 def test_a_session_in_use_is_touched_at_most_every_few_minutes(team):
-    from coding.team.accounts import TOUCH_EVERY, touch_session
+    from coding.team.sessions import TOUCH_EVERY, touch_session
 
     store, _, ana = team
     with store.session() as s:

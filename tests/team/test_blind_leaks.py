@@ -16,6 +16,7 @@ import yaml
 from coding.codebook import tree as codebook
 
 from coding.codebook import edits as codebook_edit
+from coding.codebook import history, restructure
 
 from coding.work import rounds
 from coding.codebook.tree import code_tree, parse_codebook
@@ -107,18 +108,18 @@ def test_codebook_changes_and_the_event_log_keep_other_coders_proposals(blind):
     with team.store.session() as s:
         p = team.project(s)
         li, maria = team.member(s, "li"), team.member(s, "maria")
-        seen = json.dumps(codebook_edit.codebook_changes(s, p, li), default=str)
+        seen = json.dumps(history.codebook_changes(s, p, li), default=str)
         assert TOM_CODE not in seen and "code.propose" in seen and LI_CODE in seen
-        assert TOM_CODE in json.dumps(codebook_edit.codebook_changes(s, p, maria), default=str)
+        assert TOM_CODE in json.dumps(history.codebook_changes(s, p, maria), default=str)
         # the lead renames tom's proposal, then rejects it: li learns of none of it
         codebook_edit.rename_code(s, p, maria, ids["tom_code"], TOM_CODE + " (docker's)")
         reject_proposal(s, p, maria, ids["tom_code"])
     with team.store.session() as s:
         p = team.project(s)
         li, maria = team.member(s, "li"), team.member(s, "maria")
-        seen = codebook_edit.codebook_changes(s, p, li)
+        seen = history.codebook_changes(s, p, li)
         assert not [c for c in seen if TOM_CODE in c["what"] or c["who"] == "tom"], seen
-        assert [c["action"] for c in codebook_edit.codebook_changes(s, p, maria)][:3] == [
+        assert [c["action"] for c in history.codebook_changes(s, p, maria)][:3] == [
             "code.delete", "code.reject", "code.rename"]
         rnd = s.get(Round, ids["round"])
         rounds.reveal(s, p, maria, rnd)
@@ -133,18 +134,18 @@ def test_change_summaries_count_only_the_codings_the_reader_may_see(blind):
     with team.store.session() as s:
         p = team.project(s)
         maria = team.member(s, "maria")
-        assert codebook_edit.merge_codes(s, p, maria, ids["job"], ids["cont"]) == 4
+        assert restructure.merge_codes(s, p, maria, ids["job"], ids["cont"]) == 4
         community = code_tree(s, p).resolve("Community").id
         d1, clerk = get_document(s, p, "Docker_01"), get_document(s, p, "Clerk_01")
         apply_codes(s, p, team.member(s, "tom"), d1, [community], 60, 70)
         apply_codes(s, p, team.member(s, "li"), d1, [community], 60, 70)
         apply_codes(s, p, team.member(s, "tom"), clerk, [community], 20, 30)
-        codebook_edit.delete_code(s, p, maria, community, confirm_count=3)
+        restructure.delete_code(s, p, maria, community, confirm_count=3)
     with team.store.session() as s:
         p = team.project(s)
-        lead = {c["action"]: c["what"] for c in codebook_edit.codebook_changes(s, p, team.member(s, "maria"))}
-        li = {c["action"]: c["what"] for c in codebook_edit.codebook_changes(s, p, team.member(s, "li"))}
-        tom = {c["action"]: c["what"] for c in codebook_edit.codebook_changes(s, p, team.member(s, "tom"))}
+        lead = {c["action"]: c["what"] for c in history.codebook_changes(s, p, team.member(s, "maria"))}
+        li = {c["action"]: c["what"] for c in history.codebook_changes(s, p, team.member(s, "li"))}
+        tom = {c["action"]: c["what"] for c in history.codebook_changes(s, p, team.member(s, "tom"))}
     assert "(4 codings moved" in lead["code.merge"] and "(2 codings moved" in li["code.merge"]
     assert "(3 codings moved" in tom["code.merge"]
     assert lead["code.delete"].endswith("(1 code, 3 codings)") and li["code.delete"].endswith("(1 code, 2 codings)")

@@ -211,7 +211,7 @@ def test_adjust_recode_undo_and_redo(env):
 
 
 def test_undo_refuses_when_the_code_was_merged_away_and_moves_on(env):
-    from coding.codebook.edits import merge_codes
+    from coding.codebook.restructure import merge_codes
     from coding.work.codings import last_undoable, undo
 
     store, p, ana, _, lead, codes = env

@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from coding.codebook.tree import code_tree
-from coding.codebook.edits import add_code, delete_code, delete_impact, merge_codes, move_code
+from coding.codebook.edits import add_code, move_code
+from coding.codebook.restructure import delete_code, delete_impact, merge_codes
 from coding.work.codings import apply_codes
 from coding.errors import CodingError, ConflictError, NotFoundError
 from coding.team.projects import add_member, create_project

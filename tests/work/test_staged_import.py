@@ -377,7 +377,7 @@ def test_the_exchange_page_shows_an_import_being_stored_and_no_hidden_project(te
 
     from streamlit.testing.v1 import AppTest
 
-    from coding.team.accounts import open_session
+    from coding.team.sessions import open_session
 
     monkeypatch.setenv("CODING_DB_URL", team.store.engine.url.render_as_string(hide_password=False))
     with team.store.session() as s:
