@@ -94,7 +94,8 @@ def setup(url: str, n_coders: int, project: str = "bench") -> dict:
     from coding.team.projects import add_member, create_project
     from coding.team.members import Member, get_member
     from coding.store import Store
-    from coding.store.db import make_engine, migrate
+    from coding.store.schema import migrate
+    from coding.store.engine import make_engine
     from coding.store.models import Document
 
     engine = make_engine(url)

@@ -554,7 +554,8 @@ def fresh_database(kind: str, workdir: Path, label: str):
 
         def cleanup():
             pass
-    from coding.store.db import make_engine, migrate
+    from coding.store.schema import migrate
+    from coding.store.engine import make_engine
 
     engine = make_engine(url)
     migrate(engine)  # PostgreSQL is migrated only on request (python -m coding migrate)

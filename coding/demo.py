@@ -19,7 +19,7 @@ from coding.errors import CodingError
 from coding.team.projects import add_member, create_project
 from coding.team.members import Member, get_member
 from coding.work.rounds import assign, open_round, reveal
-from coding.store.db import REPO_ROOT
+from coding.store.engine import REPO_ROOT
 from coding.store.models import Assignment, Project
 
 DEMO_DIR = REPO_ROOT / "corpora" / "cic-demo"

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from coding.store import Store
-from coding.store.db import make_engine, migrate
+from coding.store.schema import migrate
+from coding.store.engine import make_engine
 
 PG_URL = os.environ.get("CODING_TEST_DB")
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from coding.store import Store, StoreError
-from coding.store.db import current_revision, head_revision, make_engine, migrate
+from coding.store.schema import current_revision, head_revision, migrate
+from coding.store.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("CODING_TEST_DB")

@@ -210,7 +210,8 @@ def cmd_demo(store: Store, args) -> int:
 @command("migrate")
 def cmd_migrate(store: None, args) -> int:
     """Bring the database's schema to this version's (the only way a PostgreSQL one changes)."""
-    from coding.store.db import current_revision, head_revision, make_engine, migrate, resolve_url
+    from coding.store.schema import current_revision, head_revision, migrate
+    from coding.store.engine import make_engine, resolve_url
 
     engine = make_engine(resolve_url(args.db))
     try:

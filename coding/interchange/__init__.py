@@ -8,7 +8,9 @@ standard's XSDs; archives are read within limits (:mod:`.archive`).
 
 from coding.interchange.errors import RefiError
 from coding.interchange.exporter import LAYERS, TOOLS, export_qdc, export_qdpx
-from coding.interchange.importer import RefiImportReport, import_qdc, import_qdpx, read_qdc, read_qdpx
+from coding.interchange.importer import import_qdc, import_qdpx
+from coding.interchange.plan import read_qdc, read_qdpx
+from coding.interchange.report import RefiImportReport
 
 __all__ = ["LAYERS", "TOOLS", "RefiError", "RefiImportReport", "export_qdc", "export_qdpx", "import_qdc",
            "import_qdpx", "read_qdc", "read_qdpx"]

@@ -11,7 +11,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from coding.store.db import REPO_ROOT
+from coding.store.engine import REPO_ROOT
 from coding.interchange.errors import RefiError
 
 PROJECT_XSD = "Project-mrt2019.xsd"

@@ -25,7 +25,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from coding.errors import StoreError
-from coding.store.db import make_engine
+from coding.store.engine import make_engine
 from coding.store.models import Base, Code, Coder, Coding, Document, MemberAccount, Memo, Project, Set, SetMember, new_id
 
 T = TypeVar("T")

@@ -3,7 +3,7 @@ long is not overtaken by every newcomer, so no write waits for seconds, and none
 for a busy database while others keep writing.
 
 SQLite's busy handler backs off to 100 ms between tries, so a writer that has waited a while
-loses to every fresh one; coding.store.db makes writers wait for their turn on a lock file
+loses to every fresh one; coding.store.writers makes writers wait for their turn on a lock file
 instead, where a release wakes every waiter with the same chance. On PostgreSQL writers do
 not share one lock; the test runs there too and holds trivially. The team project
 ``harbour``: coders tom and li keep coding while lead maria saves memos."""

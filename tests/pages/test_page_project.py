@@ -334,7 +334,8 @@ def test_the_app_says_when_the_database_cannot_be_opened(tmp_path, monkeypatch, 
     on the page with what to do, not hidden behind a generic error."""
     from sqlalchemy import text
 
-    from coding.store.db import make_engine, migrate
+    from coding.store.schema import migrate
+    from coding.store.engine import make_engine
 
     url = f"sqlite:///{tmp_path / 'newer.db'}"
     engine = make_engine(url)

@@ -13,7 +13,8 @@ from sqlalchemy import inspect, text
 
 from coding.errors import CodingError, ConflictError, StorageDataError
 from coding.team.projects import create_project
-from coding.store.db import make_engine, migrate
+from coding.store.schema import migrate
+from coding.store.engine import make_engine
 from coding.store.models import Base, Coder, Coding, Document
 
 
@@ -62,7 +63,7 @@ def test_objects_get_uuids(store):
 
 
 def test_default_url_is_a_sqlite_file_under_data(monkeypatch):
-    from coding.store.db import DEFAULT_DB_PATH, resolve_url
+    from coding.store.engine import DEFAULT_DB_PATH, resolve_url
 
     monkeypatch.delenv("CODING_DB_URL", raising=False)
     assert resolve_url() == f"sqlite:///{DEFAULT_DB_PATH}"
@@ -92,7 +93,7 @@ def test_a_new_sqlite_database_and_its_folder_are_private(tmp_path):
 
 
 def test_the_default_data_folder_is_private(monkeypatch):
-    from coding.store.db import DEFAULT_DB_PATH, resolve_url
+    from coding.store.engine import DEFAULT_DB_PATH, resolve_url
 
     monkeypatch.delenv("CODING_DB_URL", raising=False)
     resolve_url()

@@ -520,12 +520,13 @@ def test_migration_0004_gives_existing_events_their_member_id(db_url):
     """An old database (at 0003) with events named by actor: upgrading fills actor_id."""
     from sqlalchemy import text
 
-    from coding.store.db import make_engine, migrate
+    from coding.store.schema import migrate
+    from coding.store.engine import make_engine
 
     from alembic import command
     from alembic.config import Config
 
-    from coding.store.db import MIGRATIONS
+    from coding.store.schema import MIGRATIONS
 
     eng = make_engine(db_url)  # the test database is at head: go back to 0003 first
     cfg = Config()

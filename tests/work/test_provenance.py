@@ -16,7 +16,8 @@ from coding.errors import CodingError
 from coding.team.projects import add_member, create_project
 from coding.team.members import Member, get_member
 from coding.store import Store
-from coding.store.db import current_revision, head_revision, make_engine, migrate
+from coding.store.schema import current_revision, head_revision, migrate
+from coding.store.engine import make_engine
 from coding.store.models import Base, Coding
 
 REPO = Path(__file__).resolve().parents[2]
