@@ -17,7 +17,6 @@ import math
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
@@ -32,9 +31,9 @@ from coding.exporting.agreement_report import agreement_docx
 from coding.team.projects import get_project
 from coding.team.members import members
 from coding.suggest.recommender_agreement import recommender_agreement
+from coding.work.lookups import codings_fingerprint, document_by_id, document_entries
 from coding.work.rounds import list_rounds
 from coding.work.snapshots import list_snapshots, save_snapshot, trend
-from coding.store.models import Coding, Document
 
 UNIT_HELP = {
     "character": "Every character is a unit: coded or not, by each coder. Exact and strict about "
@@ -103,13 +102,6 @@ def _label_room(labels, angle: int) -> int:
     return int(longest * abs(math.sin(math.radians(angle)))) + 30
 
 
-def _fingerprint(s, project) -> tuple:
-    """Changes whenever coder-layer codings are added, removed or resized."""
-    return tuple(s.execute(
-        select(func.count(), func.coalesce(func.sum(Coding.end - Coding.start), 0), func.max(Coding.created_at))
-        .where(Coding.project_id == project.id, Coding.layer == "coder")).one())
-
-
 def marked(doc_text: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
     """``doc_text[start:end]`` with the coded ``spans`` between ⟦ and ⟧ (plain text, no markup)."""
     out, pos = [], start
@@ -127,7 +119,7 @@ with store().session(write=False) as s:
     version = project.codebook_version
     coder_names = [c.name for c in members(s, project) if c.role == "coder"]
     tree = code_tree(s, project)
-    fingerprint = _fingerprint(s, project)
+    fingerprint = codings_fingerprint(s, project, member)  # changes with every coding added, removed, resized
     rounds = [(r.id, r.name) for r in list_rounds(s, project)]
 
 if len(coder_names) < 2:
@@ -405,8 +397,7 @@ with store().session(write=False) as s:
     project = get_project(s, project_name)
     counts = disagreement_counts(s, project, member, coder_a, coder_b)
     status = consensus_status(s, project, member, coder_a, coder_b)
-    docs = list(s.execute(select(Document.id, Document.name).where(
-        Document.project_id == project.id, Document.name.in_(rep.options["documents"])).order_by(Document.name)))
+    docs = document_entries(s, project, member, rep.options["documents"])
 
 if status:
     with st.expander("Consensus progress per document"):
@@ -444,7 +435,7 @@ with st.expander("Open disagreements of this code per document"):
 
 with store().session(write=False) as s:
     project = get_project(s, project_name)
-    doc = s.get(Document, doc_id)
+    doc = document_by_id(s, project, member, doc_id)
     text = doc.text
     regions = compare(s, project, member, doc, code_id, coder_a, coder_b)
 
@@ -454,8 +445,10 @@ st.caption(f"{len(regions)} regions: {len(regions) - len(diffs)} agreements ({le
            f"consensus), {len(diffs)} disagreements ({sum(r.decided is not None for r in diffs)} decided).")
 if st.button("Accept all agreements into consensus", key="agreement_accept", disabled=not agreed_open):
     try:
-        n = store().run(lambda s: accept_agreements(s, get_project(s, project_name), member,
-                                                    s.get(Document, doc_id), code_id, coder_a, coder_b))
+        def accept(s):
+            p = get_project(s, project_name)
+            return accept_agreements(s, p, member, document_by_id(s, p, member, doc_id), code_id, coder_a, coder_b)
+        n = store().run(accept)
         st.session_state[FLASH] = ("adjudication", f"Accepted {n} agreed region(s) into the consensus.")
         st.rerun()
     except CodingError as exc:
@@ -504,9 +497,11 @@ for i, r in enumerate(diffs, start=1):
                                placeholder="e.g. the definition includes the teacher's example")
         if st.button("Decide again" if r.decided else "Decide", key=f"agreement_decide_{rk}"):
             try:
-                store().run(lambda s: adjudicate(
-                    s, get_project(s, project_name), member, s.get(Document, doc_id), code_id, r.start, r.end,
-                    decision, reason=reason, coder_a=coder_a, coder_b=coder_b, edit_spans=edit))
+                def decide(s):
+                    p = get_project(s, project_name)
+                    adjudicate(s, p, member, document_by_id(s, p, member, doc_id), code_id, r.start, r.end,
+                               decision, reason=reason, coder_a=coder_a, coder_b=coder_b, edit_spans=edit)
+                store().run(decide)
                 st.session_state[FLASH] = ("adjudication", f"Region {i}: {DECISION_LABEL[decision]} is now the "
                                                            "consensus.")
                 st.rerun()

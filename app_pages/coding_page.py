@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
@@ -34,8 +33,9 @@ from coding.text.offsets import Utf16Map
 from coding.team.projects import get_project
 from coding.codebook.proposals import create_code_while_coding
 from coding.work.rounds import STATUSES, member_progress, open_assignments, progress, set_status
+from coding.work.lookups import document_by_id, document_entries
 from coding.work.segmentation import blocks
-from coding.store.models import Document
+from coding.team.members import Member
 
 VIEW = "coding_view"
 WHOLE_DOCUMENT_LIMIT = 150_000   # characters shown at once; longer documents are paged
@@ -56,9 +56,11 @@ class DocView:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def doc_view(doc_id: str, sha256: str) -> DocView:
+def doc_view(doc_id: str, sha256: str, _project_name: str, _member: Member) -> DocView:
+    """Keyed by id and text hash only (underscored arguments are not hashed): the first
+    load checks the member may read the document; the ids come from their own project."""
     with store().session(write=False) as s:
-        doc = s.get(Document, doc_id)
+        doc = document_by_id(s, get_project(s, _project_name), _member, doc_id)
         speech = {t.position: t.speech_start for t in doc.turns}
         bl = [(bid, spk, a, b, speech.get(int(bid[1:]), a) if bid.startswith("t") else a)
               for bid, spk, a, b in blocks(doc)]
@@ -193,7 +195,7 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
                 st.caption(f"Suggestions need every document processed first ({done} of {total} are): "
                            "press “Process documents” on the Suggestions page.")
                 return
-            hints = sg.suggest_codes(s, p, member, s.get(Document, dv.id), a, b, layer=layer)
+            hints = sg.suggest_codes(s, p, member, document_by_id(s, p, member, dv.id), a, b, layer=layer)
             prec = sg.suggestion_precision(s, p, member)
     except CodingError as exc:
         msg = str(exc)
@@ -239,7 +241,8 @@ def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None) -> No
     if turn is None:
         flash("error", "Click or select inside a speaker turn first.")
         return
-    if _run(lambda s, p: code_turn(s, p, member, s.get(Document, dv.id), turn, code_ids), "Coded the whole turn."):
+    if _run(lambda s, p: code_turn(s, p, member, document_by_id(s, p, member, dv.id), turn, code_ids),
+            "Coded the whole turn."):
         _consume()
 
 
@@ -277,8 +280,7 @@ def on_clicked() -> None:
 
 with store().session(write=False) as s:
     project = get_project(s, project_name)
-    docs = list(s.execute(select(Document.id, Document.name, Document.sha256)
-                          .where(Document.project_id == project.id).order_by(Document.name)))
+    docs = document_entries(s, project, member)
     status = member_progress(s, project, member)
     assigned = open_assignments(s, project, member)
     team = [r for r in progress(s, project, member) if r["open"]] if member.is_lead else []
@@ -303,7 +305,7 @@ mine = status.get(doc_id, "not started")
 others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == names[doc_id]]
 top_r.text(f"My progress: {mine}" + (f"\nCoders: {', '.join(others)}" if others else ""))
 sha = next(d.sha256 for d in docs if d.id == doc_id)
-dv = doc_view(doc_id, sha)
+dv = doc_view(doc_id, sha, project_name, member)
 codable = [i for i in tree.infos if i.codable and i.visible_to(member.id, member.is_lead)]
 recent = [c for c in recent if c in tree.info and tree.info[c].codable] or [i.id for i in codable[:9]]
 
@@ -350,7 +352,7 @@ with st.container(key="coding_flash_box"):
 
 with store().session(write=False) as s:
     p = get_project(s, project_name)
-    all_views = coding_views(s, p, member, s.get(Document, doc_id))
+    all_views = coding_views(s, p, member, document_by_id(s, p, member, doc_id))
 coders_here = sorted({v.coder for v in all_views})
 
 left, right = st.columns([3, 2], gap="medium")
@@ -550,7 +552,7 @@ with tab_code:
             S[key] = current  # another action (coding) moved it on
         st.selectbox("My progress on this document (this round)", STATUSES, index=STATUSES.index(current),
                      key=key, on_change=lambda: _run(
-                         lambda s, p: set_status(s, p, member, s.get(Document, doc_id), S[key]),
+                         lambda s, p: set_status(s, p, member, document_by_id(s, p, member, doc_id), S[key]),
                          "Progress saved."))
     else:
         st.caption(f"My progress: {current} (no open round assigns this document to you)")
@@ -618,8 +620,8 @@ with tab_more:
         try:
             with store().session(write=False) as s:
                 p = get_project(s, project_name)
-                like = sg.more_like_code(s, p, member, more_code, document=s.get(Document, dv.id), top=10,
-                                         layer=more_layer)
+                like = sg.more_like_code(s, p, member, more_code, document=document_by_id(s, p, member, dv.id),
+                                         top=10, layer=more_layer)
         except CodingError as exc:
             st.info(md_escape(str(exc)))
             like = []

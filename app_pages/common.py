@@ -39,10 +39,9 @@ from coding.team.sessions import (
 )
 from coding.errors import CodingError
 from coding.team.network import is_loopback, local_connection_problem
-from coding.team.projects import get_project, list_projects
+from coding.team.projects import get_project, list_projects, project_name_by_id
 from coding.team.members import Member, active_coder, members
 from coding.store import Store
-from coding.store.models import Project
 
 _SESSION = "auth_session"
 _COOKIE_ACTION = "auth_cookie"
@@ -193,7 +192,7 @@ def _restore_from_cookie() -> None:
     try:
         def resume(s):
             member, sid = resume_session(s, token)   # may touch the session row: a write
-            return member, sid, s.get(Project, member.project_id).name
+            return member, sid, project_name_by_id(s, member.project_id)
         member, sid, project_name = store().run(resume)
     except CodingError as exc:
         st.session_state[_NOTICE] = str(exc)
@@ -268,7 +267,7 @@ def open_tab_session(s, member: Member) -> tuple[Member, IssuedSession, str]:
     writes to the database, so that transaction may be re-run (``Store.run``). Pass what
     it returns to :func:`begin_session` after the commit."""
     issued = open_session(s, member, client=f"browser, {_source()}")
-    return member, issued, s.get(Project, member.project_id).name
+    return member, issued, project_name_by_id(s, member.project_id)
 
 
 def begin_session(opened: tuple[Member, IssuedSession, str]) -> None:

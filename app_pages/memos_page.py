@@ -21,8 +21,8 @@ from coding.work.memos import (
     other_document_memos, save_document_memo,
 )
 from coding.team.projects import get_project
+from coding.work.lookups import document_by_id
 from coding.work.rounds import blind_document_ids
-from coding.store.models import Document
 
 ctx = require_member()
 if ctx is None:
@@ -71,7 +71,7 @@ with tab_doc:
         doc_id = st.selectbox("Document", list(docs), format_func=docs.get, key="memos_doc")
         with store().session(write=False) as s:
             project = get_project(s, project_name)
-            doc = s.get(Document, doc_id)
+            doc = document_by_id(s, project, member, doc_id)
             own = document_memo(s, project, member, doc)
             own_text, own_when = (own.text, own.updated_at) if own else ("", None)
             others = [(name, m.text, m.updated_at) for name, m in other_document_memos(s, project, member, doc)]
@@ -82,7 +82,7 @@ with tab_doc:
         if own_when:
             st.caption(f"Last saved {when(own_when)}")
         if st.button("Save memo", key="memos_doc_save", type="primary"):
-            if run(lambda s, p: save_document_memo(s, p, member, s.get(Document, doc_id), text)):
+            if run(lambda s, p: save_document_memo(s, p, member, document_by_id(s, p, member, doc_id), text)):
                 flash("success", "Memo saved.")
                 st.rerun()
         if hidden:
@@ -101,7 +101,7 @@ with tab_coding:
     try:
         with store().session(write=False) as s:
             project = get_project(s, project_name)
-            rows = coding_memos(s, project, member, s.get(Document, pick) if pick else None)
+            rows = coding_memos(s, project, member, document_by_id(s, project, member, pick) if pick else None)
     except CodingError as exc:
         st.error(md_escape(str(exc)))
         rows = []

@@ -24,8 +24,7 @@ from coding.work.documents import document_summary, get_document, import_uploads
 from coding.errors import CodingError
 from coding.team.projects import add_member, create_project, get_project
 from coding.team.members import Member, get_member, members
-from coding.work.rounds import assign, list_rounds, open_round, progress, reveal
-from coding.store.models import Round
+from coding.work.rounds import assign, list_rounds, open_round, progress, reveal, round_by_id
 
 st.title("Project")
 
@@ -216,7 +215,7 @@ if member is not None:
             if do_assign or do_reveal:
                 def act(s) -> str:
                     p = get_project(s, name)
-                    rnd = s.get(Round, rid)
+                    rnd = round_by_id(s, p, member, rid)
                     if do_assign:
                         n = assign(s, p, member, rnd, [get_document(s, p, d) for d in dsel],
                                    [get_member(s, p, c) for c in csel])

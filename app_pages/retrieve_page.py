@@ -12,7 +12,6 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
@@ -26,8 +25,8 @@ from coding.exporting.pseudonyms import Pseudonyms, ner_candidates, parse_pseudo
 from coding.exporting.search import search_corpus
 from coding.team.projects import get_project
 from coding.team.members import members
+from coding.work.lookups import attribute_values, document_by_id
 from coding.work.rounds import list_rounds
-from coding.store.models import Attribute, Document
 
 S = st.session_state
 SHOWN = 30  # excerpts shown with context; the table holds them all
@@ -47,10 +46,7 @@ with store().session(write=False) as s:
     tree = visible_code_tree(s, project, member)  # another coder's proposals left out
     codes = {i.id: i.path for i in tree.infos}
     docs = {d.id: d.name for d in list_documents(s, project)}
-    attr_values: dict[str, set[str]] = {}
-    for name, value in s.execute(select(Attribute.name, Attribute.value).join(Document)
-                                 .where(Document.project_id == project.id)):
-        attr_values.setdefault(name, set()).add(value)
+    attr_values = attribute_values(s, project, member)
     people = sorted(c.name for c in members(s, project))
     rounds = [r.name for r in list_rounds(s, project)]
     project_template_text = project_template(project)
@@ -232,9 +228,11 @@ with tab_s:
             if st.button("Code this hit", key="retrieve_hit_apply", type="primary"):
                 try:
                     hit = hits[which]
-                    store().run(lambda s: apply_codes(s, get_project(s, project_name), member,
-                                                      s.get(Document, hit.document_id), [code_id],
-                                                      hit.start, hit.end))
+                    def code_hit(s):
+                        p = get_project(s, project_name)
+                        apply_codes(s, p, member, document_by_id(s, p, member, hit.document_id), [code_id],
+                                    hit.start, hit.end)
+                    store().run(code_hit)
                     S["retrieve_flash"] = "Coded the hit (widen it on the coding page if needed)."
                     st.rerun()
                 except CodingError as exc:

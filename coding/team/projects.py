@@ -115,6 +115,14 @@ def get_project(s: Session, name: str) -> Project:
     return p
 
 
+def project_name_by_id(s: Session, project_id: str) -> str:
+    """The name of project ``project_id`` (names are public: the sidebar lists them)."""
+    name = s.scalar(select(Project.name).where(Project.id == project_id))
+    if name is None:
+        raise NotFoundError(f"no project with id {project_id!r}; it may have been deleted: reload the page")
+    return name
+
+
 def list_projects(s: Session) -> list[Project]:
     return list(s.scalars(select(Project).where(Project.staging_for.is_(None)).order_by(Project.name)))
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coding.team.access import Action, require
+from coding.team.access import Action, load, require
 from coding.errors import ConflictError, NotFoundError
 from coding.team.events import log_event
 from coding.team.members import Member
@@ -39,6 +39,12 @@ def get_round(s: Session, project: Project, name: str) -> Round:
     if r is None:
         raise NotFoundError(f"no round named {name!r} in {project.name!r}")
     return r
+
+
+def round_by_id(s: Session, project: Project, member: Member, round_id: str) -> Round:
+    """The round ``round_id`` of the member's project; another project's is refused."""
+    m = require(s, member, Action.READ_PROJECT, project)
+    return load(s, m, Round, round_id, "round")
 
 
 def list_rounds(s: Session, project: Project) -> list[Round]:
