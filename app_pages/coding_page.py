@@ -22,6 +22,9 @@ import streamlit as st
 from app_pages.common import require_member, store
 from app_pages.plain import md_escape
 from app_pages.transcript_component import _current_selection, clear_selection, transcript_view
+from coding.suggest.units import LAYERS
+from coding.suggest.passages import code_passage, dismiss_passage, more_like_code
+from coding.suggest.processing import processing_status
 from coding.suggest import suggestions as sg
 from coding.codebook.tree import code_tree
 from coding.work.codings import (
@@ -162,12 +165,12 @@ def reject_hint(dv: DocView, code_id: str, name: str, note: str) -> None:
 
 
 def code_like(code_id: str, name: str, doc: str, a: int, b: int, score: float) -> None:
-    _run(lambda s, p: sg.code_passage(s, p, member, code_id, doc, a, b, suggestion=f"more like {name} ({score:.2f})"),
+    _run(lambda s, p: code_passage(s, p, member, code_id, doc, a, b, suggestion=f"more like {name} ({score:.2f})"),
          _braces(f"Coded the passage with {name} (suggested)."))
 
 
 def dismiss_like(code_id: str, name: str, doc: str, a: int, b: int) -> None:
-    _run(lambda s, p: sg.dismiss_passage(s, p, member, code_id, doc, a, b, suggestion=f"more like {name}"),
+    _run(lambda s, p: dismiss_passage(s, p, member, code_id, doc, a, b, suggestion=f"more like {name}"),
          "Dismissed: it will not be offered for this code again.")
 
 
@@ -180,7 +183,7 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
     st.markdown("**Suggested codes**")
     layer = "own"
     if member.is_lead:
-        layer = st.selectbox("Suggestions learn from", sg.LAYERS, key="coding_sugg_layer",
+        layer = st.selectbox("Suggestions learn from", LAYERS, key="coding_sugg_layer",
                              format_func={"own": "my codings", "all": "every coder's codings",
                                           "consensus": "the consensus"}.get)
     if sel is None:
@@ -190,7 +193,7 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
     try:
         with store().session(write=False) as s:
             p = get_project(s, project_name)
-            done, total = sg.processing_status(s, p, member)
+            done, total = processing_status(s, p, member)
             if done < total:
                 st.caption(f"Suggestions need every document processed first ({done} of {total} are): "
                            "press “Process documents” on the Suggestions page.")
@@ -620,8 +623,8 @@ with tab_more:
         try:
             with store().session(write=False) as s:
                 p = get_project(s, project_name)
-                like = sg.more_like_code(s, p, member, more_code, document=document_by_id(s, p, member, dv.id),
-                                         top=10, layer=more_layer)
+                like = more_like_code(s, p, member, more_code, document=document_by_id(s, p, member, dv.id),
+                                      top=10, layer=more_layer)
         except CodingError as exc:
             st.info(md_escape(str(exc)))
             like = []

@@ -16,6 +16,11 @@ import streamlit as st
 
 from app_pages.common import report, require_member, store
 from app_pages.plain import md_escape
+from coding.suggest.themes import (
+    apply_to_quotes, create_code_from_theme, decide_proposed_code, dismiss_theme, emergent_themes, proposed_codes,
+)
+from coding.suggest.passages import _project_document, code_passage, dismiss_passage, more_like_code
+from coding.suggest.keyphrases import keyphrase_groupings, keyphrases
 from coding.suggest import suggestions as sg
 from coding.codebook.tree import code_tree
 from coding.errors import CodingError
@@ -70,7 +75,7 @@ def processing_progress(job: proc.Background) -> None:
             st.rerun()
 
 
-status = run(lambda s, p: sg.processing_status(s, p, member), write=False)
+status = run(lambda s, p: proc.processing_status(s, p, member), write=False)
 if status is None:
     st.stop()
 done, total = status
@@ -99,7 +104,7 @@ if done < total:
 # --- keyphrases and "find more like a code" -----------------------------------------------
 def keyphrase_view() -> None:
     """Words and phrases that set each document or participant group apart (no codings used)."""
-    groupings = run(lambda s, p: sg.keyphrase_groupings(s, p, member), write=False) or ["document"]
+    groupings = run(lambda s, p: keyphrase_groupings(s, p, member), write=False) or ["document"]
     k1, k2 = st.columns([2, 1])
     by = k1.selectbox("One group per", groupings, key="sugg_kp_by",
                       format_func=lambda g: "document" if g == "document" else f"value of '{g}'")
@@ -107,7 +112,7 @@ def keyphrase_view() -> None:
     st.caption("Ranked by how much more often a group uses a word or phrase than the others do "
                "(log-odds ratio with an informative Dirichlet prior, Monroe et al. 2008; z-scores). "
                "Computed from the text only: nobody's codings change it.")
-    groups = run(lambda s, p: sg.keyphrases(s, p, member, by=by, top=int(top)), write=False)
+    groups = run(lambda s, p: keyphrases(s, p, member, by=by, top=int(top)), write=False)
     if groups is None:
         return
     if not groups:
@@ -134,7 +139,7 @@ def keyphrase_view() -> None:
 
 def show_in_transcript(document_id: str, start: int, end: int) -> None:
     """Open the coding page on the document, scrolled to ``[start, end)`` and with it selected."""
-    text = run(lambda s, p: sg._project_document(s, p, document_id).text, write=False)
+    text = run(lambda s, p: _project_document(s, p, document_id).text, write=False)
     if text is None:
         return
     u16 = Utf16Map(text)
@@ -164,7 +169,7 @@ def more_view() -> None:
         st.caption(f"So far: {prec.accepted} coded, {prec.rejected} dismissed (precision {prec.value:.0%}).")
     if not code_id:
         return
-    found = run(lambda s, p: sg.more_like_code(s, p, member, code_id, top=10, layer=layer), write=False)
+    found = run(lambda s, p: more_like_code(s, p, member, code_id, top=10, layer=layer), write=False)
     if found is None:
         return
     if not found:
@@ -181,14 +186,14 @@ def more_view() -> None:
                                  f"score {x.score:.2f}"))
             key = f"sugg_more_{q.document_id}_{q.start}"
             if b1.button("Code it", key=f"{key}_code", type="primary"):
-                made = run(lambda s, p: sg.code_passage(s, p, member, code_id, q.document_id, q.start, q.end,
-                                                        suggestion=f"more like {paths[code_id]} ({x.score:.2f})"))
+                made = run(lambda s, p: code_passage(s, p, member, code_id, q.document_id, q.start, q.end,
+                                                     suggestion=f"more like {paths[code_id]} ({x.score:.2f})"))
                 if made is not None:
                     st.session_state["sugg_flash"] = f"Coded it with {md_escape(paths[code_id])}."
                     st.rerun()
             if b2.button("Dismiss", key=f"{key}_dismiss"):
-                if run(lambda s, p: sg.dismiss_passage(s, p, member, code_id, q.document_id, q.start, q.end,
-                                                       suggestion=f"more like {paths[code_id]}") or True):
+                if run(lambda s, p: dismiss_passage(s, p, member, code_id, q.document_id, q.start, q.end,
+                                                    suggestion=f"more like {paths[code_id]}") or True):
                     st.session_state["sugg_flash"] = "Dismissed: it will not be offered for this code again."
                     st.rerun()
 
@@ -204,7 +209,7 @@ def themes_view() -> None:
     if st.button("Find themes", key="sugg_find", type="primary") or "sugg_themes" in st.session_state:
         if st.session_state.get("sugg_for") != (unit, layer) or "sugg_themes" not in st.session_state:
             with st.spinner("Finding themes…"):
-                themes = run(lambda s, p: [t for t in sg.emergent_themes(s, p, member, unit=unit, layer=layer)],
+                themes = run(lambda s, p: [t for t in emergent_themes(s, p, member, unit=unit, layer=layer)],
                              write=False)
             if themes is None:
                 st.stop()
@@ -238,7 +243,7 @@ def themes_view() -> None:
                     definition = st.text_area("Definition", value=t.draft_definition(), key=f"{key}_def")
                     label = "Add code" if member.is_lead else "Propose code"
                     if st.form_submit_button(label):
-                        code = run(lambda s, p: sg.create_code_from_theme(
+                        code = run(lambda s, p: create_code_from_theme(
                             s, p, member, name, parent_id=parent, definition=definition,
                             example=t.quotes[0].text if t.quotes else ""))
                         if code is not None:
@@ -252,14 +257,14 @@ def themes_view() -> None:
                                           format_func=lambda cid: paths[cid]) if paths else None
                     if st.button("Apply", key=f"{key}_apply", disabled=not (target and chosen)):
                         qs = [(t.quotes[i - 1].document_id, t.quotes[i - 1].start, t.quotes[i - 1].end) for i in chosen]
-                        made = run(lambda s, p: sg.apply_to_quotes(s, p, member, target, qs, suggestion=t.title))
+                        made = run(lambda s, p: apply_to_quotes(s, p, member, target, qs, suggestion=t.title))
                         if made is not None:
                             st.session_state["sugg_flash"] = f"Coded {len(made)} quotes with {md_escape(paths[target])}."
                             st.session_state.pop("sugg_themes", None)
                             st.rerun()
                     if st.button("Dismiss theme", key=f"{key}_dismiss"):
                         # the action returns nothing: True marks success (run gives None on a refusal)
-                        if run(lambda s, p: sg.dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
+                        if run(lambda s, p: dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
                             st.session_state["sugg_themes"] = [x for x in themes if x.rank != t.rank]
                             st.session_state["sugg_flash"] = "Dismissed; it will not be suggested to you again."
                             st.rerun()
@@ -272,7 +277,7 @@ view = st.radio("View", ["Themes", "Keyphrases", "More like a code"], horizontal
 
 
 # --- proposals (leads decide) -----------------------------------------------------------
-proposals = run(lambda s, p: [(c.id, c.name, c.definition) for c in sg.proposed_codes(s, p, member)],
+proposals = run(lambda s, p: [(c.id, c.name, c.definition) for c in proposed_codes(s, p, member)],
                 write=False) or []
 if proposals:
     st.subheader("Proposed codes")
@@ -282,7 +287,7 @@ if proposals:
             b1, b2 = st.columns(2)
             for col, accept, word in ((b1, True, "Accept"), (b2, False, "Reject")):
                 if col.button(f"{word} {md_escape(name)}", key=f"sugg_{word}_{cid}"):
-                    if run(lambda s, p, cid=cid, accept=accept: sg.decide_proposed_code(s, p, member, cid, accept)
+                    if run(lambda s, p, cid=cid, accept=accept: decide_proposed_code(s, p, member, cid, accept)
                            or True):
                         st.session_state["sugg_flash"] = f"{word}ed the code {md_escape(name)}."
                         st.rerun()

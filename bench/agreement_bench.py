@@ -36,12 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from coding.agreement.coefficients import (  # noqa: E402
-    alpha_from_table,
-    kappa_from_table,
-    krippendorff_alpha,
-)
-from coding.agreement.units import char_table, char_tables  # noqa: E402
+from coding.agreement.alpha import krippendorff_alpha  # noqa: E402
+from coding.agreement.two_by_two import alpha_from_table, kappa_from_table  # noqa: E402
+from coding.agreement.characters import char_table, char_tables  # noqa: E402
 
 SEED = 20240917
 N_DOCS = 1000

@@ -147,6 +147,8 @@ def _timed(fn, runs: int) -> list[float]:
 
 def latency_table(target_words: int, runs: int) -> list[str]:
     """Code suggestions for a selection and emergent themes, on a real SQLite store."""
+    from coding.suggest.themes import emergent_themes
+    from coding.suggest.processing import process_documents
     from coding.suggest import suggestions as sg
     from coding.demo import build_demo
     from coding.work.documents import get_document, list_documents, store_document
@@ -162,7 +164,7 @@ def latency_table(target_words: int, runs: int) -> list[str]:
         lead = Member.of(get_member(s, project, "lead"))
         ana = Member.of(get_member(s, project, "ana"))
         pname = project.name
-    sg.process_documents(store, pname, lead)
+    process_documents(store, pname, lead)
     lines = ["## Latency (demo project in SQLite; median and p95 of warm calls; first call cold)", "",
              "| call | words | cold ms | warm median ms | warm p95 ms | warm/cold | goal |",
              "|---|---:|---:|---:|---:|---:|---|"]
@@ -192,12 +194,12 @@ def latency_table(target_words: int, runs: int) -> list[str]:
         for name, text in copies:
             store_document(s, project, name, f"{name}.txt", text.encode("utf-8"), actor=lead)
     store.run(add)
-    sg.process_documents(store, pname, lead)
+    process_documents(store, pname, lead)
     with store.session(write=False) as s:
         project = get_project(s, pname)
 
         def themes():
-            sg.emergent_themes(s, project, lead, layer="all")
+            emergent_themes(s, project, lead, layer="all")
         cold = _timed(themes, 1)[0]
         warm = sorted(_timed(themes, max(3, runs // 5)))
     lines.append(_row("emergent themes (lead, all coders' layer)", words, cold, warm, "<= 10,000 ms warm"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from coding.suggest import suggestions as sg
+from coding.suggest.processing import process_documents
 from coding.team.projects import get_project
 from coding.team.members import Member, get_member
 from coding.store import Store
@@ -33,7 +33,7 @@ def processed_rows(tmp_path_factory) -> list[tuple[str, str, str]]:
         with store.session() as s:
             build_demo(s)
             _, lead = who(s, "lead")
-        sg.process_documents(store, "demo", lead)
+        process_documents(store, "demo", lead)
         with store.session() as s:
             return [(r.sha256, r.pipeline, r.data) for r in s.scalars(select(NlpCache))]
     finally:

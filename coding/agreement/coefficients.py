@@ -10,20 +10,21 @@ undefined for the data (one coder, no unit coded by two coders, no variation)
 its ``value`` is NaN and ``reason`` says why; malformed input (wrong shape,
 non-numeric values, unknown level) raises :class:`~coding.errors.AgreementError`.
 
+Krippendorff's alpha is in :mod:`coding.agreement.alpha`, bootstrap intervals and the
+table of every coefficient (:func:`all_coefficients`) in :mod:`coding.agreement.intervals`.
 For two coders and binary units (a character is coded or not),
-:func:`kappa_from_table`, :func:`alpha_from_table` and :func:`percent_from_table`
-compute the same values from the 2x2 table alone.
+:mod:`coding.agreement.two_by_two` computes kappa, alpha and percent agreement from
+the 2x2 table alone.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Optional, Union
 
-import krippendorff
 import numpy as np
 
 from coding.errors import AgreementError
@@ -287,92 +288,6 @@ def fleiss_kappa(data) -> Coefficient:
     return Coefficient(name, (p_bar - p_e) / (1.0 - p_e), n, m)
 
 
-def _alpha_ready(arr: np.ndarray, level: str) -> Union[Coefficient, np.ndarray]:
-    """Pairable columns of ``arr`` for alpha, or the NaN result that applies."""
-    m = arr.shape[0]
-    name = "krippendorff_alpha"
-    if (bad := _coder_problem(name, m, level)) is not None:
-        return bad
-    if level == "ratio" and (arr[~np.isnan(arr)] < 0).any():
-        raise AgreementError(
-            "ratio-level alpha needs values >= 0 (a ratio scale has an absolute zero); "
-            "use level='interval' for data with negative values"
-        )
-    pairable = arr[:, (~np.isnan(arr)).sum(axis=0) >= 2]
-    if pairable.shape[1] == 0:
-        return _nan(name, REASON_NO_PAIRABLE, 0, m, level)
-    if np.unique(pairable[~np.isnan(pairable)]).size < 2:
-        return _nan(name, REASON_NO_VARIATION, pairable.shape[1], m, level)
-    return pairable
-
-
-def krippendorff_alpha(data, level: str = "nominal") -> Coefficient:
-    """Krippendorff's alpha for any number of coders, with missing values.
-
-    Parameters
-    ----------
-    data : array_like, shape (n_coders, n_units)
-        ``np.nan`` = missing; units with fewer than two values do not count.
-    level : {"nominal", "ordinal", "interval", "ratio"}
-        Level of measurement, which selects the difference function.
-
-    Returns
-    -------
-    Coefficient
-        ``1 - D_o / D_e`` computed by the ``krippendorff`` package (checked
-        against the coincidence-matrix implementation in the tests).
-    """
-    level = _check_level(level)
-    arr = _matrix(data)
-    got = _alpha_ready(arr, level)
-    if isinstance(got, Coefficient):
-        return got
-    with np.errstate(all="ignore"):
-        value = float(krippendorff.alpha(reliability_data=got, level_of_measurement=level))
-    if not math.isfinite(value):  # e.g. ratio data whose only differences involve 0 and 0
-        return _nan("krippendorff_alpha", REASON_NO_VARIATION, got.shape[1], arr.shape[0], level)
-    return Coefficient("krippendorff_alpha", value, got.shape[1], arr.shape[0], level=level)
-
-
-def _alpha_from_coincidences(data, level: str = "nominal") -> float:
-    """Krippendorff's alpha straight from the coincidence matrix (Krippendorff 2011).
-
-    An independent implementation used to check the ``krippendorff`` package.
-    Returns NaN where :func:`krippendorff_alpha` is undefined.
-    """
-    level = _check_level(level)
-    arr = _matrix(data)
-    values, counts = _value_counts(arr)
-    r = counts.sum(axis=1)
-    keep = r >= 2
-    counts, r = counts[keep], r[keep]
-    if counts.shape[0] == 0:
-        return float("nan")
-    # o[c, k] = sum over units of (pairs c-k in the unit) / (m_u - 1)
-    w = 1.0 / (r - 1)
-    o = np.einsum("u,uc,uk->ck", w, counts, counts) - np.diag((counts * w[:, None]).sum(axis=0))
-    n_c = o.sum(axis=1)
-    n = n_c.sum()
-    v = values[:, None], values[None, :]
-    if level == "nominal":
-        delta = (v[0] != v[1]).astype(float)
-    elif level == "ordinal":
-        cum = np.concatenate([[0.0], np.cumsum(n_c)])
-        idx = np.arange(values.size)
-        lo, hi = np.minimum.outer(idx, idx), np.maximum.outer(idx, idx)
-        delta = (cum[hi + 1] - cum[lo] - (n_c[lo] + n_c[hi]) / 2.0) ** 2
-    elif level == "interval":
-        delta = (v[0] - v[1]) ** 2
-    else:
-        with np.errstate(all="ignore"):
-            total = v[0] + v[1]
-            delta = np.where(total == 0, 0.0, ((v[0] - v[1]) / np.where(total == 0, 1, total)) ** 2)
-    expected = float((np.outer(n_c, n_c) * delta).sum())
-    if expected == 0:
-        return float("nan")
-    return 1.0 - (n - 1) * float((o * delta).sum()) / expected
-
-
 def gwet_ac1(data, *, n_categories: Optional[int] = None) -> Coefficient:
     """Gwet's (2008) AC1 for any number of coders, nominal, with missing values.
 
@@ -447,109 +362,7 @@ def brennan_prediger(data, n_categories: Optional[int] = None) -> Coefficient:
     return Coefficient(name, (p_a - 1.0 / q) / (1.0 - 1.0 / q), n, m)
 
 
-# ---------------------------------------------------------------- bootstrap
-
-
-def bootstrap_ci(
-    data,
-    statistic: Callable[[np.ndarray], Union[Coefficient, float]],
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    conf: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval, resampling units (columns) with replacement.
-
-    Parameters
-    ----------
-    data : array_like, shape (n_coders, n_units)
-    statistic : callable
-        Maps a matrix of the same layout to a :class:`Coefficient` or a float.
-    n_boot : int
-        Number of resamples.
-    seed : int
-        Seed of the random generator; the same seed gives the same interval.
-    conf : float
-        Coverage of the interval, between 0 and 1.
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        Quantiles of the replicates; replicates that are NaN (undefined
-        resamples) are ignored; ``(nan, nan)`` if none is defined.
-    """
-    arr = _matrix(data)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
-        raise AgreementError(f"n_boot must be a whole number >= 1; got {n_boot!r}")
-    if not (isinstance(conf, numbers.Real) and 0.0 < conf < 1.0):
-        raise AgreementError(f"conf must be between 0 and 1 (e.g. 0.95); got {conf!r}")
-    n_units = arr.shape[1]
-    if n_units == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    reps = np.empty(int(n_boot))
-    with np.errstate(all="ignore"):
-        for b in range(int(n_boot)):
-            got = statistic(arr[:, rng.integers(0, n_units, n_units)])
-            reps[b] = got.value if isinstance(got, Coefficient) else float(got)
-    reps = reps[np.isfinite(reps)]
-    if reps.size == 0:
-        return float("nan"), float("nan")
-    tail = (1.0 - float(conf)) / 2.0
-    low, high = np.quantile(reps, [tail, 1.0 - tail])
-    return float(low), float(high)
-
-
-def _with_ci(coef: Coefficient, data: np.ndarray, statistic, n_boot: int, seed: int) -> Coefficient:
-    if not coef.defined:
-        return coef
-    low, high = bootstrap_ci(data, statistic, n_boot=n_boot, seed=seed)
-    if math.isnan(low):
-        return coef
-    return replace(coef, ci_low=low, ci_high=high)
-
-
-def all_coefficients(
-    data, level: str = "nominal", *, ci: bool = False, n_boot: int = 1000, seed: int = 0
-) -> list[Coefficient]:
-    """Every coefficient that applies to the data, each with its n.
-
-    Parameters
-    ----------
-    data : array_like, shape (n_coders, n_units)
-    level : {"nominal", "ordinal", "interval", "ratio"}
-        Level for Krippendorff's alpha; nominal alpha is always included,
-        alpha at ``level`` as well when it differs.
-    ci : bool
-        Add bootstrap 95% intervals to the kappas and alphas.
-    n_boot, seed : int
-        Passed to :func:`bootstrap_ci`.
-
-    Returns
-    -------
-    list of Coefficient
-        Percent agreement; Cohen's kappa and Scott's pi (two coders only);
-        Fleiss' kappa; Krippendorff's alpha; Gwet's AC1; Brennan-Prediger.
-        Undefined ones carry NaN and a reason.
-    """
-    level = _check_level(level)
-    arr = _matrix(data)
-    m = arr.shape[0]
-    out = [percent_agreement(arr)]
-    if m == 2:
-        kappa = cohen_kappa(arr)
-        out.append(_with_ci(kappa, arr, cohen_kappa, n_boot, seed) if ci else kappa)
-        out.append(scott_pi(arr))
-    fleiss = fleiss_kappa(arr)
-    out.append(_with_ci(fleiss, arr, fleiss_kappa, n_boot, seed) if ci else fleiss)
-    for lev in dict.fromkeys(("nominal", level)):
-        alpha = krippendorff_alpha(arr, lev)
-        if ci:
-            alpha = _with_ci(alpha, arr, lambda d, lev=lev: krippendorff_alpha(d, lev), n_boot, seed)
-        out.append(alpha)
-    out.append(gwet_ac1(arr))
-    out.append(brennan_prediger(arr))
-    return out
+# ---------------------------------------------------------------- reliability data from rows
 
 
 def reliability_matrix_from_rows(rows: Sequence[Sequence[str]]) -> tuple[np.ndarray, Optional[list[str]]]:
@@ -590,54 +403,3 @@ def reliability_matrix_from_rows(rows: Sequence[Sequence[str]]) -> tuple[np.ndar
         numeric = {c: float(i) for i, c in enumerate(labels)}
     data = np.array([[numeric[c] if c else np.nan for c in row] for row in cells], dtype=float)
     return data.T.copy(), labels
-
-
-# ---------------------------------------------------------------- 2x2 tables
-
-
-def _counts(a, b, c, d) -> tuple:
-    out = []
-    for name, x in zip("abcd", (a, b, c, d)):
-        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
-            raise AgreementError(
-                f"2x2 table cell {name}={x!r} must be a count >= 0 "
-                "(a=both coded, b=only A, c=only B, d=neither)"
-            )
-        out.append(int(x) if isinstance(x, numbers.Integral) else float(x))
-    return tuple(out)
-
-
-def kappa_from_table(a, b, c, d) -> float:
-    """Cohen's kappa from a 2x2 table of two coders' binary decisions.
-
-    ``a`` = units both coded, ``b`` = only coder A, ``c`` = only coder B,
-    ``d`` = neither. NaN when the table is empty or shows no variation.
-    """
-    a, b, c, d = _counts(a, b, c, d)
-    n = a + b + c + d
-    chance = (a + b) * (a + c) + (c + d) * (b + d)  # n^2 * p_e
-    if n == 0 or chance == n * n:
-        return float("nan")
-    return (n * (a + d) - chance) / (n * n - chance)
-
-
-def alpha_from_table(a, b, c, d) -> float:
-    """Nominal Krippendorff's alpha from a 2x2 table of two coders (no missing values).
-
-    From the coincidence matrix: ``o_11 = 2a``, ``o_00 = 2d``,
-    ``o_01 = o_10 = b + c``, so ``alpha = 1 - (2n - 1)(b + c) / (n_0 n_1)``
-    with ``n_1 = 2a + b + c`` and ``n_0 = 2d + b + c``.
-    """
-    a, b, c, d = _counts(a, b, c, d)
-    n1 = 2 * a + b + c
-    n0 = 2 * d + b + c
-    if n0 * n1 == 0:
-        return float("nan")
-    return 1.0 - (2 * (a + b + c + d) - 1) * (b + c) / (n0 * n1)
-
-
-def percent_from_table(a, b, c, d) -> float:
-    """Share of units on which the two coders agree: ``(a + d) / n``; NaN if empty."""
-    a, b, c, d = _counts(a, b, c, d)
-    n = a + b + c + d
-    return float("nan") if n == 0 else (a + d) / n

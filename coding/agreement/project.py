@@ -40,14 +40,14 @@ from coding.errors import AgreementError, PermissionDeniedError
 from coding.team.members import Member, get_member
 from coding.work.segmentation import ensure_sentences, turn_spans
 from coding.store.models import Assignment, Coding, Document, Project
-from coding.agreement.coefficients import (
-    alpha_from_table, all_coefficients, kappa_from_table, percent_from_table,
-)
+from coding.agreement.two_by_two import alpha_from_table, kappa_from_table, percent_from_table
+from coding.agreement.intervals import all_coefficients
 from coding.agreement.unitizing import u_alpha
 from coding.team.visibility import visibility
-from coding.agreement.units import (
-    char_segments, char_tables, match_segments, only_coded, roll_up, table_from_matrix, unit_matrix,
-)
+from coding.agreement.units import only_coded, roll_up, table_from_matrix
+from coding.agreement.segments import match_segments
+from coding.agreement.sentences import unit_matrix
+from coding.agreement.characters import char_segments, char_tables
 
 UNITS = ("character", "sentence", "turn", "segment")
 #: What to do with codings made from suggestions: count them, leave them out, or count only them.

@@ -11,7 +11,8 @@ from coding.cli.common import print_json, signed_in, command
 def cmd_reliability(store: Store | None, args) -> int:
     import csv
 
-    from coding.agreement.coefficients import all_coefficients, reliability_matrix_from_rows
+    from coding.agreement.coefficients import reliability_matrix_from_rows
+    from coding.agreement.intervals import all_coefficients
     from coding.importing import decode_bytes
 
     try:

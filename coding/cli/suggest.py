@@ -64,6 +64,10 @@ def _progress(done: int, total: int, name: str) -> None:
 
 @command("suggest")
 def cmd_suggest(store, args) -> int:
+    from coding.suggest.themes import emergent_themes
+    from coding.suggest.passages import more_like_code
+    from coding.suggest.keyphrases import keyphrases
+    from coding.suggest.processing import process_documents
     from coding.suggest import suggestions as sg
     from coding.errors import CodingError
 
@@ -72,7 +76,7 @@ def cmd_suggest(store, args) -> int:
     if args.action == "process":
         _, member = signed_in(store, args)
         try:
-            report = sg.process_documents(store, args.name, member, progress=_progress)
+            report = process_documents(store, args.name, member, progress=_progress)
         except KeyboardInterrupt:
             print("\ncancelled: the documents processed so far are cached; run again to go on", file=sys.stderr)
             return 130
@@ -88,8 +92,8 @@ def cmd_suggest(store, args) -> int:
     project, member = signed_in(store, args)  # a write (the sign-in is recorded); the rest only reads
     if args.action == "themes":
         with store.session(write=False) as s:
-            themes = sg.emergent_themes(s, get_project(s, args.name), member, unit=args.unit, layer=args.layer,
-                                        limit=args.limit)
+            themes = emergent_themes(s, get_project(s, args.name), member, unit=args.unit, layer=args.layer,
+                                     limit=args.limit)
         if args.json:
             print_json({"project": project.name, "member": member.name, "unit": args.unit,
                          "layer": args.layer, "themes": [t.as_dict() for t in themes]})
@@ -107,7 +111,7 @@ def cmd_suggest(store, args) -> int:
 
     if args.action == "keyphrases":
         with store.session(write=False) as s:
-            groups = sg.keyphrases(s, get_project(s, args.name), member, by=args.by, top=args.top)
+            groups = keyphrases(s, get_project(s, args.name), member, by=args.by, top=args.top)
         if args.json:
             print_json({"project": project.name, "member": member.name, "by": args.by,
                          "groups": [g.as_dict() for g in groups]})
@@ -137,7 +141,7 @@ def cmd_suggest(store, args) -> int:
             p = get_project(s, args.name)
             code = code_tree(s, p).resolve(args.code)
             doc = get_document(s, p, args.document) if args.document else None
-            found = sg.more_like_code(s, p, member, code.id, document=doc, top=args.top, layer=args.layer)
+            found = more_like_code(s, p, member, code.id, document=doc, top=args.top, layer=args.layer)
         if args.json:
             print_json({"code": args.code, "document": args.document, "passages": [x.as_dict() for x in found]})
         else:

@@ -33,7 +33,7 @@ from coding.work.codings import PROVENANCE_SUGGESTED
 from coding.errors import AgreementError
 from coding.team.members import Member, get_member
 from coding.store.models import Project
-from coding.suggest.suggestions import _coded_by, _layer_codings, _units
+from coding.suggest.units import _coded_by, _layer_codings, _units
 
 FOLDS = 5
 RECOMMENDER = "recommender"

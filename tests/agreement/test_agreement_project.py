@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from coding.agreement.coefficients import krippendorff_alpha
+from coding.agreement.alpha import krippendorff_alpha
 from coding.agreement.project import compute_agreement, verdict
 from coding.errors import AgreementError
 from coding.team.projects import get_project

@@ -11,21 +11,17 @@ import pytest
 from coding.agreement.coefficients import (
     LEVELS,
     Coefficient,
-    _alpha_from_coincidences,
-    all_coefficients,
-    alpha_from_table,
-    bootstrap_ci,
     brennan_prediger,
     cohen_kappa,
     fleiss_kappa,
     gwet_ac1,
-    kappa_from_table,
-    krippendorff_alpha,
     percent_agreement,
-    percent_from_table,
     reliability_matrix_from_rows,
     scott_pi,
 )
+from coding.agreement.alpha import _alpha_from_coincidences, krippendorff_alpha
+from coding.agreement.two_by_two import alpha_from_table, kappa_from_table, percent_from_table
+from coding.agreement.intervals import all_coefficients, bootstrap_ci
 from coding.errors import AgreementError
 
 nan = np.nan

@@ -1,4 +1,4 @@
-"""Spans to units (coding.agreement.units): hand-computed cases and brute force."""
+"""Spans to units (coding.agreement.units, characters, sentences, segments): hand-computed cases and brute force."""
 
 from __future__ import annotations
 
@@ -6,21 +6,11 @@ import numpy as np
 import pytest
 
 from coding.agreement.units import (
-    SegmentMatch,
-    char_segments,
-    char_table,
-    char_table_coded_only,
-    char_tables,
-    covered_length,
-    intersection_length,
-    match_segments,
-    merge_spans,
-    only_coded,
-    roll_up,
-    table_from_matrix,
-    unit_matrix,
-    units_coded,
+    covered_length, intersection_length, merge_spans, only_coded, roll_up, table_from_matrix,
 )
+from coding.agreement.segments import SegmentMatch, match_segments
+from coding.agreement.sentences import unit_matrix, units_coded
+from coding.agreement.characters import char_segments, char_table, char_table_coded_only, char_tables
 from coding.errors import AgreementError, CodebookError, CodingError, OffsetError
 
 

@@ -361,7 +361,7 @@ def test_leaving_out_suggested_codings_on_the_page_shows_the_engines_figures(app
 
 def test_the_recommender_as_a_third_coder_on_click(app_for, demo_store):
     from coding.suggest.recommender_agreement import recommender_agreement
-    from coding.suggest.suggestions import process_documents
+    from coding.suggest.processing import process_documents
 
     with demo_store.session() as s:
         lead = _lead(s, get_project(s, "demo"))

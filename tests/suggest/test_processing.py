@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from coding.suggest import processing as proc
-from coding.suggest import suggestions as sg
+from coding.suggest.themes import emergent_themes
+from coding.suggest.processing import processing_status
 from coding.errors import CodingError
 from coding.nlp import sentence_spans
 from coding.nlp.analysis import analyse_texts, analysis_pipeline, analysis_pipeline_name
@@ -85,7 +86,7 @@ def test_cache_hit_parses_nothing_and_needs_no_spacy(demo_store, db_url, monkeyp
     again = proc.process_documents(demo_store, "demo", lead)
     assert (again.parsed, again.cached) == (0, DEMO_DOCS) and parses.lines == 0
     with demo_store.session(write=False) as s:
-        assert sg.processing_status(s, get_project(s, "demo"), lead) == (DEMO_DOCS, DEMO_DOCS)
+        assert processing_status(s, get_project(s, "demo"), lead) == (DEMO_DOCS, DEMO_DOCS)
     # A fresh process finds everything cached without importing spaCy at all.
     code = ("import sys; from coding.store import Store; from coding.suggest.processing import process_documents; "
             "from coding.team.projects import Member, get_member, get_project\n"
@@ -148,9 +149,9 @@ def test_background_processing_can_be_cancelled_and_resumed(demo_store):
     assert_whole(demo_store, rows)
     with demo_store.session(write=False) as s:
         p = get_project(s, "demo")
-        assert sg.processing_status(s, p, lead) == (len(rows), DEMO_DOCS)
+        assert processing_status(s, p, lead) == (len(rows), DEMO_DOCS)
         with pytest.raises(CodingError, match="not processed for suggestions yet"):
-            sg.emergent_themes(s, p, lead)
+            emergent_themes(s, p, lead)
     again = proc.start_background(demo_store, "demo", lead)
     assert again is not job and again.wait(300)
     assert again.report.parsed == DEMO_DOCS - len(rows)

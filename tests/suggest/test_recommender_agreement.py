@@ -12,7 +12,7 @@ from coding.team.projects import get_project
 from coding.team.members import Member, get_member
 from coding.suggest.recommender_agreement import best_threshold, recommender_agreement, report_text
 from coding.store.models import Coding, Document
-from coding.suggest.suggestions import process_documents
+from coding.suggest.processing import process_documents
 
 SAMPLE = ["P01_principal_School-I_3", "P03_teacher_School-II_4", "P05_special-educator_School-I_7",
           "P07_directora_Escuela-II_5"]

@@ -15,6 +15,11 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
+from coding.suggest.themes import (
+    apply_to_quotes, create_code_from_theme, decide_proposed_code, dismiss_theme, dismissed_labels, emergent_themes,
+    proposed_codes,
+)
+from coding.suggest.processing import process_documents
 from coding.suggest import suggestions as sg
 from coding.work.codings import apply_codes
 from coding.work.documents import get_document
@@ -39,7 +44,7 @@ def processed(demo_store):
     if not _ROWS:
         with demo_store.session() as s:
             _, lead = who(s, "lead")
-        sg.process_documents(demo_store, "demo", lead)
+        process_documents(demo_store, "demo", lead)
         with demo_store.session() as s:
             _ROWS.extend((r.sha256, r.pipeline, r.data) for r in s.scalars(select(NlpCache)))
     else:
@@ -78,14 +83,14 @@ def test_processing_caches_each_document_once(demo_store, monkeypatch):
         _, lead = who(s, "lead")
     counter = PipeCounter(monkeypatch)
     seen = []
-    first = sg.process_documents(demo_store, "demo", lead, progress=lambda d, n, name: seen.append((d, n)))
+    first = process_documents(demo_store, "demo", lead, progress=lambda d, n, name: seen.append((d, n)))
     assert (first.total, first.parsed, first.cached) == (8, 8, 0)
     assert seen[-1] == (8, 8) and counter.calls == 8
     with demo_store.session() as s:
         assert s.scalar(select(func.count()).select_from(NlpCache)) == 8
         _ROWS.extend((r.sha256, r.pipeline, r.data) for r in s.scalars(select(NlpCache))) if not _ROWS else None
     counter.calls = 0
-    second = sg.process_documents(demo_store, "demo", lead)
+    second = process_documents(demo_store, "demo", lead)
     assert (second.parsed, second.cached) == (0, 8)
     assert counter.calls == 0  # a cache hit parses nothing
 
@@ -94,7 +99,7 @@ def test_cancelled_processing_leaves_whole_rows(demo_store):
     with demo_store.session() as s:
         _, lead = who(s, "lead")
     asked = []
-    rep = sg.process_documents(demo_store, "demo", lead, cancel=lambda: len(asked.append(1) or asked) > 2)
+    rep = process_documents(demo_store, "demo", lead, cancel=lambda: len(asked.append(1) or asked) > 2)
     assert rep.cancelled and rep.parsed == 2
     with demo_store.session() as s:
         rows = list(s.scalars(select(NlpCache)))
@@ -102,13 +107,13 @@ def test_cancelled_processing_leaves_whole_rows(demo_store):
     with demo_store.session() as s:
         p, ana = who(s, "ana")
         with pytest.raises(CodingError, match="6 document\\(s\\) are not processed"):
-            sg.emergent_themes(s, p, ana)
+            emergent_themes(s, p, ana)
 
 
 def test_themes_have_labels_quotes_spread_and_nearest_code(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
-        themes = sg.emergent_themes(s, p, ana)
+        themes = emergent_themes(s, p, ana)
         own = list(s.scalars(select(Coding).where(Coding.coder_id == ana.id)))
     assert len(themes) >= 5
     for t in themes:
@@ -130,10 +135,10 @@ def test_blind_rule_bens_codings_never_change_anas_themes(processed):
         assign(s, p, lead, rnd, docs, [get_member(s, p, "ana"), get_member(s, p, "ben")])
     with processed.session() as s:
         p, ana = who(s, "ana")
-        before = [t.as_dict() for t in sg.emergent_themes(s, p, ana)]
-        before_turns = [t.as_dict() for t in sg.emergent_themes(s, p, ana, unit="turn")]
+        before = [t.as_dict() for t in emergent_themes(s, p, ana)]
+        before_turns = [t.as_dict() for t in emergent_themes(s, p, ana, unit="turn")]
         with pytest.raises(PermissionDeniedError, match="own codings only"):
-            sg.emergent_themes(s, p, ana, layer="all")
+            emergent_themes(s, p, ana, layer="all")
     with processed.session() as s:  # ben codes every quote of ana's themes, and removes his old codings
         p, ben = who(s, "ben")
         code = next(c for c in s.scalars(select(Code).where(Code.project_id == p.id, Code.codable.is_(True))))
@@ -144,18 +149,18 @@ def test_blind_rule_bens_codings_never_change_anas_themes(processed):
             s.delete(c)
     with processed.session() as s:
         p, ana = who(s, "ana")
-        assert [t.as_dict() for t in sg.emergent_themes(s, p, ana)] == before
-        assert [t.as_dict() for t in sg.emergent_themes(s, p, ana, unit="turn")] == before_turns
+        assert [t.as_dict() for t in emergent_themes(s, p, ana)] == before
+        assert [t.as_dict() for t in emergent_themes(s, p, ana, unit="turn")] == before_turns
         p, ben = who(s, "ben")
-        assert [t.as_dict() for t in sg.emergent_themes(s, p, ben)] != before  # his own work does count for him
+        assert [t.as_dict() for t in emergent_themes(s, p, ben)] != before  # his own work does count for him
 
 
 def test_accepting_quotes_creates_suggestion_codings_and_logs(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
-        t = sg.emergent_themes(s, p, ana)[0]
+        t = emergent_themes(s, p, ana)[0]
         quotes = [(q.document_id, q.start, q.end) for q in t.quotes[:3]]
-        made = sg.apply_to_quotes(s, p, ana, t.nearest_code_id, quotes, suggestion=t.title)
+        made = apply_to_quotes(s, p, ana, t.nearest_code_id, quotes, suggestion=t.title)
         assert len(made) == 3
     with processed.session() as s:
         p, ana = who(s, "ana")
@@ -165,17 +170,17 @@ def test_accepting_quotes_creates_suggestion_codings_and_logs(processed):
         ev = s.scalar(select(Event).where(Event.action == "suggestion.accept"))
         assert ev.actor_id == ana.id and json.loads(ev.payload)["suggestion"] == t.title
         # the coded units are no longer suggested to ana
-        again = sg.emergent_themes(s, p, ana)
+        again = emergent_themes(s, p, ana)
         assert not {(q.document_id, q.start, q.end) for x in again for q in x.quotes} & set(quotes)
 
 
 def test_coder_proposes_code_lead_accepts_or_rejects(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
-        t = sg.emergent_themes(s, p, ana)[0]
-        code = sg.create_code_from_theme(s, p, ana, "Teacher time", definition=t.draft_definition(),
-                                         example=t.quotes[0].text)
-        other = sg.create_code_from_theme(s, p, ana, "Noise", definition="")
+        t = emergent_themes(s, p, ana)[0]
+        code = create_code_from_theme(s, p, ana, "Teacher time", definition=t.draft_definition(),
+                                      example=t.quotes[0].text)
+        other = create_code_from_theme(s, p, ana, "Noise", definition="")
         cid, oid, q = code.id, other.id, t.quotes[0]
     with processed.session() as s:
         p, ana = who(s, "ana")
@@ -183,36 +188,36 @@ def test_coder_proposes_code_lead_accepts_or_rejects(processed):
         # a proposal is usable at once in the proposer's own codings (coding.codebook.proposals)
         assert (stored.status, stored.codable, stored.proposed_by) == ("proposed", True, ana.id)
         with pytest.raises(PermissionDeniedError):
-            sg.decide_proposed_code(s, p, ana, cid, True)
+            decide_proposed_code(s, p, ana, cid, True)
     with processed.session() as s:
         p, lead = who(s, "lead")
-        assert {c.id for c in sg.proposed_codes(s, p, lead)} == {cid, oid}
-        sg.decide_proposed_code(s, p, lead, cid, True)
-        sg.decide_proposed_code(s, p, lead, oid, False)
+        assert {c.id for c in proposed_codes(s, p, lead)} == {cid, oid}
+        decide_proposed_code(s, p, lead, cid, True)
+        decide_proposed_code(s, p, lead, oid, False)
     with processed.session() as s:
         p, ana = who(s, "ana")
         assert (s.get(Code, cid).status, s.get(Code, cid).codable) == ("active", True)
         assert s.get(Code, oid) is None
-        made = sg.apply_to_quotes(s, p, ana, cid, [(q.document_id, q.start, q.end)])
+        made = apply_to_quotes(s, p, ana, cid, [(q.document_id, q.start, q.end)])
         assert made[0].provenance == "suggested"
         actions = [e.action for e in s.scalars(select(Event).where(Event.object_id.in_([cid, oid])).order_by(Event.seq))]
         assert actions == ["code.propose", "code.propose", "code.accept", "code.reject", "code.delete"]
         # a lead adds directly
         p, lead = who(s, "lead")
-        direct = sg.create_code_from_theme(s, p, lead, "Teacher time 2")
+        direct = create_code_from_theme(s, p, lead, "Teacher time 2")
         assert direct.status == "active" and direct.codable
 
 
 def test_dismissed_theme_is_remembered_per_member(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
-        first = sg.emergent_themes(s, p, ana)[0]
-        sg.dismiss_theme(s, p, ana, list(first.label))
+        first = emergent_themes(s, p, ana)[0]
+        dismiss_theme(s, p, ana, list(first.label))
     with processed.session() as s:
         p, ana = who(s, "ana")
-        assert first.label not in [t.label for t in sg.emergent_themes(s, p, ana)]
+        assert first.label not in [t.label for t in emergent_themes(s, p, ana)]
         p, lead = who(s, "lead")
-        assert sg.dismissed_labels(s, p, lead) == []
+        assert dismissed_labels(s, p, lead) == []
 
 
 def test_code_suggestions_learn_from_own_codings(processed):
@@ -229,7 +234,8 @@ def test_code_suggestions_learn_from_own_codings(processed):
 
 
 def test_cli_and_engine_import_no_spacy_or_sklearn():
-    code = ("import coding.cli.main, coding.suggest.suggestions, coding.nlp, sys; coding.cli.main.build_parser(); "
+    code = ("import coding.cli.main, coding.suggest.suggestions, coding.suggest.themes, coding.suggest.passages, "
+            "coding.suggest.keyphrases, coding.nlp, sys; coding.cli.main.build_parser(); "
             "bad = [m for m in ('spacy', 'sklearn') if m in sys.modules]; assert not bad, bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -15,6 +15,10 @@ import pytest
 from tests.processed_demo import processed, processed_rows, who  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
+from coding.suggest.units import _units, clear_caches
+from coding.suggest.themes import create_code_from_theme
+from coding.suggest.passages import code_passage, dismiss_passage, more_like_code
+from coding.suggest.keyphrases import keyphrases
 from coding.suggest import suggestions as sg
 from coding.codebook.tree import code_tree
 from coding.work.codings import PROVENANCE_SUGGESTED, BrowserSelection, apply_codes
@@ -54,7 +58,7 @@ class ModelCounter:
 # --- the warm model -------------------------------------------------------------------------
 
 def test_model_is_trained_once_and_again_after_a_new_coding(processed, monkeypatch):
-    sg.clear_caches()
+    clear_caches()
     counter = ModelCounter(monkeypatch)
     with processed.session() as s:
         p, ana = who(s, "ana")
@@ -66,7 +70,7 @@ def test_model_is_trained_once_and_again_after_a_new_coding(processed, monkeypat
     with processed.session() as s:  # a new coding changes what ana's model learns from
         p, ana = who(s, "ana")
         doc = get_document(s, p, DOC)
-        sents = [u for u, _ in sg._units(s, p, "sentence")[1] if u.document_id == doc.id and len(u.terms) >= 4]
+        sents = [u for u, _ in _units(s, p, "sentence")[1] if u.document_id == doc.id and len(u.terms) >= 4]
         apply_codes(s, p, ana, doc, [code], sents[-1].start, sents[-1].end)
     with processed.session() as s:
         p, ana = who(s, "ana")
@@ -111,7 +115,7 @@ def test_accept_codes_exactly_the_selection_and_refuses_a_stale_one(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
         doc = get_document(s, p, "P02_teacher_School-I_3")
-        phrase = next(x.quote.text for x in sg.more_like_code(s, p, ana, sg.suggest_codes(
+        phrase = next(x.quote.text for x in more_like_code(s, p, ana, sg.suggest_codes(
             s, p, ana, doc, 0, len(doc.text))[0].code_id, document=doc))[:50]
         hint = sg.suggest_codes(s, p, ana, doc, doc.text.index(phrase), doc.text.index(phrase) + len(phrase))[0]
         sel = selection(doc, phrase)
@@ -138,7 +142,7 @@ def test_reject_and_live_precision_per_member(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
         doc = get_document(s, p, DOC)
-        phrases = [doc.text[u.start:u.end] for u, _ in sg._units(s, p, "sentence")[1]
+        phrases = [doc.text[u.start:u.end] for u, _ in _units(s, p, "sentence")[1]
                    if u.document_id == doc.id and len(u.terms) >= 5][:3]
         assert sg.suggestion_precision(s, p, ana).value is None
         for ph in phrases[:2]:
@@ -171,7 +175,7 @@ def test_more_like_code_offers_uncoded_sentences_and_remembers_dismissals(proces
     with processed.session() as s:
         p, ana = who(s, "ana")
         code = code_tree(s, p).resolve("CIC Project/Collaboration between teachers").id
-        found = sg.more_like_code(s, p, ana, code, top=8)
+        found = more_like_code(s, p, ana, code, top=8)
         own = [(c.document_id, c.start, c.end) for c in s.scalars(select(Coding).where(Coding.coder_id == ana.id))]
         assert len(found) == 8 and [x.score for x in found] == sorted((x.score for x in found), reverse=True)
         for x in found:
@@ -180,14 +184,14 @@ def test_more_like_code_offers_uncoded_sentences_and_remembers_dismissals(proces
             assert not any(d == q.document_id and a < q.end and q.start < b for d, a, b in own)
             assert q.speaker and q.speaker.lower() not in ("interviewer", "entrevistadora")
         doc = get_document(s, p, DOC)
-        here = sg.more_like_code(s, p, ana, code, document=doc, top=5)
+        here = more_like_code(s, p, ana, code, document=doc, top=5)
         assert here and all(x.quote.document_id == doc.id for x in here)
         first, second = found[0].quote, found[1].quote
-        sg.dismiss_passage(s, p, ana, code, first.document_id, first.start, first.end)
-        made = sg.code_passage(s, p, ana, code, second.document_id, second.start, second.end)
+        dismiss_passage(s, p, ana, code, first.document_id, first.start, first.end)
+        made = code_passage(s, p, ana, code, second.document_id, second.start, second.end)
     with processed.session() as s:
         p, ana = who(s, "ana")
-        again = [(x.quote.document_id, x.quote.start) for x in sg.more_like_code(s, p, ana, code, top=8)]
+        again = [(x.quote.document_id, x.quote.start) for x in more_like_code(s, p, ana, code, top=8)]
         assert (first.document_id, first.start) not in again and (second.document_id, second.start) not in again
         row = s.get(Coding, made[0].id)
         assert (row.provenance, row.coder_id, row.start, row.end) == (PROVENANCE_SUGGESTED, ana.id, second.start,
@@ -198,7 +202,7 @@ def test_more_like_code_offers_uncoded_sentences_and_remembers_dismissals(proces
         prec = sg.suggestion_precision(s, p, ana, model="more")
         assert (prec.accepted, prec.rejected) == (1, 1)
         p, ben = who(s, "ben")  # ana's dismissal is hers: ben may still be offered it
-        assert sg.more_like_code(s, p, ben, code, top=50)
+        assert more_like_code(s, p, ben, code, top=50)
 
 
 def test_more_like_code_needs_examples_and_a_codable_code(processed):
@@ -206,16 +210,16 @@ def test_more_like_code_needs_examples_and_a_codable_code(processed):
         p, ana = who(s, "ana")
         tree = code_tree(s, p)
         with pytest.raises(CodingError, match="is a folder"):
-            sg.more_like_code(s, p, ana, tree.resolve("Synthesis").id)
+            more_like_code(s, p, ana, tree.resolve("Synthesis").id)
         _, lead = who(s, "lead")
-        new = sg.create_code_from_theme(s, p, lead, "Lunch breaks").id
+        new = create_code_from_theme(s, p, lead, "Lunch breaks").id
         doc = get_document(s, p, DOC)
-        for u in [u for u, _ in sg._units(s, p, "sentence")[1] if u.document_id == doc.id][10:12]:
+        for u in [u for u, _ in _units(s, p, "sentence")[1] if u.document_id == doc.id][10:12]:
             apply_codes(s, p, ana, doc, [new], u.start, u.end)
         with pytest.raises(CodingError, match="has 2 coded sentence\\(s\\) in your codings; .* needs 3"):
-            sg.more_like_code(s, p, ana, new)
+            more_like_code(s, p, ana, new)
         with pytest.raises(NotFoundError):
-            sg.more_like_code(s, p, ana, "no-such-code")
+            more_like_code(s, p, ana, "no-such-code")
 
 
 # --- the blind rule -------------------------------------------------------------------------
@@ -235,8 +239,8 @@ def test_blind_rule_bens_codings_never_change_anas_code_suggestions(processed):
                 d = get_document(s, p, n)
                 out += [[h.as_dict() for h in sg.suggest_codes(s, p, ana, d, a, a + 250)] for a in range(0, 4000, 250)]
             code = code_tree(s, p).resolve("CIC Project/Collaboration between teachers").id
-            out.append([x.as_dict() for x in sg.more_like_code(s, p, ana, code, top=30)])
-            out += [[x.as_dict() for x in sg.more_like_code(s, p, ana, code, document=get_document(s, p, n))]
+            out.append([x.as_dict() for x in more_like_code(s, p, ana, code, top=30)])
+            out += [[x.as_dict() for x in more_like_code(s, p, ana, code, document=get_document(s, p, n))]
                     for n in docs]
             return out, code
 
@@ -280,25 +284,25 @@ def test_without_overlaps_keeps_the_phrase_not_its_words():
 def test_keyphrases_by_document_and_by_attribute_are_the_same_for_everyone(processed):
     with processed.session() as s:
         p, ana = who(s, "ana")
-        by_doc = sg.keyphrases(s, p, ana)
+        by_doc = keyphrases(s, p, ana)
         assert [g.group for g in by_doc] == sorted(d.name for d in s.scalars(select(Document)))
         for g in by_doc:
             assert g.documents == 1 and 1 <= len(g.phrases) <= 10
             assert [k.score for k in g.phrases] == sorted((k.score for k in g.phrases), reverse=True)
             for k in g.phrases:
                 assert k.count >= 2 and k.example.document == g.group
-        roles = sg.keyphrases(s, p, ana, by="role", top=5)
+        roles = keyphrases(s, p, ana, by="role", top=5)
         assert {g.group for g in roles} >= {"Principal", "Special educator"}
         assert sum(g.documents for g in roles) == len(by_doc)
         with pytest.raises(CodingError, match="cannot group keyphrases by 'shoe size': use one of document, "):
-            sg.keyphrases(s, p, ana, by="shoe size")
-        mine = [g.as_dict() for g in sg.keyphrases(s, p, ana, by="role")]
+            keyphrases(s, p, ana, by="shoe size")
+        mine = [g.as_dict() for g in keyphrases(s, p, ana, by="role")]
         p, ben = who(s, "ben")
         apply_codes(s, p, ben, get_document(s, p, DOC), [code_tree(s, p).resolve(
             "CIC Project/Collaboration between teachers").id], 0, 2000)
     with processed.session() as s:
         p, ben = who(s, "ben")
-        assert [g.as_dict() for g in sg.keyphrases(s, p, ben, by="role")] == mine
+        assert [g.as_dict() for g in keyphrases(s, p, ben, by="role")] == mine
 
 
 def test_cli_more_keyphrases_and_precision_json(processed, db_url, capsys):
@@ -321,7 +325,7 @@ def test_a_code_already_on_the_text_is_not_suggested_again_and_units_leave_label
     with processed.session() as s:
         p, ana = who(s, "ana")
         doc = get_document(s, p, "P02_teacher_School-I_3")
-        sents = [u for u, _ in sg._units(s, p, "sentence")[1] if u.document_id == doc.id and len(u.terms) >= 5]
+        sents = [u for u, _ in _units(s, p, "sentence")[1] if u.document_id == doc.id and len(u.terms) >= 5]
         u = sents[3]
         first = sg.suggest_codes(s, p, ana, doc, u.start, u.end)
         apply_codes(s, p, ana, doc, [first[0].code_id], u.start, u.end)
@@ -332,6 +336,6 @@ def test_a_code_already_on_the_text_is_not_suggested_again_and_units_leave_label
         assert first[0].code_id not in {h.code_id for h in again}
         # a sentence that opens a turn starts where the speaker's words do, not at "Teacher:"
         turns = {t.start: t.speech_start for t in doc.turns}
-        units = [x for x, _ in sg._units(s, p, "sentence")[1] if x.document_id == doc.id]
+        units = [x for x, _ in _units(s, p, "sentence")[1] if x.document_id == doc.id]
         assert not any(x.start in turns and turns[x.start] > x.start for x in units)
         assert any(x.start in turns.values() for x in units)
