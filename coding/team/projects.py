@@ -17,9 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coding.errors import CodingError, ConflictError, NotFoundError, PermissionDeniedError
+from coding.team.access import Action, require
 from coding.team.events import log_event
 from coding.store.models import Coder, MemberAccount, Project
 from coding.team.members import Member, account_of, active_coder, get_member, members
+from coding.team.passwords import check_password, hash_password
+from coding.team.sessions import revoke_member_sessions
 
 ROLES = ("lead", "coder")
 
@@ -37,8 +40,6 @@ def _check_name(name: str, what: str) -> str:
 
 def _require_manager(s: Session, project: Project, actor: Member | None, doing: str) -> Member:
     """The acting member, reloaded, if :func:`coding.team.access.require` lets them manage members."""
-    from coding.team.access import Action, require  # access imports this module (Member, active_coder)
-
     return require(s, actor, Action.MANAGE_MEMBERS, project, doing=doing)
 
 
@@ -51,8 +52,6 @@ def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_
     without a password sign in by name, and the app serves such a project only on
     a loopback address. Returns the project; the lead is ``get_member(s, p, lead_name)``.
     """
-    from coding.team.passwords import check_password, hash_password  # auth imports this module
-
     name = _check_name(name, "project")
     if lead_name is None:
         raise CodingError(f"project {name!r} needs its lead: give the lead's name (and a password, or choose "
@@ -133,8 +132,6 @@ def add_member(
 ) -> Coder:
     """A lead adds a coder or a lead. In a protected project the new member needs a
     password: a temporary one (the default) they must change at their first sign-in."""
-    from coding.team.passwords import check_password, hash_password  # auth imports this module
-
     lead = _require_manager(s, project, actor, "add members")
     name = _check_name(name, "member")
     if role not in ROLES:
@@ -197,8 +194,6 @@ def change_role(s: Session, project: Project, actor: Member, name: str, role: st
 def remove_member(s: Session, project: Project, actor: Member, name: str) -> Coder:
     """A lead removes a member: they can no longer sign in (sessions end now); their
     codings, memos and events stay. The last lead cannot be removed."""
-    from coding.team.sessions import revoke_member_sessions  # auth imports this module
-
     lead = _require_manager(s, project, actor, "remove members")
     _lock_leads(s, project)
     coder = active_coder(s, get_member(s, project, name), project)
