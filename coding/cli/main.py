@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "member" and args.action != "list" and not args.member:
         parser.error(f"member {args.action} needs the member's name: member {args.action} PROJECT NAME")
+    store = None
     try:
         storeless = args.command in STORELESS or (args.command == "suggest" and args.action == "evaluate")
         store = None if storeless else Store(args.db)
@@ -178,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
+    finally:
+        if store is not None:  # close the pool's connections (main() also runs inside tests and scripts)
+            store.dispose()
 
 
 if __name__ == "__main__":
