@@ -193,16 +193,7 @@ def _team_template(_demo_template, _template, tmp_path_factory):
     from coding.team.projects import add_member, create_project
     from coding.team.members import Member, get_member
 
-    kind, admin, _ = _template
-    if kind == "pg":
-        name = f"coding_team_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_demo_template}"'))
-        url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    else:
-        path = tmp_path_factory.mktemp("team") / "team.db"
-        shutil.copy(_demo_template, path)
-        url = f"sqlite:///{path}"
+    url = copy_database(_demo_template, tmp_path_factory.mktemp("team"), "team")
     st = Store(url, run_migrations=False)
     with st.session() as s:
         p = create_project(s, TEAM, lead_name="maria", lead_password=TEAM_PASSWORDS["maria"])
@@ -213,12 +204,8 @@ def _team_template(_demo_template, _template, tmp_path_factory):
         for coder in ("tom", "li"):
             add_member(s, p, coder, "coder", actor=maria, password=TEAM_PASSWORDS[coder], temporary=False)
     st.dispose()
-    if kind == "pg":
-        yield name
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        yield path
+    yield template_of(url)
+    drop_database(url)
 
 
 def copy_database(template, tmp_dir: Path, label: str = "t") -> str:
