@@ -233,7 +233,7 @@ def drop_database(url: str) -> None:
 
 def template_of(url: str):
     """What :func:`copy_database` takes to copy the database at ``url`` (disposed first)."""
-    return url.rsplit("/", 1)[1] if PG_URL else url[len("sqlite:///"):]
+    return url.rsplit("/", 1)[1] if PG_URL else Path(url[len("sqlite:///"):])  # a Path: SQLite, as _demo_template
 
 
 @pytest.fixture
