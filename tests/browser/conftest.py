@@ -44,6 +44,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_server(proc: subprocess.Popen, log) -> None:
+    """Stop a server started in its own session (SIGTERM, then SIGKILL) and close its log."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    log.close()
+
+
 @contextlib.contextmanager
 def run_streamlit(app_path: str | os.PathLike, env: dict | None = None, port: int | None = None,
                   timeout: float = 60.0) -> Iterator[str]:
@@ -82,15 +95,7 @@ def run_streamlit(app_path: str | os.PathLike, env: dict | None = None, port: in
             time.sleep(0.2)
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        stop_server(proc, log)
 
 
 @pytest.fixture(scope="session")

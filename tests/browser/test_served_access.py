@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from coding.store import Store
 from coding.store.models import SessionToken, SignInAttempt
 
 from .coding_helpers import choose, signed_in
+from .conftest import stop_server
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ SERVERS = ("streamlit", "uvicorn")
 
 def _free_port() -> int:
     with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
+        s.bind(("0.0.0.0", 0))  # the servers here listen on every interface
         return s.getsockname()[1]
 
 
@@ -90,15 +90,7 @@ def serve(kind: str, db_url: str, extra_env: dict | None = None):
                 time.sleep(0.3)
         yield port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        stop_server(proc, log)
 
 
 @contextlib.contextmanager
