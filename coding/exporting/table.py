@@ -23,6 +23,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 FORMATS = ("csv", "md", "xlsx")
@@ -70,17 +71,26 @@ def _md(header: Sequence, rows: Iterable[Sequence]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _xlsx(header: Sequence, rows: Iterable[Sequence], title: str, widths: Mapping[str, float],
-          wrapped: Iterable[str], cover: str | None) -> bytes:
-    """One sheet ``title``: header row in bold, frozen below it, an autofilter over the table;
-    and an "About" sheet holding ``cover`` when given."""
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook written by :func:`write_sheets`."""
+
+    title: str
+    header: Sequence
+    rows: Iterable[Sequence]
+    widths: Mapping[str, float] = field(default_factory=dict)
+    wrapped: Iterable[str] = ()
+
+
+def _xlsx(sheets: Sequence[Sheet], cover: str | Sequence[Sequence] | None) -> bytes:
+    """Each sheet: header row in bold, frozen below it, an autofilter over the table;
+    and an "About" sheet holding ``cover`` when given (one cell, or rows of cells)."""
     from openpyxl import Workbook
     from openpyxl.cell import Cell
     from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    rows = list(rows)
     wb = Workbook(write_only=True)
     looks = {"bold": ("font", Font(bold=True)), "wrap": ("alignment", Alignment(wrap_text=True, vertical="top"))}
     made: dict[str, object] = {}
@@ -109,19 +119,22 @@ def _xlsx(header: Sequence, rows: Iterable[Sequence], title: str, widths: Mappin
         c._value, c.data_type = value, "s"
         return c
 
-    ws = wb.create_sheet(title[:31])
-    ws.freeze_panes = "A2"
-    for i, h in enumerate(header, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = widths.get(h, 14)
-    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
-    ws.append([cell(ws, h, style(ws, "bold")) for h in header])
-    wrapped = set(wrapped)
-    styles = [style(ws, "wrap") if h in wrapped else None for h in header]
-    for r in rows:
-        ws.append([cell(ws, v, st) for v, st in zip(r, styles)])
+    for sheet in sheets:
+        header, rows, widths = sheet.header, list(sheet.rows), sheet.widths
+        ws = wb.create_sheet(sheet.title[:31])
+        ws.freeze_panes = "A2"
+        for i, h in enumerate(header, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = widths.get(h, 14)
+        ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
+        ws.append([cell(ws, h, style(ws, "bold")) for h in header])
+        wrapped = set(sheet.wrapped)
+        styles = [style(ws, "wrap") if h in wrapped else None for h in header]
+        for r in rows:
+            ws.append([cell(ws, v, st) for v, st in zip(r, styles)])
     if cover is not None:
         about = wb.create_sheet("About")
-        about.append([cell(about, cover, None)])
+        for line in [[cover]] if isinstance(cover, str) else cover:
+            about.append([cell(about, v, None) for v in line])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -139,5 +152,12 @@ def write_table(fmt: str, header: Sequence, rows: Iterable[Sequence], *, title: 
     if fmt == "md":
         return _md(header, rows)
     if fmt == "xlsx":
-        return _xlsx(header, rows, title, widths or {}, wrapped, cover)
+        return _xlsx([Sheet(title, header, rows, widths or {}, wrapped)], cover)
     raise ValueError(f"table format {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def write_sheets(sheets: Sequence[Sheet], *, cover: str | Sequence[Sequence] | None = None) -> bytes:
+    """Several tables as one XLSX workbook, one sheet each (cells as :func:`write_table`
+    writes them), and an "About" sheet holding ``cover`` when given: one cell, or rows of
+    cells (e.g. ``[("Method", "..."), ("Coders", "tom, li")]``)."""
+    return _xlsx(sheets, cover)
