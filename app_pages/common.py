@@ -1,6 +1,6 @@
 """Shared UI state: the store, the open project and the signed-in member.
 
-Session keys: ``project`` (name), ``member`` (a :class:`coding.team.projects.Member`,
+Session keys: ``project`` (name; also in the URL as ``?project=NAME``), ``member`` (a :class:`coding.team.projects.Member`,
 rewritten from the database on every run: only its id is trusted),
 ``auth_session`` (the id of the member's session row) and ``auth_cookie`` (a
 pending cookie action for the browser).
@@ -49,6 +49,7 @@ _COOKIE_TRIED = "auth_cookie_tried"
 _COOKIE_FAILED = "auth_cookie_failed"
 _NOTICE = "auth_notice"
 _TOUCHED = "auth_touched"
+_URL_PROJECT = "project_in_url"
 
 
 @st.cache_resource
@@ -243,11 +244,20 @@ def project_picker() -> str | None:
     if not names:
         return None
     current = st.session_state.get("project")
+    # The URL names the open project (?project=NAME), so a link to a page opens that project.
+    # It is followed when it names another project than this tab last put there (a link, a typed
+    # address); otherwise the session decides, and the URL is brought up to date below.
+    asked = st.query_params.get("project")
+    if asked in names and asked != st.session_state.get(_URL_PROJECT):
+        current = asked
     if current not in names:
         current = "demo" if "demo" in names else names[0]
     if current != st.session_state.get("project"):
         st.session_state["project"] = current
         _forget_member()
+    st.session_state[_URL_PROJECT] = current
+    if asked != current:
+        st.query_params["project"] = current
     # The box shows the open project on every run: another page makes a new box, which
     # would otherwise start at the first name. A pick in the box arrives through _picked.
     st.session_state["common_project"] = current
