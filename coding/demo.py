@@ -78,6 +78,7 @@ def build_demo(s: Session, folder: Path = DEMO_DIR, *, password: str | None = No
         raise CodingError(f"{folder / 'study.yaml'}: members need one with role lead")
     project = create_project(s, spec["project"], lead_name=lead_spec["name"], lead_password=password,
                              local_mode=password is None)
+    project.attribution_template = spec.get("attribution_template") or project.attribution_template
     lead = Member.of(get_member(s, project, lead_spec["name"]))
     import_codebook(s, project, load_codebook_file((folder / spec["codebook"]).resolve()), member=lead)
     languages = spec.get("languages") or {}

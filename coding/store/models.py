@@ -49,9 +49,10 @@ class Project(Base):
     codebook_version: Mapped[int] = mapped_column(Integer, default=1)
     # Local mode: members sign in by picking a name, no password (lone researcher).
     local_mode: Mapped[bool] = mapped_column(Boolean, default=True)
-    # How exports attribute an excerpt: participant attributes in braces (migration 0005).
+    # How exports attribute an excerpt: {document}, {speaker}, {turn} and participant attributes
+    # in braces (migration 0005; the default since 0010 works without attributes).
     attribution_template: Mapped[str] = mapped_column(
-        String(300), default="({role} - {school})", server_default="({role} - {school})")
+        String(300), default="({speaker}, {document})", server_default="({speaker}, {document})")
     # Set on the hidden project that holds an import's rows until they are made visible
     # in one short transaction (coding.work.staged_import, migration 0009); NULL for real projects.
     staging_for: Mapped[str | None] = mapped_column(
