@@ -83,6 +83,17 @@ def create_project(s: Session, name: str, *, lead_name: str | None = None, lead_
     return p
 
 
+def create_project_as(s: Session, project: Project, actor: Member, name: str, *, password: str | None,
+                      lead_name: str | None = None, local_mode: bool = False) -> Project:
+    """A lead of ``project`` creates another project from the app and becomes its lead: a new
+    account there (``lead_name``, by default their own name) with ``password``, or none in
+    local single-user mode (the app offers that only to a request made on this computer).
+    Coders cannot create projects; on an empty server :func:`create_project` needs nobody."""
+    lead = require(s, actor, Action.MANAGE_MEMBERS, project, doing="create projects")
+    return create_project(s, name, lead_name=lead_name or lead.name, lead_password=password,
+                          local_mode=local_mode)
+
+
 def set_local_mode(s: Session, project: Project, actor: Member, enabled: bool) -> list[str]:
     """A lead turns local single-user mode on or off. Turning it off needs the lead to
     have a password; returns the names of members who then cannot sign in until a

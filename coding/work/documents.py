@@ -15,9 +15,7 @@ the file's import event.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -32,10 +30,11 @@ from sqlalchemy.orm import Session
 from coding.team.access import Action, require_or_setup
 from coding.errors import CodingError, InputFileError, NotFoundError
 from coding.team.events import log_event
-from coding.importing import SUPPORTED_SUFFIXES, ParsedTranscript, check_suffix, decode_text, parse_transcript
+from coding.importing import SUPPORTED_SUFFIXES, ParsedTranscript, check_suffix, parse_transcript
 from coding.importing.files import expand_paths, read_regular_file
 from coding.importing.limits import display_name, human_count
 from coding.importing.speakers import compile_pattern
+from coding.work.attributes import read_attributes_csv
 from coding.store.models import (
     Adjudication,
     Assignment,
@@ -54,7 +53,6 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 # The widths of the columns a file name ends up in: refused per file, not a database error.
 MAX_NAME_CHARS = Document.__table__.c.name.type.length
 MAX_FILENAME_CHARS = Document.__table__.c.source_filename.type.length
-MAX_ATTRIBUTE_NAME_CHARS = Attribute.__table__.c.name.type.length
 _CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 __all__ = [
@@ -368,50 +366,22 @@ def import_attributes(
     """Read a CSV whose first column names documents and whose other columns are
     attributes. All rows land or none; rows for unknown documents are warnings."""
     actor = _acting(s, project, actor)
-    decoded = decode_text(data, path)
-    text = decoded.text
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise InputFileError(str(path), f"is not valid CSV ({exc})", "Save it as comma-separated values") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise InputFileError(str(path), "has no data rows", "Give a header (document, then attribute names) and one row per document")
-    header = [h.strip() for h in rows[0]]
-    if len(header) < 2 or any(not h for h in header):
-        raise InputFileError(str(path), "line 1: header needs a document column and named attribute columns, none empty",
-                             "Write e.g. document,role,school")
-    dup = [h for h, n in Counter(h.casefold() for h in header).items() if n > 1]
-    if dup:
-        raise InputFileError(str(path), f"line 1: column {dup[0]!r} appears twice", "Give each column its own name")
-    long = next((i for i, h in enumerate(header[1:], start=2) if len(h) > MAX_ATTRIBUTE_NAME_CHARS), None)
-    if long:
-        raise InputFileError(str(path), f"line 1: column {long} has a name of {human_count(len(header[long - 1]))} "
-                                        f"characters, over the limit of {MAX_ATTRIBUTE_NAME_CHARS}",
-                             "Give it a shorter name")
+    table = read_attributes_csv(str(path), data)  # checked whole before anything is stored
     docs = {d.name: d for d in s.scalars(select(Document).where(Document.project_id == project.id))}
-    seen: dict[str, int] = {}
-    warnings: list[str] = list(decoded.warnings)
+    warnings: list[str] = list(table.warnings)
     count = 0
-    for lineno, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise InputFileError(str(path), f"line {lineno}: has {len(row)} cells, the header has {len(header)}",
-                                 "Give every row the same number of columns")
-        name = row[0].strip()
-        if name in seen:
-            raise InputFileError(str(path), f"line {lineno}: document {name!r} already given on line {seen[name]}",
-                                 "Keep one row per document")
-        seen[name] = lineno
+    header = ["document", *table.columns]
+    for lineno, name, values in table.rows:
         doc = docs.get(name)
         if doc is None:
             warnings.append(f"{path}: line {lineno}: no document named {name!r} in {project.name!r}; row skipped")
             continue
         existing = {a.name: a for a in doc.attributes}
-        for col, value in zip(header[1:], row[1:], strict=True):
+        for col, value in zip(header[1:], values, strict=True):
             if col in existing:
-                existing[col].value = value.strip()
+                existing[col].value = value
             else:
-                doc.attributes.append(Attribute(name=col, value=value.strip()))
+                doc.attributes.append(Attribute(name=col, value=value))
             count += 1
     s.flush()
     log_event(s, project.id, actor, "attributes.import", "project", project.id, file=str(path), values=count)

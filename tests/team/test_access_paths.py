@@ -187,6 +187,7 @@ def _args(fn: Callable, qualname: str, s, st, extra: dict, member, tmp_path) -> 
         "coding.work.staged_import.import_qdpx_staged": {"data": extra["qdpx"], "filename": "harbour.qdpx"},
         "coding.work.staged_import.import_qdc_staged": {"data": extra["qdc"]},
         "coding.work.documents.import_attributes": {"data": TEAM_ATTRIBUTES.encode()},
+        "coding.work.attributes.attributes_preview": {"data": TEAM_ATTRIBUTES.encode()},
         "coding.work.documents.store_document": {"data": upload.read_bytes(), "filename": "Docker_09.txt",
                                             "name": "Docker_09"},
         "coding.work.documents.delete_document": {"name": "Clerk_01"},
