@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from coding.codebook import edits as codebook_edit
 from coding.codebook import restructure
 from coding.team.access import Action, can, load, require
-from coding.codebook.tree import SEP, bump_version, check_nesting, code_tree
+from coding.codebook.tree import SEP, bump_version, check_code_name, check_nesting, code_tree
 from coding.errors import CodingError, ConflictError
 from coding.team.events import log_event
 from coding.team.members import Member
@@ -26,9 +26,7 @@ def _check_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise CodingError("the new code has no name: type one")
-    if len(name) > 200 or SEP in name:
-        raise CodingError(f"code name {name[:40]!r} is too long or contains {SEP!r}: shorten it")
-    return name
+    return check_code_name(name, "the new code")
 
 
 def create_code_while_coding(s: Session, project: Project, member: Member, name: str, *,

@@ -76,14 +76,23 @@ class CodebookFile:
 
 # --- validation -----------------------------------------------------------------
 
+#: The longest code name the database holds (codes.name).
+MAX_CODE_NAME = Code.__table__.c.name.type.length
+
+
 def check_code_name(name: Any, where: str) -> str:
+    """``name`` stripped, or a CodebookError saying which rule it breaks: empty, a '/'
+    (it separates path levels), or longer than :data:`MAX_CODE_NAME` (with its length)."""
     if not isinstance(name, str) or not name.strip():
         raise CodebookError(f"{where}: field 'name' is missing or empty; give every code a name")
     name = name.strip()
     if SEP in name:
-        raise CodebookError(f"{where}: name {name!r} contains '/', which separates path levels; rename it")
-    if len(name) > 200:
-        raise CodebookError(f"{where}: name is over 200 characters; shorten it")
+        shown = name if len(name) <= 60 else name[:59] + "…"
+        raise CodebookError(f"{where}: name {shown!r} contains '/', which separates the levels of a code's path; "
+                            "use another character (e.g. '-') or make it a sub-code")
+    if len(name) > MAX_CODE_NAME:
+        raise CodebookError(f"{where}: name {name[:40] + '…'!r} is {len(name)} characters, over the "
+                            f"{MAX_CODE_NAME}-character limit for a code name; shorten it")
     return name
 
 
