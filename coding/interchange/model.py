@@ -51,6 +51,7 @@ class RSelection:
     path: str
     codings: list[RCoding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    description: str = ""  # a memo on the selection's codings (QualCoder, MAXQDA write it here)
 
 
 @dataclass

@@ -16,10 +16,11 @@ from datetime import datetime
 
 from coding.errors import OffsetError
 from coding.interchange.archive import MAX_XML_BYTES, QdpxArchive
+from coding.interchange.codebook_csv import read_codebook_csv
 from coding.interchange.errors import RefiError
 from coding.interchange.model import RCoding, RefiFile, RSource
 from coding.interchange.reader import check_depth, read_codebook, read_project
-from coding.interchange.schema import CODEBOOK_XSD, PROJECT_XSD, parse_xml, validate
+from coding.interchange.schema import CODEBOOK_XSD, PROJECT_XSD, accept_harmless, parse_xml, validate
 from coding.text.offsets import (
     REFI_CONVENTIONS,
     RefiPositions,
@@ -102,6 +103,7 @@ def read_qdpx(data: bytes, filename: str, *, positions: str | None = None) -> _P
     qde = archive.project_member()
     root = parse_xml(archive.read(qde, limit=MAX_XML_BYTES), f"{filename}: {qde}")
     check_depth(root, filename)  # before the schema validator, which recurses per level
+    accepted = accept_harmless(root)
     schema_errors = validate(root, PROJECT_XSD)
     refi = read_project(root)
     convention = positions or refi_convention(refi.origin)
@@ -109,11 +111,7 @@ def read_qdpx(data: bytes, filename: str, *, positions: str | None = None) -> _P
         raise RefiError(f"positions {convention!r} is not a known convention: use one of "
                         f"{', '.join(REFI_CONVENTIONS)}")
     plan = _Plan(refi, filename, convention)
-    if schema_errors is None:
-        plan.warnings.append("the REFI-QDA schemas were not found (set CODING_REFI_SCHEMAS): the file was checked "
-                             "by the reader only, not against the XSD")
-    else:
-        plan.problems[:0] = [f"schema: {e}" for e in schema_errors]
+    _schema_findings(plan, accepted, schema_errors)
     _check_guids(plan)
     _load_sources(plan, archive)
     _load_notes(plan, archive)
@@ -241,6 +239,12 @@ def _collect_code_notes(plan: _Plan) -> None:
             "codes")
 
 
+def _join(*texts: str) -> str:
+    """Memo texts joined, each once: a tool (this one included) may write the same memo as
+    the selection's Description and as a note on its coding."""
+    return "\n\n".join(dict.fromkeys(t for t in texts if t))
+
+
 def _collect_codings(plan: _Plan) -> None:
     code_guids = {c.guid for c in plan.refi.walk_codes()}
     user_guids = {u.guid for u in plan.refi.users}
@@ -254,7 +258,7 @@ def _collect_codings(plan: _Plan) -> None:
             plan.problem(f"{c.path}: creatingUser {u} names no user of the file")
             u = None
         plan.codings.append(_Coding(src.src.guid, c.code, u, start, end, c.guid, c.created,
-                                    "\n\n".join(t for t in (memo, _note_text(plan, c.notes, c.path)) if t)))
+                                    _join(memo, _note_text(plan, c.notes, c.path))))
 
     for src in plan.sources:
         text = src.positions.text if src.positions else None
@@ -276,7 +280,7 @@ def _collect_codings(plan: _Plan) -> None:
                     continue
                 if inside_word(text, start) or inside_word(text, end):
                     plan.inside_word += 1
-            memo = _note_text(plan, sel.notes, sel.path)
+            memo = _join(normalise_text(sel.description).strip(), _note_text(plan, sel.notes, sel.path))
             for c in sel.codings:
                 add(src, c, sel.user, start, end, memo)
         for c in src.src.codings:
@@ -328,17 +332,28 @@ def _raw_of(src: _Source) -> str:
 
 
 def read_qdc(data: bytes, filename: str) -> _Plan:
-    """Read and check a ``.qdc`` codebook without storing anything."""
-    root = parse_xml(data, filename)
-    check_depth(root, filename)  # before the schema validator, which recurses per level
-    schema_errors = validate(root, CODEBOOK_XSD)
-    plan = _Plan(read_codebook(root), filename, "standard")
-    if schema_errors is None:
-        plan.warnings.append("the REFI-QDA schemas were not found: the file was checked by the reader only")
+    """Read and check a ``.qdc`` codebook, or a codebook CSV exported by Taguette or
+    QualCoder (:mod:`.codebook_csv`), without storing anything."""
+    if filename.lower().endswith(".csv"):
+        refi, notes = read_codebook_csv(data, filename)
+        plan = _Plan(refi, filename, "standard")
+        plan.warnings.extend(notes)
     else:
-        plan.problems[:0] = [f"schema: {e}" for e in schema_errors]
+        root = parse_xml(data, filename)
+        check_depth(root, filename)  # before the schema validator, which recurses per level
+        accepted = accept_harmless(root)
+        schema_errors = validate(root, CODEBOOK_XSD)
+        plan = _Plan(read_codebook(root), filename, "standard")
+        _schema_findings(plan, accepted, schema_errors)
     _check_guids(plan)
     return plan
+
+
+def _schema_findings(plan: _Plan, accepted: list[str], errors: list[str]) -> None:
+    """Known harmless deviations become warnings that name them; every other schema
+    error is a problem (the file is refused unless lenient)."""
+    plan.warnings[:0] = [f"schema: {a} (a known harmless deviation of real tools)" for a in accepted]
+    plan.problems[:0] = [f"schema: {e}" for e in errors]
 
 
 def _refuse_or_report(plan: _Plan, lenient: bool) -> None:

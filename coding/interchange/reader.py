@@ -133,7 +133,7 @@ class _Reader:
             if start is None or end is None:
                 continue
             rs = RSelection(guid(sel.get("guid")), start, end, guid(sel.get("creatingUser")) or None, spath,
-                            notes=_refs(sel, spath, "NoteRef"))
+                            notes=_refs(sel, spath, "NoteRef"), description=(text_of(sel, spath, "Description") or ""))
             rs.codings = [c for c in (self.coding(ch, p) for ch, p in kids(sel, spath, "Coding")) if c]
             src.selections.append(rs)
         src.codings = [c for c in (self.coding(ch, p) for ch, p in kids(el, path, "Coding")) if c]
