@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from coding.cli.common import print_json, signed_in, command
+from coding.cli.export_kinds import KINDS, add_kind_arguments, run_kind
 from coding.work.codings import PROVENANCES
 from coding.errors import CodingError
 from coding.store import Store
@@ -85,6 +86,8 @@ def cmd_excerpts(store: Store, args) -> int:
 def cmd_export(store: Store, args) -> int:
     from coding.exporting.exports import WHAT_FORMATS, MatrixSpec, export
 
+    if args.what in KINDS:  # agreement, segments, framework, document: coding/cli/export_kinds.py
+        return run_kind(store, args, _filters(args))
     fmt = args.format or WHAT_FORMATS[args.what][0]
     spec = MatrixSpec(kind=args.matrix, attribute=args.attribute, count=args.count, mode=args.mode,
                       rollup=args.rollup)
@@ -137,9 +140,13 @@ def add_export_parsers(sub) -> None:
 
     sp = sub.add_parser("export", help="write excerpts, a quote bank, the codebook appendix or a matrix to a file",
                         description="excerpts: csv|xlsx|md|json; quotes: docx (quote bank grouped by the codebook); "
-                                    "codebook: docx|md (appendix with counts); matrix: csv|xlsx|md. "
+                                    "codebook: docx|md (appendix with counts); matrix: csv|xlsx|md; "
+                                    "agreement: csv|xlsx|md|docx (--coders; per code, per document, overall); "
+                                    "segments: csv|xlsx (one 0/1 column per code, for SPSS/R); framework: "
+                                    "xlsx|docx|csv (case x code, the coded text in each cell); document: docx "
+                                    "(each coded document, its codes as comments in the margin). "
                                     "Spreadsheet cells never hold formulas.")
-    sp.add_argument("what", choices=["excerpts", "quotes", "codebook", "matrix"])
+    sp.add_argument("what", choices=["excerpts", "quotes", "codebook", "matrix", *KINDS])
     _add_filters(sp)
     sp.add_argument("--format", choices=["csv", "xlsx", "md", "json", "docx"],
                     help="file format (default: the first one WHAT offers)")
@@ -153,3 +160,4 @@ def add_export_parsers(sub) -> None:
     sp.add_argument("--mode", default="overlap", choices=["overlap", "turn"],
                     help="co-occurrence: overlapping spans or the same speaker turn")
     sp.add_argument("--rollup", action="store_true", help="a code's row also counts its sub-codes")
+    add_kind_arguments(sp)

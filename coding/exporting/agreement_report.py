@@ -95,10 +95,10 @@ def method_sentence(report: Report) -> str:
     return out
 
 
-def agreement_docx(report: Report, project: str, *, when: datetime | None = None) -> bytes:
+def agreement_docx(report: Report, project: str, *, when: datetime | None = None, documents: bool = False) -> bytes:
     """The agreement report as a Word document: a cover line, the method sentence, the
-    per-code table (the last row is all codes together), and the note on documents only
-    some coders worked on."""
+    per-code table (the last row is all codes together), the note on documents only
+    some coders worked on, and with ``documents`` the table per document and code."""
     doc = _docx()
     _heading(doc, "Inter-coder agreement", 0)
     stamp = (when or datetime.now(UTC)).strftime("%Y-%m-%d")
@@ -129,4 +129,18 @@ def agreement_docx(report: Report, project: str, *, when: datetime | None = None
             cell.text = xml_safe(text)
     if note := partial_note(report):
         _para(doc, note)
+    if documents and report.by_document:
+        _heading(doc, "Agreement per document", 1)
+        two = report.unit != "segment" and len(report.coders) == 2
+        header = ["Document", "Code", f"Coded ({UNIT_PLURAL[report.unit]})", "% agreement"] + (["Kappa"] if two else [])
+        table = doc.doc.add_table(rows=1, cols=len(header))
+        table.style = doc.doc.styles["Table Grid"]
+        for cell, text in zip(table.rows[0].cells, header):
+            doc.run(cell.paragraphs[0], text).bold = True
+        for c in report.by_document:
+            values = [c["document"], c["code"], f"{c.get('coded') or 0:,}", _pct(c.get("percent"))]
+            if two:
+                values.append(_num(c.get("kappa"), 3))
+            for cell, text in zip(table.add_row().cells, values):
+                doc.run(cell.paragraphs[0], text)
     return doc.save()
