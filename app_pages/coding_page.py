@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.memo_widgets import coding_memo_box
 from app_pages.plain import md_escape
 from app_pages.transcript_component import _current_selection, clear_selection, transcript_view
 from coding.suggest.units import LAYERS
@@ -29,7 +30,7 @@ from coding.suggest import suggestions as sg
 from coding.codebook.tree import code_tree
 from coding.work.codings import (
     ACTION_LABELS, BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
-    recent_code_ids, recode, redo, remove_coding, set_memo, undo, widen,
+    recent_code_ids, recode, redo, remove_coding, undo, widen,
 )
 from coding.errors import CodingError
 from coding.text.offsets import Utf16Map
@@ -444,11 +445,7 @@ with tab_code:
                 st.text(f"{v.code_path} · {v.coder} · {v.provenance}")
                 st.text(dv.text[v.start:v.end][:300])
                 if v.own:
-                    mkey = f"coding_memo_{v.id}"
-                    st.text_area("Memo", value=v.memo, key=mkey, height=80)
-                    # The callback reads the text area's value when clicked, not when drawn.
-                    st.button("Save memo", key=f"coding_save_memo_{v.id}", on_click=lambda v=v, mkey=mkey: _run(
-                        lambda s, p: set_memo(s, p, member, v.id, S.get(mkey, "")), "Memo saved."))
+                    coding_memo_box(project_name, member, v.id, v.memo)  # saved when the box is left
                     b1, b2, b3, b4 = st.columns(4)
                     b1.button("Sentence", key=f"coding_widen_s_{v.id}", help="Widen to the whole sentence(s)",
                               on_click=_run, args=(lambda s, p, v=v: widen(s, p, member, v.id, "sentence"),

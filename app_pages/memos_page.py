@@ -13,12 +13,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.memo_widgets import document_memo_box
 from app_pages.plain import md_escape
 from coding.work.documents import list_documents
 from coding.errors import CodingError
 from coding.work.memos import (
     add_journal_entry, author_names, coding_memos, document_memo, edit_journal_entry, journal,
-    other_document_memos, save_document_memo,
+    other_document_memos,
 )
 from coding.team.projects import get_project
 from coding.work.lookups import document_by_id
@@ -76,15 +77,10 @@ with tab_doc:
             own_text, own_when = (own.text, own.updated_at) if own else ("", None)
             others = [(name, m.text, m.updated_at) for name, m in other_document_memos(s, project, member, doc)]
             hidden = not member.is_lead and doc_id in blind_document_ids(s, project)
-        text = st.text_area("My memo on this document", value=own_text, height=220,
-                            key=f"memos_doc_text_{doc_id}",
-                            help="Your own notes on this transcript; each member has their own memo.")
+        # Saved when the member leaves the box (another document chosen, a click elsewhere).
+        document_memo_box(project_name, member, doc_id, own_text)
         if own_when:
             st.caption(f"Last saved {when(own_when)}")
-        if st.button("Save memo", key="memos_doc_save", type="primary"):
-            if run(lambda s, p: save_document_memo(s, p, member, document_by_id(s, p, member, doc_id), text)):
-                flash("success", "Memo saved.")
-                st.rerun()
         if hidden:
             st.caption("Other members' memos on this document are hidden while it is in an open blind round.")
         elif others:
