@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 import sys
+from typing import TYPE_CHECKING
+
 from coding.errors import CodingError
-from coding.store import Store
 from coding.cli.common import print_json, signed_in, command
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 
 @command("reliability")

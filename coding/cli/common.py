@@ -7,8 +7,12 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from coding.errors import CodingError
-from coding.store import Store
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by the commands that open one
+    from coding.store import Store
 
 
 COMMANDS: dict[str, Callable] = {}

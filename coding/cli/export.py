@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coding.cli.common import print_json, signed_in, command
 from coding.cli.export_kinds import KINDS, add_kind_arguments, run_kind
-from coding.work.codings import PROVENANCES
+from coding.work.provenance import PROVENANCES
 from coding.errors import CodingError
-from coding.store import Store
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 
 def _filters(args):

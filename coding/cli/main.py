@@ -17,7 +17,6 @@ import sys
 
 from coding import __version__
 from coding.errors import CodingError
-from coding.store import Store
 from coding.cli.common import COMMANDS, STORELESS
 
 
@@ -169,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     store = None
     try:
         storeless = args.command in STORELESS or (args.command == "suggest" and args.action == "evaluate")
-        store = None if storeless else Store(args.db)
+        if not storeless:  # imported here: `--help` and the storeless commands need no SQLAlchemy
+            from coding.store import Store
+            store = Store(args.db)
         return COMMANDS[args.command](store, args)
     except CodingError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,9 +4,13 @@ import, codebook, demo, migrate, documents, codes."""
 from __future__ import annotations
 import os
 import sys
+from typing import TYPE_CHECKING
+
 from coding.errors import CodingError
-from coding.store import Store
 from coding.cli.common import asked, print_json, project_and_member, secret, signed_in, command
+
+if TYPE_CHECKING:
+    from coding.store import Store
 
 
 @command("init")

@@ -199,8 +199,7 @@ def _export_options(p, TOOLS) -> None:
 def add_parsers(sub) -> None:
     """Add ``refi`` (and ``qdpx``, ``qdc``) to the CLI's subcommands and register their handlers."""
     from coding.cli.common import COMMANDS
-    from coding.interchange import TOOLS
-    from coding.text.offsets import REFI_CONVENTIONS
+    from coding.text.offsets import REFI_CONVENTIONS, REFI_TOOLS  # not coding.interchange: --help stays light
 
     COMMANDS["refi"] = cmd_refi
     COMMANDS["qdpx"] = cmd_qdpx
@@ -212,7 +211,7 @@ def add_parsers(sub) -> None:
         p = qs.add_parser(action, help=helptext)
         p.add_argument("name", metavar="NAME")
         p.add_argument("file", metavar="FILE.qdpx")
-        (_import_options(p, REFI_CONVENTIONS) if action == "import" else _export_options(p, TOOLS))
+        (_import_options(p, REFI_CONVENTIONS) if action == "import" else _export_options(p, REFI_TOOLS))
     cp = sub.add_parser("qdc", help="REFI-QDA codebooks: qdc import|export NAME FILE")
     cs = cp.add_subparsers(dest="qdc_action", required=True, metavar="ACTION")
     for action, helptext in (("import", "merge codebook FILE into project NAME (by GUID, then path)"),
@@ -243,7 +242,7 @@ def add_parsers(sub) -> None:
     p.add_argument("out", metavar="OUT.qdpx")
     p.add_argument("--layer", default="project", metavar="LAYER",
                    help="project (default), coders, consensus, or coder:NAME")
-    p.add_argument("--for", dest="for_tool", choices=sorted(TOOLS),
+    p.add_argument("--for", dest="for_tool", choices=sorted(REFI_TOOLS),
                    help="write positions and line endings as that tool reads them")
 
     p = rs.add_parser("codebook-import", help="merge a .qdc codebook into a project (by GUID, then path)")

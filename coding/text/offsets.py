@@ -127,6 +127,8 @@ REFI_CONVENTIONS: dict[str, tuple[bool, bool, bool]] = {
     "atlasti": (False, False, True),
     "maxqda": (False, True, True),
 }
+#: The tools an export can be written for (every convention but the standard's).
+REFI_TOOLS: tuple[str, ...] = tuple(c for c in REFI_CONVENTIONS if c != "standard")
 
 
 def refi_convention(origin: str | None) -> str:

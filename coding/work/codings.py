@@ -21,16 +21,13 @@ from coding.errors import CodingError, ConflictError, NotFoundError, OffsetError
 from coding.team.events import log_event, undoable_kinds
 from coding.text.offsets import check_span, utf16_map
 from coding.team.members import Member
+from coding.work.provenance import PROVENANCE_SUGGESTED, PROVENANCES  # noqa: F401  (re-exported)
 from coding.work.rounds import touch_progress
 from coding.team.visibility import visible_codings_query
 from coding.work.segmentation import enclosing, ensure_sentences, label_spans, turn_spans, without_labels
 from coding.store.models import Code, Coder, Coding, Document, Event, Project
 
 UNDOABLE = undoable_kinds()
-#: Provenance of a coding made by accepting a suggestion (DESIGN.md, Suggestions).
-PROVENANCE_SUGGESTED = "suggested"
-#: Every provenance a coding may have (the database check ``coding_provenance``).
-PROVENANCES = ("typed", PROVENANCE_SUGGESTED, "adjudicated", "imported")
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
 
 
