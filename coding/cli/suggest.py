@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     sp.add_argument("--language", default="en", metavar="CODE",
                     help="evaluate: language of the texts (ISO 639-1; spacy.blank where no trained pipeline)")
     sp.add_argument("--folds", type=int, default=5, metavar="K", help="evaluate: folds of the grouped cross-validation")
+    sp.add_argument("--part", default="all", choices=["all", "held-out", "tuning"],
+                    help="evaluate: the whole file, or one half of it split by text id (tune on one, report the other)")
     sp.add_argument("--unit", default="sentence", choices=["sentence", "turn"], help="themes: unit of text")
     sp.add_argument("--layer", default="own", choices=["own", "all", "consensus"],
                     help="codings to learn from (coders: own only)")
@@ -174,16 +176,25 @@ def _evaluate(args) -> int:
 
     if args.folds < 2:
         raise CodingError(f"--folds {args.folds}: give at least 2 folds")
-    out = evaluate_file(args.name, language=args.language, folds=args.folds)
+    out = evaluate_file(args.name, language=args.language, folds=args.folds, part=args.part)
     if args.json:
         print_json(out)
         return 0
-    r, e = out["recommender"], out["emergent"]
+    r, ref, e = out["recommender"], out["reference"], out["emergent"]
     b = r["baseline"]
-    print(f"{out['texts']} texts, {out['words']:,} words, {out['units']} sentences ({out['seconds']} s)")
+
+    def ci(x, key):
+        lo, hi = x["ci"][key]
+        return f"{x[key]:.3f} [{lo:.3f}, {hi:.3f}]"
+    print(f"{out['texts']} texts ({out['part']}), {out['words']:,} words, {out['units']} sentences "
+          f"({out['seconds']} s); 95% bootstrap intervals in brackets")
     print(f"code suggestions ({r['folds']}-fold, grouped by text; {r['test_units']} coded sentences held out):")
+    print(f"  {'':<9} {'this model':<22} {'TF-IDF + logistic':<22} most frequent codes")
     for key, label in (("p_at_1", "P@1"), ("recall_at_5", "recall@5"), ("hit_at_5", "hit@5"), ("mrr", "MRR")):
-        print(f"  {label:<9} {r[key]:.3f}   most frequent codes {b[key]:.3f}")
-    print(f"emergent themes (leave-one-code-out, {e['codes']} codes scored): mean F1 {e['mean_f1']:.3f}, "
-          f"random groups of the same sizes {e['random_f1']:.3f}")
+        print(f"  {label:<9} {ci(r, key):<22} {ci(ref, key):<22} {ci(b, key)}")
+    print(f"emergent themes (leave-one-code-out): {e['codes']} of {e['codes_total']} codes scorable; "
+          f"mean F1 {e['mean_f1']:.3f} [{e['f1_ci'][0]:.3f}, {e['f1_ci'][1]:.3f}], random groups of the same "
+          f"sizes {e['random_f1']:.3f} [{e['random_ci'][0]:.3f}, {e['random_ci'][1]:.3f}]")
+    for w in e["warnings"]:
+        print(f"warning: {w}")
     return 0

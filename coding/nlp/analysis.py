@@ -15,7 +15,9 @@ which capitalises every noun), numbers and ordinals (``like_num``), time words
 ("year", "week", "Tuesday": what the NER's DATE/TIME entities held), stop words,
 words under three letters, speaker labels at a line start, and short bracketed asides
 (a transcriber's "(laughs)", "[pause]", a pseudonymised "[School II_4]"). Phrases are noun
-chunks (trained pipelines only) made of two or more such terms, joined by a space.
+chunks made of two or more such terms, joined by a space, and verb–object pairs ("observe
+teacher") from the parse (trained pipelines); without a parser, two adjacent terms or two
+terms joined by one short function word ("pauta de planificación").
 
 English uses the pinned trained pipeline without its NER (tagger, parser,
 lemmatizer): NER cost half the parse time, and what it left out beyond proper
@@ -43,7 +45,7 @@ from pathlib import Path
 from coding.errors import CodingError
 from coding.nlp.pipeline import ENGLISH_PACKAGES, _chunks, _normalise_language, trimmed_sents
 
-ANALYSIS_VERSION = 3  # bump when the stored fields or their rules change: old cache rows are ignored
+ANALYSIS_VERSION = 4  # bump when the stored fields or their rules change: old cache rows are ignored
 BATCH_SIZE = 64  # lines per nlp.pipe batch (measured: 16 and 128 were slower on the demo)
 _ENGLISH_EXCLUDE = ["ner"]
 # A speaker label at a line start ("Teacher:", "Interviewer (R):") is not content.
@@ -238,6 +240,37 @@ def _asides(doc) -> set[int]:
     return out
 
 
+_OBJECTS = frozenset(("dobj", "obj", "pobj"))
+
+
+def _verb_objects(doc, tt):
+    """``(verb, object)`` token indexes where both are terms: "observe teacher", "plan lesson"
+    (a direct object, or the object of a preposition the verb governs: "talk about feedback")."""
+    for tok in doc:
+        if tok.dep_ not in _OBJECTS or not tt[tok.i]:
+            continue
+        head = tok.head
+        if tok.dep_ == "pobj" and head.dep_ == "prep":
+            head = head.head
+        if head.pos_ == "VERB" and tt[head.i] and head.i != tok.i:
+            yield head.i, tok.i
+
+
+def _adjacent_phrases(doc, tt):
+    """``(sentence start, phrase)`` for untagged pipelines (no parser): two adjacent terms
+    ("jornada pedagógica"), or two terms joined by one short function word kept as said
+    ("pauta de planificación")."""
+    for i, tok in enumerate(doc):
+        if not tt[i]:
+            continue
+        j = i + 1
+        if j < len(doc) and tt[j] and doc[j].sent.start == tok.sent.start:
+            yield tok.sent.start, f"{tt[i]} {tt[j]}"
+        elif (j + 1 < len(doc) and tt[j + 1] and doc[j].is_alpha and doc[j].is_stop and len(doc[j].text) <= 3
+              and doc[j + 1].sent.start == tok.sent.start):
+            yield tok.sent.start, f"{tt[i]} {doc[j].lower_} {tt[j + 1]}"
+
+
 def analyse_texts(texts: Iterable[str], language: str, *, batch_size: int = BATCH_SIZE,
                   on_parsed: Callable[[int], None] | None = None) -> Iterator[dict]:
     """One analysis dict per text, in order (a generator: stop it and nothing else is parsed).
@@ -266,6 +299,11 @@ def analyse_texts(texts: Iterable[str], language: str, *, batch_size: int = BATC
                     words = [t for t in tt[nc.start:nc.end] if t]
                     if len(words) >= 2:
                         chunks_by_sent.setdefault(nc.sent.start, []).append(" ".join(words))
+                for verb, obj in _verb_objects(doc, tt):
+                    chunks_by_sent.setdefault(doc[obj].sent.start, []).append(f"{tt[verb]} {tt[obj]}")
+            else:
+                for sent_start, phrase in _adjacent_phrases(doc, tt):
+                    chunks_by_sent.setdefault(sent_start, []).append(phrase)
             for sent, s, e, glued in trimmed_sents(doc, piece):
                 words = [t for t in tt[sent.start:sent.end] if t]
                 if glued:  # "Teacher:" alone before its sentence: one unit, as sentence_spans does

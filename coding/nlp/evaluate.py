@@ -124,12 +124,60 @@ def collection(rows: list[dict], language: str = "en") -> Collection:
     return Collection(keep, labels, texts, sum(len(t.split()) for t in texts.values()))
 
 
+def split_rows(rows: list[dict], held_out: float = 0.5) -> tuple[list[dict], list[dict]]:
+    """(tuning, held-out) parts of a collection, split by text id with a hash, so the same
+    text always falls in the same part whatever the file's order (bench/suggest_bench.py
+    tunes on the first and reports the second)."""
+    import hashlib
+
+    def h(r):
+        return int(hashlib.sha256(str(r["id"]).encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    tuning = [r for r in rows if h(r) >= held_out]
+    held = [r for r in rows if h(r) < held_out]
+    return tuning, held
+
+
+def bootstrap_mean(values, groups=None, *, n_boot: int = 1000, seed: int = 0, conf: float = 0.95):
+    """Percentile bootstrap interval ``(low, high)`` of the mean of ``values``, resampling the
+    ``groups`` (a group id per value: the text a unit comes from, so units of one text move
+    together) or the values themselves. ``values`` may be rows (tuples): one interval per column."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if not len(arr):
+        return [(0.0, 0.0)] * arr.shape[1]
+    keys = list(range(len(arr))) if groups is None else list(groups)
+    ids = sorted(set(keys))
+    sums = np.zeros((len(ids), arr.shape[1]))
+    counts = np.zeros(len(ids))
+    where = {g: i for i, g in enumerate(ids)}
+    for k, row in zip(keys, arr):
+        sums[where[k]] += row
+        counts[where[k]] += 1
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(ids), size=(n_boot, len(ids)))
+    means = sums[pick].sum(axis=1) / np.maximum(counts[pick].sum(axis=1), 1)[:, None]
+    lo, hi = np.quantile(means, [(1 - conf) / 2, 1 - (1 - conf) / 2], axis=0)
+    return [(round(float(a), 3), round(float(b), 3)) for a, b in zip(lo, hi)]
+
+
+MIN_UNCODED = 3.0  # never-coded units a hidden code needs per unit of its own for its score to mean anything
+
+
 def leave_one_code_out(c: Collection, method: str | None = None, *, seeds=(0, 1, 2)) -> dict:
-    """Mean best-theme F1 over hidden codes and the random baseline (see the module doc)."""
+    """Mean best-theme F1 over hidden codes and the random baseline (see the module doc), with
+    95% bootstrap intervals over codes, how many codes were scorable, and warnings: too little
+    never-coded text beside a hidden code (random groups then find it as well as any method),
+    and a method no better than random."""
+    from coding.nlp.fillers import general_terms
     from coding.nlp.themes import METHOD
 
+    general = general_terms(c.units)
     per_code: dict[str, dict] = {}
-    for code in sorted({x for ls in c.labels for x in ls}):
+    codes = sorted({x for ls in c.labels for x in ls})
+    for code in codes:
         pool = [i for i, ls in enumerate(c.labels) if not (ls - {code})]
         gold = {j for j, i in enumerate(pool) if code in c.labels[i] and len(c.units[i].terms) >= MIN_TERMS}
         if len(gold) < 3:
@@ -140,23 +188,47 @@ def leave_one_code_out(c: Collection, method: str | None = None, *, seeds=(0, 1,
         f1s, rnd = [], []
         for seed in seeds:
             themes = find_themes(sub, method=method or METHOD, background=background, seed=seed,
-                                 limit=THEMES_SHOWN)[:THEMES_SHOWN]
+                                 limit=THEMES_SHOWN, general=general)[:THEMES_SHOWN]
             f1s.append(best_f1([t.members for t in themes], gold))
             rng = random.Random(seed)
             rnd.append(best_f1([rng.sample(eligible, min(len(t.members), len(eligible))) for t in themes], gold))
         per_code[code] = {"f1": round(statistics.mean(f1s), 3), "random_f1": round(statistics.mean(rnd), 3),
-                          "units": len(gold)}
+                          "units": len(gold), "uncoded": len(eligible) - len(gold)}
+    out = {"mean_f1": 0.0, "random_f1": 0.0, "codes": len(per_code), "codes_total": len(codes),
+           "per_code": per_code, "warnings": []}
     if not per_code:
-        return {"mean_f1": 0.0, "random_f1": 0.0, "codes": 0, "per_code": {}}
-    return {"mean_f1": round(statistics.mean(v["f1"] for v in per_code.values()), 3),
-            "random_f1": round(statistics.mean(v["random_f1"] for v in per_code.values()), 3),
-            "codes": len(per_code), "per_code": per_code}
+        out["warnings"].append(f"no code of {len(codes)} has 3 sentences of its own to find: nothing scored")
+        out.update(f1_ci=(0.0, 0.0), random_ci=(0.0, 0.0), difference_ci=(0.0, 0.0))
+        return out
+    v = list(per_code.values())
+    rows = [(x["f1"], x["random_f1"], x["f1"] - x["random_f1"]) for x in v]
+    (f_ci, r_ci, d_ci) = bootstrap_mean(rows)
+    out.update(mean_f1=round(statistics.mean(x["f1"] for x in v), 3),
+               random_f1=round(statistics.mean(x["random_f1"] for x in v), 3),
+               f1_ci=f_ci, random_ci=r_ci, difference_ci=d_ci)
+    ratio = statistics.median(x["uncoded"] / x["units"] for x in v)
+    if ratio < MIN_UNCODED:
+        out["warnings"].append(
+            f"too little uncoded text: a hidden code's sentences are among a median {ratio:.1f} never-coded "
+            f"sentence(s) each (at least {MIN_UNCODED:.0f} needed), so random groups find them almost as well: "
+            "the theme scores say little here")
+    if d_ci[0] <= 0:
+        out["warnings"].append(
+            f"the themes are no better than random groups of the same sizes here (difference "
+            f"{out['mean_f1'] - out['random_f1']:+.3f}, 95% interval {d_ci[0]:+.3f} to {d_ci[1]:+.3f})")
+    if len(per_code) < 10:
+        out["warnings"].append(f"only {len(per_code)} of {len(codes)} codes could be scored: the mean is rough")
+    return out
+
+
+KEYS = ("p_at_1", "recall_at_5", "hit_at_5", "mrr")
 
 
 def cross_validate(c: Collection, folds: int = 5, *, code_texts: dict[str, str] | None = None,
                    model: str = "model") -> dict:
-    """Recommender metrics over held-out documents; ``model="centre"`` scores the earlier
-    centre-plus-nearest-example ranker (for the bench's comparison)."""
+    """Recommender metrics over held-out documents, with 95% bootstrap intervals (resampling
+    texts); ``model="centre"`` scores the earlier centre-plus-nearest-example ranker and
+    ``model="reference"`` a plain TF-IDF + logistic-regression reference (for the bench)."""
     from coding.nlp.recommend import CodeModel, NotEnoughData, ranking_metrics
 
     docs = sorted({u.document_id for u in c.units})
@@ -164,6 +236,7 @@ def cross_validate(c: Collection, folds: int = 5, *, code_texts: dict[str, str] 
     coded = [i for i, ls in enumerate(c.labels) if ls]
     names = {x: x for ls in c.labels for x in ls}
     res: dict[str, list] = {"model": [], "baseline": []}
+    where: list[str] = []
     for f in range(folds):
         held = set(docs[f::folds])
         train = [i for i in coded if c.units[i].document_id not in held]
@@ -174,6 +247,9 @@ def cross_validate(c: Collection, folds: int = 5, *, code_texts: dict[str, str] 
             if model == "centre":
                 m = CentreModel([list(c.units[i].features) for i in train], [sorted(c.labels[i]) for i in train])
                 ranked = [[s.code_id for s in m.suggest(list(c.units[i].features))] for i in test]
+            elif model == "reference":
+                m = ReferenceModel([c.unit_text(i) for i in train], [sorted(c.labels[i]) for i in train])
+                ranked = m.rank([c.unit_text(i) for i in test])
             else:
                 m = CodeModel([list(c.units[i].features) for i in train], [sorted(c.labels[i]) for i in train],
                               texts=[c.unit_text(i) for i in train],
@@ -187,13 +263,52 @@ def cross_validate(c: Collection, folds: int = 5, *, code_texts: dict[str, str] 
         for i, r in zip(test, ranked):
             res["model"].append(ranking_metrics(r, c.labels[i]))
             res["baseline"].append(ranking_metrics(base, c.labels[i]))
-    keys = ("p_at_1", "recall_at_5", "hit_at_5", "mrr")
+            where.append(c.units[i].document_id)
 
     def mean(rows):
-        cols = list(zip(*rows)) if rows else [()] * len(keys)
-        return {k: round(statistics.mean(col), 3) if col else 0.0 for k, col in zip(keys, cols)}
+        cols = list(zip(*rows)) if rows else [()] * len(KEYS)
+        out = {k: round(statistics.mean(col), 3) if col else 0.0 for k, col in zip(KEYS, cols)}
+        out["ci"] = dict(zip(KEYS, bootstrap_mean(rows, where) if rows else [(0.0, 0.0)] * len(KEYS)))
+        return out
     return {**mean(res["model"]), "baseline": mean(res["baseline"]), "test_units": len(res["model"]),
-            "folds": folds}
+            "texts": len(set(where)), "folds": folds}
+
+
+class ReferenceModel:
+    """The reference the recommender must beat: TF-IDF of a unit's words (unigrams and bigrams of
+    its text, no lemmas, no names) and a one-vs-rest logistic regression per code."""
+
+    def __init__(self, texts: list[str], codes: list[list[str]]):
+        from collections import Counter
+
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from coding.nlp.recommend import MIN_EXAMPLES, MIN_SEGMENTS, NotEnoughData
+
+        if len(texts) < MIN_SEGMENTS:
+            raise NotEnoughData("too few")
+        counts = Counter(x for cs in codes for x in set(cs))
+        self.code_ids = sorted(x for x, n in counts.items() if n >= MIN_EXAMPLES)
+        if not self.code_ids:
+            raise NotEnoughData("too few")
+        self.frequency = [x for x, _ in counts.most_common() if x in set(self.code_ids)]
+        self.vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+        X = self.vec.fit_transform(texts)
+        self.models = []
+        for x in self.code_ids:
+            y = [x in cs for cs in codes]
+            self.models.append(LogisticRegression(max_iter=2000).fit(X, y) if not all(y) else None)
+
+    def rank(self, texts: list[str], top: int = 5) -> list[list[str]]:
+        import numpy as np
+
+        Q = self.vec.transform(texts)
+        P = np.column_stack([np.ones(Q.shape[0]) if m is None else m.predict_proba(Q)[:, 1] for m in self.models])
+        return [[self.code_ids[j] for j in np.argsort(-row, kind="stable")[:top]] for row in P]
+
+    def baseline(self, top: int = 5) -> list[str]:
+        return self.frequency[:top]
 
 
 class CentreModel:
@@ -245,13 +360,22 @@ class CentreModel:
         return self.frequency[:top]
 
 
-def evaluate_file(path: str | Path, *, language: str = "en", folds: int = 5) -> dict:
-    """Both evaluations on a coded .jsonl file, as ``suggest evaluate --json`` prints them."""
+def evaluate_file(path: str | Path, *, language: str = "en", folds: int = 5, part: str = "all") -> dict:
+    """Both evaluations on a coded .jsonl file, as ``suggest evaluate --json`` prints them;
+    ``part``: 'all', or 'held-out' / 'tuning' (:func:`split_rows`)."""
     t0 = time.perf_counter()
-    c = collection(read_jsonl(path), language)
-    out = {"file": str(path), "language": language, "texts": len(c.texts), "units": len(c.units),
+    rows = read_jsonl(path)
+    if part not in ("all", "held-out", "tuning"):
+        raise CodingError(f"part {part!r} is not one of all, held-out, tuning")
+    if part != "all":
+        rows = split_rows(rows)[part == "held-out"]
+        if not rows:
+            raise CodingError(f"{path}: the {part} part holds no texts; evaluate 'all'")
+    c = collection(rows, language)
+    out = {"file": str(path), "language": language, "part": part, "texts": len(c.texts), "units": len(c.units),
            "words": c.words,
            "recommender": cross_validate(c, folds),
+           "reference": cross_validate(c, folds, model="reference"),
            "emergent": leave_one_code_out(c)}
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out

@@ -44,6 +44,8 @@ MIN_TERMS = 3  # a unit with fewer content terms says too little to cluster
 MIN_SUPPORT = 4  # an anchor must recur in this many units (3, 4, 5 compared in the bench)
 MIN_OWN = 2  # ... and be said in at least this many of them (not only in their context)
 MAX_SHARE = 0.2  # an anchor in more than this share of the units is too general to be a theme
+PHRASE_BONUS = 1.5  # a phrase anchor's score is multiplied by this
+MIN_TIED = 2  # units saying the anchor that must share something else with each other
 OVERLAP = 0.3  # a theme sharing more than this (Jaccard) with a better one is left out
 PRIOR = 0.5  # flat Dirichlet prior of the log-odds ratio
 
@@ -78,6 +80,12 @@ class Theme:
     nearest_code: tuple[str, float] | None = None
     centroid: object = field(default=None, repr=False)  # numpy row, for nearest-code lookups
     anchor: str = ""
+    why: list[str] = field(default_factory=list)  # what the quotes share besides the anchor
+
+    @property
+    def name(self) -> str:
+        """The short phrase shown as the theme's name (a candidate code name)."""
+        return self.label[0] if self.label else ""
 
 
 def default_k(n_units: int) -> int:
@@ -185,9 +193,15 @@ def add_context(units: list[Unit], turns: list[tuple[str, int, int, bool]]) -> l
     return out
 
 
+def _words(feature: str) -> set[str]:
+    return set(feature.split())
+
+
 def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, *,
-                  limit: int = 40) -> list[tuple[str, list[int]]]:
-    """``(anchor, member indexes)`` best first (steps 1 to 3 of the module docstring)."""
+                  limit: int = 40, general: frozenset[str] = frozenset()) -> list[tuple[str, list[int], list[str]]]:
+    """``(anchor, member indexes, tying features)`` best first (steps 1 to 4 of the module
+    docstring). ``general``: words said everywhere (:func:`coding.nlp.fillers.general_terms`),
+    never an anchor on their own."""
     from collections import Counter
 
     feats = [set(u.features) | set(u.context) for u in units]
@@ -207,34 +221,96 @@ def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, 
             lo = -lo
         # words said everywhere ("think", "school") are no theme, however the contrast falls
         idf = math.log(1 + (n + nb) / (own[f] + bg[f] + 1))
-        return lo * math.sqrt(support[f]) * idf
+        # a phrase names a code the way a researcher would ("planning time", not "time")
+        return lo * math.sqrt(support[f]) * idf * (PHRASE_BONUS if " " in f and lo > 0 else 1.0)
 
     most = max(MIN_SUPPORT, MAX_SHARE * n)
     candidates = sorted((f for f, c in support.items() if MIN_SUPPORT <= c <= most and c < n
-                         and own[f] >= MIN_OWN),
+                         and own[f] >= MIN_OWN and f not in general
+                         and not (" " in f and _words(f) <= general and own[f] < MIN_SUPPORT)),
                         key=lambda f: (-key(f), f))
-    out: list[tuple[str, list[int]]] = []
+    out: list[tuple[str, list[int], list[str]]] = []
     kept: list[set[int]] = []
+    names: set[str] = set()
     for f in candidates:
         members = [i for i, fs in enumerate(feats) if f in fs]
         ms = set(members)
         if any(len(ms & k) / len(ms | k) > OVERLAP for k in kept):
             continue
-        out.append((f, members))
+        why = tying_features(units, f, general)
+        if not why:  # its sentences share nothing else: a word, not a meaning ("harto", "usually")
+            continue
+        name = theme_name(units, f, why)
+        if name in names:  # the same name twice reads as one theme
+            continue
+        names.add(name)
+        out.append((f, members, why))
         kept.append(ms)
         if len(out) == limit:
             break
     return out
 
 
+def tying_features(units: list[Unit], anchor: str, general: frozenset[str] = frozenset(), *,
+                   top: int = 4) -> list[str]:
+    """What the units saying ``anchor`` share besides it (step 4): features other than the
+    anchor's own words and general words, in at least ``MIN_TIED`` of them and in a larger
+    share of them than of all units; best (count times log lift) first. Empty when fewer than
+    ``MIN_TIED`` of them share anything: the anchor is then a word, not a meaning."""
+    from collections import Counter
+
+    holders = [u for u in units if anchor in u.features]
+    if len(holders) < MIN_TIED:
+        return []
+    mine = _words(anchor)
+    inside = Counter(f for u in holders for f in set(u.features)
+                     if f != anchor and not (_words(f) <= mine) and f not in general)
+    overall = Counter(f for u in units for f in set(u.features) if f in inside)
+    n = len(units)
+    scored = []
+    for f, c in inside.items():
+        if c < 2:
+            continue
+        lift = (c / len(holders)) / (overall[f] / n)
+        if lift > 1.5:
+            scored.append((c * math.log(lift), f))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    why = [f for _, f in scored[:top]]
+    tied = sum(1 for u in holders if any(f in u.features for f in why))
+    return why if tied >= MIN_TIED else []
+
+
+def theme_name(units: list[Unit], anchor: str, why: list[str]) -> str:
+    """A short phrase a researcher could write as a code name: the anchor when it is a phrase;
+    else the phrase holding the anchor said most often (twice at least) in its units; else
+    the anchor."""
+    from collections import Counter
+
+    if " " in anchor:
+        return anchor
+    phrases = Counter(p for u in units if anchor in u.features for p in set(u.phrases) if anchor in p.split())
+    best = [p for p, c in phrases.most_common() if c >= 2]
+    if best:
+        return best[0]
+    # no phrase with the anchor recurs: a tying phrase said with it twice, else the anchor
+    tied = Counter(p for u in units if anchor in u.features for p in set(u.phrases) if p in why)
+    best = [p for p, c in tied.most_common() if c >= 2]
+    return best[0] if best else anchor
+
+
 def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None, top_words: int = 4,
                 quotes: int = 6, code_profiles: dict[str, list[str]] | None = None,
-                background: list[list[str]] | None = None, limit: int = 40, seed: int = 0) -> list[Theme]:
+                background: list[list[str]] | None = None, limit: int = 40, seed: int = 0,
+                general: frozenset[str] | None = None) -> list[Theme]:
     """Ranked themes over ``units`` (best first, at most ``limit``). ``background``: features of
     the units the member has coded (the contrast for anchors); ``code_profiles``: code id ->
-    features of that code's visible coded text, name and definition, for the nearest-code lookup."""
+    features of that code's visible coded text, name and definition, for the nearest-code
+    lookup; ``general``: words that are never an anchor or label alone (default: found in
+    ``units`` by :func:`coding.nlp.fillers.general_terms`)."""
     import numpy as np
     from sklearn.preprocessing import normalize
+
+    from coding.nlp.fillers import general_terms
 
     if method not in METHODS:
         raise ValueError(f"unknown theme method {method!r}: use one of {', '.join(METHODS)}")
@@ -245,13 +321,15 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
     vec, X = _vectorise(sub)
     if vec is None:
         return []
+    if general is None:
+        general = general_terms(units)
     present = (X > 0).astype(float)
     if method == "anchors":
-        groups = [(a, np.array(m)) for a, m in anchor_themes(sub, background, limit=limit)]
-        df = np.asarray(present.sum(axis=0)).ravel()
+        groups = [(a, np.array(m), why) for a, m, why in anchor_themes(sub, background, limit=limit,
+                                                                       general=general)]
     else:  # disjoint clusters: class-based TF-IDF labels
         labels, _ = cluster_labels(X, k or default_k(len(sub)), method, seed=seed)
-        groups = [("", np.flatnonzero(labels == c)) for c in range(int(labels.max()) + 1)]
+        groups = [("", np.flatnonzero(labels == c), []) for c in range(int(labels.max()) + 1)]
         weights = ctfidf(present, labels, max(1, len(groups)))
     vocab = vec.get_feature_names_out()
     profile_ids, P = [], None
@@ -260,45 +338,30 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
         if profile_ids:
             P = normalize(vec.transform([code_profiles[c] for c in profile_ids]))
     out: list[Theme] = []
-    for g, (anchor, rows) in enumerate(groups):
+    for g, (anchor, rows, why) in enumerate(groups):
         if len(rows) < 3:
             continue
         centre = normalize(np.asarray(X[rows].mean(axis=0)).reshape(1, -1))[0]
         sims = np.asarray(X[rows] @ centre).ravel()
         order = rows[np.argsort(-sims, kind="stable")]
-        own = [r for r in order if not anchor or anchor in sub[r].features]
-        picked, per_doc = [], {}
-        for r in own + [r for r in order if r not in set(own)]:
-            d = sub[r].document_id
-            if per_doc.get(d, 0) < 2:
-                picked.append(r)
-                per_doc[d] = per_doc.get(d, 0) + 1
-            if len(picked) == quotes:
-                break
-        for r in order:
-            if len(picked) >= min(3, len(order)):
-                break
-            if r not in picked:
-                picked.append(r)
-        label: list[str] = [anchor] if anchor else []
-        if method == "anchors":  # themes overlap: words said in it more than elsewhere, by count x log lift
-            inside = np.asarray(present[rows].sum(axis=0)).ravel()
-            lift = (inside / len(rows)) / np.maximum(df / len(sub), 1e-9)
-            row = np.where((inside >= 2) & (lift > 1), inside * np.log(np.maximum(lift, 1.0)), 0.0)
+        picked = _pick_quotes(sub, order, anchor, why, quotes)
+        if anchor:
+            label = [theme_name(sub, anchor, why)]
+            label += [w for w in why if not (_words(w) <= _words(label[0]))][:top_words - 1]
         else:
-            row = weights[g]
-        for j in np.argsort(-row, kind="stable"):
-            if row[j] <= 0 or len(label) == top_words:
-                break
-            word = str(vocab[j])
-            # a phrase covers its words: "protected time" makes "time" redundant
-            if any(word in lab.split() or lab in word.split() or word == lab for lab in label):
-                continue
-            label.append(word)
+            label = []
+            for j in np.argsort(-weights[g], kind="stable"):
+                if weights[g][j] <= 0 or len(label) == top_words:
+                    break
+                word = str(vocab[j])
+                # a phrase covers its words: "protected time" makes "time" redundant
+                if any(word in lab.split() or lab in word.split() or word == lab for lab in label):
+                    continue
+                label.append(word)
         cohesion = float(sims.mean())
         rank = (len(groups) - g) if method == "anchors" else len(rows) * cohesion
         theme = Theme(label, [keep[r] for r in rows], [keep[r] for r in picked], score=float(rank),
-                      cohesion=cohesion, centroid=centre, anchor=anchor)
+                      cohesion=cohesion, centroid=centre, anchor=anchor, why=list(why))
         if P is not None:
             cs = np.asarray(P @ centre).ravel()
             best = int(cs.argmax())
@@ -306,6 +369,35 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
         out.append(theme)
     out.sort(key=lambda t: -t.score)
     return out[:limit]
+
+
+def _pick_quotes(sub: list[Unit], order, anchor: str, why: list[str], quotes: int) -> list[int]:
+    """Up to ``quotes`` member rows, at most two per document while others remain: first those
+    that say the anchor and a tying feature (the sense, not only the word), most tying
+    features first; then those that say the anchor; then the rest, nearest the centre first."""
+    def ties(r) -> int:
+        return sum(f in sub[r].features for f in why)
+
+    if anchor:
+        said = [r for r in order if anchor in sub[r].features]
+        tied = sorted((r for r in said if ties(r)), key=lambda r: -ties(r))  # stable: centre order within
+        ranked = tied + [r for r in said if not ties(r)] + [r for r in order if anchor not in sub[r].features]
+    else:
+        ranked = list(order)
+    picked, per_doc = [], {}
+    for r in ranked:
+        d = sub[r].document_id
+        if per_doc.get(d, 0) < 2:
+            picked.append(r)
+            per_doc[d] = per_doc.get(d, 0) + 1
+        if len(picked) == quotes:
+            break
+    for r in ranked:
+        if len(picked) >= min(3, len(ranked)):
+            break
+        if r not in picked:
+            picked.append(r)
+    return picked
 
 
 def random_partition(n: int, sizes: list[int], seed: int = 0) -> list[list[int]]:

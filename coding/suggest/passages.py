@@ -20,7 +20,7 @@ from coding.errors import CodingError, NotFoundError
 from coding.team.events import log_event
 from coding.team.members import Member
 from coding.store.models import Coding, Document, Event, Project
-from coding.suggest.units import Quote, _Trained, _attributions, _quote, _trained
+from coding.suggest.units import Quote, _Trained, _attributions, _closing, _quote, _trained
 from coding.suggest.suggestions import _codable, reject_code_suggestion
 
 
@@ -70,7 +70,8 @@ def more_like_code(s: Session, project: Project, member: Member, code_id: str, *
     """The ``top`` sentences of ``document`` (or of the whole project) that ``member``'s layer has
     not coded at all, ranked by the model's score for ``code_id``, with quotes. Sentences where
     the member rejected or dismissed this code are not offered again; neither are the
-    interviewer's, nor sentences of fewer than three content words."""
+    interviewer's, sentences of fewer than three content words, nor the closing pleasantries
+    (:func:`coding.nlp.fillers.closing_units`)."""
     from coding.nlp.recommend import MIN_EXAMPLES
     from coding.nlp.themes import MIN_TERMS
 
@@ -85,7 +86,9 @@ def more_like_code(s: Session, project: Project, member: Member, code_id: str, *
                           f"codings; finding more like it needs {MIN_EXAMPLES}: code a few more with it first")
     dismissed = _dismissed_spans(s, project, m, code_id)
     pool = tr.by_doc.get(document.id, ()) if document is not None else range(len(tr.units))
-    candidates = [i for i in pool if not tr.coded[i] and len(tr.units[i][0].terms) >= MIN_TERMS
+    # the polite end of an interview ("And good luck with the transcription") is never offered
+    closing = _closing(tr.units, s.scalars(select(Document).where(Document.project_id == project.id)))
+    candidates = [i for i in pool if not tr.coded[i] and i not in closing and len(tr.units[i][0].terms) >= MIN_TERMS
                   and not any(a < tr.units[i][0].end and tr.units[i][0].start < b
                               for a, b in dismissed.get(tr.units[i][0].document_id, ()))]
     scores = _code_scores(tr, code_id, candidates)

@@ -190,6 +190,19 @@ def _coded_by(units, codings) -> list[set[str]]:
             for u, _ in units]
 
 
+def _closing(units, docs) -> set[int]:
+    """Indexes of the units that close an interview politely (:func:`coding.nlp.fillers.closing_units`)."""
+    from coding.nlp.fillers import closing_units
+    from coding.nlp.themes import is_interviewer
+
+    last: dict[str, int] = {}
+    for d in docs:
+        asked = [t.start for t in d.turns if is_interviewer(t.speaker)]
+        if asked:
+            last[d.id] = max(asked)
+    return closing_units([u for u, _ in units], last)
+
+
 # --- quotes -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
