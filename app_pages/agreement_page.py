@@ -23,13 +23,13 @@ from app_pages.plain import md_escape
 from coding.work.adjudication import (
     DECISIONS, accept_agreements, adjudicate, clip, compare, consensus_status, disagreement_counts, subtract,
 )
+from coding.agreement.coders import comparable_coders
 from coding.agreement.project import RELIABLE, SUGGESTIONS, TENTATIVE, UNITS, Report, compute_agreement
 from coding.agreement.tables import partial_note, report_csv, report_markdown, suggestions_note
 from coding.codebook.tree import code_tree
 from coding.errors import CodingError
 from coding.exporting.agreement_report import agreement_docx
 from coding.team.projects import get_project
-from coding.team.members import members
 from coding.suggest.recommender_agreement import recommender_agreement
 from coding.work.lookups import codings_fingerprint, document_by_id, document_entries
 from coding.work.rounds import list_rounds
@@ -117,13 +117,14 @@ def marked(doc_text: str, start: int, end: int, spans: list[tuple[int, int]]) ->
 with store().session(write=False) as s:
     project = get_project(s, project_name)
     version = project.codebook_version
-    coder_names = [c.name for c in members(s, project) if c.role == "coder"]
+    coder_names = comparable_coders(s, project, member)  # coders, and a lead who codes
     tree = code_tree(s, project)
     fingerprint = codings_fingerprint(s, project, member)  # changes with every coding added, removed, resized
     rounds = [(r.id, r.name) for r in list_rounds(s, project)]
 
 if len(coder_names) < 2:
-    st.info("Agreement needs at least two members with the coder role: add them on the Project page.")
+    st.info("Agreement needs two members who code: add a coder on the Project page, or code documents "
+            "yourself (a lead who codes can be compared too).")
     st.stop()
 
 c1, c2 = st.columns([2, 1])

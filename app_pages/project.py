@@ -10,6 +10,8 @@ Nothing of a project (documents, codebook, rounds) is shown before sign-in.
 
 from __future__ import annotations
 
+import zlib
+
 import pandas as pd
 import streamlit as st
 
@@ -22,7 +24,7 @@ from coding.work.counts import visible_coding_counts
 from coding.demo import build_demo
 from coding.work.documents import document_summary, get_document, import_uploads_committing, list_documents
 from coding.errors import CodingError
-from coding.team.projects import add_member, create_project, get_project
+from coding.team.projects import add_member, create_project, create_project_as, get_project
 from coding.team.members import Member, get_member, members
 from coding.work.rounds import assign, list_rounds, open_round, progress, reveal, round_by_id
 
@@ -38,6 +40,53 @@ def flash(*messages: tuple[str, str]) -> None:
     st.session_state["project_flash"] = list(messages)
 
 
+def create_form(project_name: str | None, creator: Member | None) -> None:
+    """The form that creates a project and signs its creator in as its lead. On an empty
+    server anyone may use it (``creator`` None); once projects exist, a signed-in lead
+    (``creator``, a lead of ``project_name``). Local single-user mode only for a request
+    made on this computer (app_pages/common.py decides that from the connection)."""
+    loopback = server_is_loopback()
+    with st.form("project_new", clear_on_submit=False):
+        new_name = st.text_input("Or create an empty project" if creator is None else "Project name",
+                                 key="project_new_name")
+        lead = st.text_input("Your name (you become its lead)", key="project_new_lead",
+                             value="" if creator is None else creator.name)
+        lead_pw = st.text_input("Your password", type="password", key="project_new_pw",
+                                help="Members sign in with passwords unless you choose local mode below."
+                                     + ("" if creator is None else " It is the password of your account in the "
+                                                                   "new project."))
+        lead_pw2 = st.text_input("Your password again", type="password", key="project_new_pw2")
+        local = st.checkbox("Local single-user mode: no passwords, only on this computer", value=False,
+                            key="project_new_local", disabled=not loopback,
+                            help=None if loopback else "This connection does not come from the computer the "
+                                                       "app runs on: a project made here needs passwords.")
+        submitted = st.form_submit_button("Create project", key="project_new_submit")
+    if not submitted:
+        return
+    if lead_pw != lead_pw2:
+        st.error("The two passwords differ: type the same password twice.")
+    elif local and not server_is_loopback():
+        st.error("Local single-user mode (no passwords) is refused here: this request does not come from the "
+                 "computer the app runs on. Give yourself a password instead.")
+    else:
+        try:
+            def create(s):
+                if creator is None:
+                    p = create_project(s, new_name, lead_name=lead, lead_password=lead_pw or None,
+                                       local_mode=local)
+                else:
+                    p = create_project_as(s, get_project(s, project_name), creator, new_name,
+                                          password=lead_pw or None, lead_name=lead, local_mode=local)
+                # The creator just chose the lead's password (or local mode): sign them in.
+                return open_tab_session(s, Member.of(next(c for c in members(s, p) if c.role == "lead")))
+            begin_session(store().run(create))
+            flash(("success", f"Created {new_name.strip()}: you are its lead. Import transcripts below, then "
+                              "the codebook and participant attributes on the Codebook page."))
+            st.rerun()
+        except CodingError as exc:
+            report(exc)
+
+
 for kind, text in st.session_state.pop("project_flash", []):
     getattr(st, kind)(md_escape(text))
 
@@ -51,34 +100,7 @@ if name is None:
         store().run(build_demo)
         st.session_state["project"] = "demo"
         st.rerun()
-    loopback = server_is_loopback()
-    with st.form("project_new"):
-        new_name = st.text_input("Or create an empty project", key="project_new_name")
-        lead = st.text_input("Your name (you become its lead)", key="project_new_lead")
-        lead_pw = st.text_input("Your password", type="password", key="project_new_pw",
-                                help="Members sign in with passwords unless you choose local mode below.")
-        lead_pw2 = st.text_input("Your password again", type="password", key="project_new_pw2")
-        local = st.checkbox("Local single-user mode: no passwords, only on this computer", value=False,
-                            key="project_new_local", disabled=not loopback,
-                            help=None if loopback else "This server is reachable from other computers: "
-                                                       "every project here needs passwords.")
-        if st.form_submit_button("Create project"):
-            if lead_pw != lead_pw2:
-                st.error("The two passwords differ: type the same password twice.")
-            elif local and not server_is_loopback():
-                st.error("Local single-user mode (no passwords) is refused here: this server is reachable "
-                         "from other computers. Give yourself a password instead.")
-            else:
-                try:
-                    def create(s):
-                        p = create_project(s, new_name, lead_name=lead, lead_password=lead_pw or None,
-                                           local_mode=local)
-                        # The creator just chose the lead's password (or local mode): sign them in.
-                        return open_tab_session(s, Member.of(next(c for c in members(s, p) if c.role == "lead")))
-                    begin_session(store().run(create))
-                    st.rerun()
-                except CodingError as exc:
-                    report(exc)
+    create_form(None, None)
     st.stop()
 
 member = sign_in_box(name)
@@ -131,7 +153,7 @@ if tree.infos:
                  column_config={"code": st.column_config.TextColumn("code", width="large"),
                                 "definition": st.column_config.TextColumn("definition", width="large")})
 else:
-    st.info("The codebook is empty: import a YAML codebook with `python -m coding codebook import`.")
+    st.info("The codebook is empty: a lead builds it or imports a YAML codebook on the Codebook page.")
 
 if member is not None and member.is_lead:
     st.subheader("Import transcripts")
@@ -180,7 +202,10 @@ if member is not None:
         project = get_project(s, name)
         rounds = [(r.id, r.name, r.blind, r.status) for r in list_rounds(s, project)]
         prog = progress(s, project, member)  # the blind rule: a coder sees only their own rows
-        coder_names = [c.name for c in members(s, project) if c.role == "coder"]
+        # coders first, then leads (a lead who codes may take documents too); removed members not
+        active = sorted(members(s, project, active_only=True), key=lambda c: (c.role != "coder", c.name))
+        coder_names = [c.name for c in active]
+        default_coders = [c.name for c in active if c.role == "coder"][:2]
     if prog:
         st.dataframe(pd.DataFrame(prog).pivot_table(index=["round", "document"], columns="coder", values="status",
                                                      aggfunc="first").reset_index(),
@@ -208,24 +233,38 @@ if member is not None:
                 rid = st.selectbox("Round", [r[0] for r in open_rounds], key="project_assign_round",
                                    format_func=lambda i: next(r[1] for r in open_rounds if r[0] == i))
                 dsel = st.multiselect("Documents", [d["name"] for d in docs], key="project_assign_docs")
-                csel = st.multiselect("Coders", coder_names, default=coder_names[:2], key="project_assign_coders")
+                # The key follows the member list: a widget keeps its value under its key, so with a
+                # fixed key a coder added since would not be offered with the default choice.
+                csel = st.multiselect("Coders", coder_names, default=default_coders,
+                                      key=f"project_assign_coders_{zlib.crc32(chr(10).join(coder_names).encode()):x}")
                 c1, c2 = st.columns(2)
                 do_assign = c1.form_submit_button("Assign")
                 do_reveal = c2.form_submit_button("Reveal this round")
-            if do_assign or do_reveal:
+            if do_assign and not (dsel and csel):
+                st.error("Choose at least one document and one coder to assign: nothing was assigned.")
+            elif do_assign or do_reveal:
                 def act(s) -> str:
                     p = get_project(s, name)
                     rnd = round_by_id(s, p, member, rid)
                     if do_assign:
                         n = assign(s, p, member, rnd, [get_document(s, p, d) for d in dsel],
                                    [get_member(s, p, c) for c in csel])
-                        return f"{n} assignments added."
+                        if n == 0:
+                            return ("warning", f"Nothing added: {', '.join(dsel)} already assigned to "
+                                               f"{', '.join(csel)} in {rnd.name}.")
+                        return "success", f"{n} assignment{'' if n == 1 else 's'} added in {rnd.name}."
                     reveal(s, p, member, rnd)
-                    return f"{rnd.name} revealed: coders now see each other's codings."
+                    return "success", f"{rnd.name} revealed: coders now see each other's codings."
                 try:
                     message = store().run(act)
                 except CodingError as exc:
                     report(exc)
                 else:
-                    flash(("success", message))
+                    flash(message)
                     st.rerun()
+
+if member.is_lead:
+    with st.expander("Create another project"):
+        st.caption("A new project for another study, on this server: you become its lead with an account of "
+                   "its own, and this tab switches to it. Add its members on its Project page.")
+        create_form(name, member)
