@@ -28,7 +28,7 @@ from coding.agreement.project import RELIABLE, SUGGESTIONS, TENTATIVE, UNITS, Re
 from coding.agreement.tables import partial_note, report_csv, report_markdown, suggestions_note
 from coding.codebook.tree import code_tree
 from coding.errors import CodingError
-from coding.exporting.agreement_report import agreement_docx
+from coding.exporting.agreement_export import agreement_file
 from coding.team.projects import get_project
 from coding.suggest.recommender_agreement import recommender_agreement
 from coding.work.lookups import codings_fingerprint, document_by_id, document_entries
@@ -231,13 +231,17 @@ st.dataframe(table, hide_index=True, key="agreement_table", column_config={
     "alpha": st.column_config.NumberColumn("Krippendorff's alpha", format="%.3f"),
     "u-alpha": st.column_config.NumberColumn("u-alpha", format="%.3f", help="Unitizing alpha over the continuum"),
 })
-d1, d2, d3, _ = st.columns([1, 1, 1, 2])
+d1, d2, d3, d4, _ = st.columns([1, 1, 1, 1, 1])
 d1.download_button("Download CSV", report_csv(rep), file_name=f"agreement-{unit}.csv", mime="text/csv",
                    key="agreement_csv")
 d2.download_button("Download Markdown", report_markdown(rep), file_name=f"agreement-{unit}.md",
                    mime="text/markdown", key="agreement_md")
 # The Word report (method sentence and table) is built on click, from the report shown.
-d3.download_button("Download Word report", lambda rep=rep: agreement_docx(rep, project_name),
+# Excel: the overall, per-code and per-document tables and an About sheet (built on click).
+d4.download_button("Download Excel (all tables)", lambda rep=rep: agreement_file(rep, project_name, "xlsx"),
+                   file_name=f"agreement-{unit}.xlsx", key="agreement_xlsx", on_click="ignore",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+d3.download_button("Download Word report", lambda rep=rep: agreement_file(rep, project_name, "docx"),
                    file_name=f"agreement-{unit}.docx", key="agreement_docx", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
