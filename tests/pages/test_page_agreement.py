@@ -67,7 +67,8 @@ def test_table_lists_the_demo_codes_with_numbers(app_for):
     assert "ana and ben" in summary and "Krippendorff's alpha over all text" in summary
     assert "Krippendorff 2004" in summary
     assert any("once per document" not in i.value and "Every character" in i.value for i in at.info)
-    assert {b.proto.label for b in at.get("download_button")} == {"Download CSV", "Download Markdown", "Download Word report"}
+    assert {b.proto.label for b in at.get("download_button")} == {"Download CSV", "Download Markdown", "Download Word report",
+                                                                  "Download Excel (all tables)"}
 
 
 def test_a_coder_gets_the_lead_only_warning(app_for):
