@@ -23,6 +23,7 @@ if __name__ == "__main__":
         st.Page("app_pages/agreement_page.py", title="Agreement", icon=":material/compare_arrows:"),
         st.Page("app_pages/memos_page.py", title="Memos", icon=":material/sticky_note_2:"),
         st.Page("app_pages/retrieve_page.py", title="Retrieve", icon=":material/manage_search:"),
+        st.Page("app_pages/exports_page.py", title="Exports", icon=":material/download:"),
         st.Page("app_pages/suggestions_page.py", title="Suggestions", icon=":material/lightbulb:"),
         st.Page("app_pages/members_page.py", title="Members", icon=":material/group:"),
         st.Page("app_pages/interchange_page.py", title="Exchange", icon=":material/swap_horiz:"),
