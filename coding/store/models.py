@@ -214,6 +214,7 @@ class Coding(Base):
         ),
         Index("ix_codings_doc_coder", "document_id", "coder_id"),
         Index("ix_codings_code", "code_id"),
+        Index("ix_codings_coder_created", "coder_id", "created_at"),  # recent codes (migration 0011)
         UniqueConstraint("document_id", "coder_id", "layer", "start", "end", "code_id",
                          name="uq_codings_identity"),
     )
@@ -270,6 +271,9 @@ class Event(Base):
     payload: Mapped[str] = mapped_column(Text, default="{}")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     undone_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    # Undo/redo read a member's latest events, newest first (migration 0011).
+    __table_args__ = (Index("ix_events_actor_seq", "actor_id", "seq"),)
 
 
 class AgreementSnapshot(Base):
