@@ -3,30 +3,32 @@
 :func:`excerpts` applies the blind rule of :mod:`coding.team.visibility` exactly as the
 coding page does (a coder in an open blind round gets only their own codings, of
 any layer), then the filters. Each :class:`Excerpt` quotes the stored text
-between its offsets, nothing else, and carries the attribution the project's
-template builds from the document's participant attributes.
+between its offsets, nothing else, says where a reader finds it (speaker turns with
+their numbers and timestamp, or paragraphs in a document without turns) and carries
+the attribution the project's template builds (:mod:`coding.exporting.attribution`).
 """
 
 from __future__ import annotations
 
 import bisect
-import string
+import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from coding.team.access import Action, require
 from coding.codebook.tree import SEP, CodeTree, code_tree
+from coding.exporting.attribution import (  # noqa: F401 (importable from here as before)
+    DEFAULT_TEMPLATE, missing_warnings, project_template, render_attribution, set_attribution_template,
+    template_fields)
 from coding.work.codings import PROVENANCES
 from coding.errors import CodingError, NotFoundError
-from coding.team.events import log_event
 from coding.team.members import Member
 from coding.store.models import Assignment, Attribute, Coder, Coding, Document, Project, Round, SpeakerTurn
 from coding.team.visibility import visibility
 
-DEFAULT_TEMPLATE = "({role} - {school})"
 LAYERS = ("coder", "consensus")
 
 
@@ -51,6 +53,23 @@ class Excerpt:
     attributes: Mapping[str, str] = field(default_factory=dict)
     memo: str = ""
     attribution: str = ""
+    turns: tuple[int, int] | None = None       # first and last speaker turn it covers, numbered from 1
+    paragraphs: tuple[int, int] | None = None  # first and last paragraph, for a document without turns
+
+    @property
+    def location(self) -> str:
+        """Where a reader finds the quote: "turn 4, Docker, 00:12:31", "turns 4–6, Interviewer
+        and Docker", "paragraph 3" (no offsets: those are for data formats)."""
+        if self.turns:
+            a, b = self.turns
+            out = f"turn {a}" if a == b else f"turns {a}–{b}"
+            if self.speakers:
+                out += ", " + " and ".join(self.speakers)
+            return out + (f", {self.timestamp}" if self.timestamp else "")
+        if self.paragraphs:
+            a, b = self.paragraphs
+            return f"paragraph {a}" if a == b else f"paragraphs {a}–{b}"
+        return ""
 
     def record(self) -> dict:
         """The stable JSON shape (CLI ``--json``): document, code, coder, layer, start, end,
@@ -58,74 +77,23 @@ class Excerpt:
         return {"document": self.document, "code": self.code, "code_levels": list(self.code_levels),
                 "coder": self.coder, "layer": self.layer, "provenance": self.provenance,
                 "start": self.start, "end": self.end, "text": self.text, "attribution": self.attribution,
+                "location": self.location, "turns": list(self.turns) if self.turns else None,
+                "paragraphs": list(self.paragraphs) if self.paragraphs else None,
                 "speakers": list(self.speakers), "timestamp": self.timestamp,
                 "attributes": dict(self.attributes), "memo": self.memo, "coding_id": self.coding_id}
 
 
-# --- the attribution template ---------------------------------------------------------
-
-def template_fields(template: str) -> list[str]:
-    """The attribute names a template uses, in order. Only plain ``{name}`` fields are
-    allowed: no format specs, conversions, indexing or attribute access."""
-    if len(template) > 300:
-        raise CodingError("the attribution template is over 300 characters: shorten it")
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise CodingError(f"the attribution template {template!r} is not valid ({exc}): write attributes as "
-                          "{name} and a literal brace as {{ or }}") from None
-    names = []
-    for _, name, spec, conv in parts:
-        if name is None:
-            continue
-        if not name.strip() or spec or conv:
-            raise CodingError(f"the attribution template {template!r} has a field {{{name}{'!' + conv if conv else ''}"
-                              f"{':' + spec if spec else ''}}} that is not a plain attribute name: write it as "
-                              "{role}, {school} (the attribute columns of the project)")
-        names.append(name.strip())
-    return names
+def turn_label(turns: tuple[int, int] | None) -> str:
+    """The ``{turn}`` field: "4" or "4–6"."""
+    if not turns:
+        return ""
+    return str(turns[0]) if turns[0] == turns[1] else f"{turns[0]}–{turns[1]}"
 
 
-def render_attribution(template: str, attributes: Mapping[str, str], *, document: str) -> str:
-    """The template with each ``{name}`` replaced by the document's attribute value.
-    Substituted literally (never ``str.format``), so no field can reach an object."""
-    out = []
-    for literal, name, _, _ in string.Formatter().parse(template):
-        out.append(literal)
-        if name is None:
-            continue
-        key = name.strip()
-        if key not in attributes:
-            have = ", ".join(sorted(attributes)) or "none"
-            raise CodingError(
-                f"the attribution template {template!r} names the attribute {key!r}, which document "
-                f"{document!r} does not have (its attributes: {have}): add a {key!r} column to the attributes "
-                "CSV and import it, or change the project's attribution template")
-        out.append(attributes[key])
-    return "".join(out)
-
-
-def set_attribution_template(s: Session, project: Project, member: Member, template: str) -> str:
-    """Store the project's attribution template (a lead's setting), checked first and logged as
-    ``project.attribution`` (before, after). Empty: back to the default."""
-    m = require(s, member, Action.EDIT_CODEBOOK, project)
-    template = (template or "").strip() or DEFAULT_TEMPLATE  # empty: back to the default
-    names = template_fields(template)
-    have = set(s.scalars(select(Attribute.name).join(Document).where(Document.project_id == project.id)))
-    if have and (unknown := [n for n in names if n not in have]):
-        raise CodingError(f"the attribution template {template!r} names {', '.join(map(repr, unknown))}, which no "
-                          f"document of {project.name!r} has (attributes: {', '.join(sorted(have))}): correct the "
-                          "template, or import an attributes CSV with that column first")
-    before = project_template(project)
-    if template != before:
-        project.attribution_template = template
-        log_event(s, project.id, m, "project.attribution", "project", project.id, before=before, after=template)
-        s.flush()
-    return template
-
-
-def project_template(project: Project) -> str:
-    return project.attribution_template or DEFAULT_TEMPLATE
+def attribute(template: str, e: Excerpt, missing: set[str] | None = None) -> str:
+    """The template filled in for excerpt ``e`` (its document's attributes, name, speakers, turns)."""
+    return render_attribution(template, e.attributes, document=e.document, speaker=" and ".join(e.speakers),
+                              turn=turn_label(e.turns), missing=missing)
 
 
 # --- the query ------------------------------------------------------------------------
@@ -187,7 +155,8 @@ def excerpts(s: Session, project: Project, member: Member, *,
              layer: str = "coder", documents: Iterable | None = None,
              attributes: Mapping[str, Collection[str]] | None = None,
              round: str | Round | None = None, provenance: str | Collection[str] | None = None,
-             text_search: str | None = None, template: str | None = None) -> list[Excerpt]:
+             text_search: str | None = None, template: str | None = None,
+             warnings: list[str] | None = None) -> list[Excerpt]:
     """The coded excerpts ``member`` may see, filtered, in codebook then document then text order.
 
     ``codes``: code paths (or ids), with their descendants unless ``include_descendants`` is
@@ -196,7 +165,8 @@ def excerpts(s: Session, project: Project, member: Member, *,
     {name: [values]}, a document must hold one of the values of each name. ``round``: codings
     of that round's assignments. ``provenance``: typed, suggested, adjudicated, imported.
     ``text_search``: case-insensitive, in the quoted text. ``template``: the attribution
-    template (default: the project's); naming an attribute a document lacks is an error.
+    template (default: the project's); a field a document lacks is left out of its
+    attributions and, when ``warnings`` is a list, a warning naming it is appended to it.
     """
     m = require(s, member, Action.READ_CODINGS, project)
     tree = code_tree(s, project)
@@ -237,57 +207,93 @@ def excerpts(s: Session, project: Project, member: Member, *,
     if not rows:
         return []
 
-    docs = {d.id: (d.name, d.text) for d in s.execute(
-        select(Document.id, Document.name, Document.text).where(Document.id.in_(doc_ids)))}
+    docs = {d.id: (d.name, d.text, d.source_format) for d in s.execute(
+        select(Document.id, Document.name, Document.text, Document.source_format).where(Document.id.in_(doc_ids)))}
     turns: dict[str, list] = {d: [] for d in doc_ids}
     for t in s.execute(select(SpeakerTurn.document_id, SpeakerTurn.start, SpeakerTurn.end, SpeakerTurn.speaker,
-                              SpeakerTurn.timestamp)
+                              SpeakerTurn.timestamp, SpeakerTurn.position)
                        .where(SpeakerTurn.document_id.in_(doc_ids))
                        .order_by(SpeakerTurn.document_id, SpeakerTurn.start)):
         turns[t.document_id].append(t)
     turn_starts = {d: [t.start for t in ts] for d, ts in turns.items()}
+    paragraphs: dict[str, list[int]] = {}
     names = dict(s.execute(select(Coder.id, Coder.name).where(Coder.project_id == project.id)).all())
     order = {info.id: i for i, info in enumerate(tree.infos)}
     needle = text_search.casefold() if text_search else None
-    attributions: dict[str, str] = {}
+    attributions: dict[tuple, str] = {}
+    per_quote = bool({"speaker", "turn"} & set(template_fields(template)))
+    lacking: dict[str, set[str]] = {}
 
     out = []
     for r in rows:
-        doc_name, doc_text = docs[r.document_id]
+        doc_name, doc_text, source_format = docs[r.document_id]
         quote = doc_text[r.start:r.end]
         if needle and needle not in quote.casefold():
             continue
-        if r.document_id not in attributions:
-            attributions[r.document_id] = render_attribution(template, attrs[r.document_id], document=doc_name)
         info = tree.info.get(r.code_id)
         path = info.path if info else "?"
-        speakers, stamp = _covered(turns[r.document_id], turn_starts[r.document_id], r.start, r.end)
-        out.append(Excerpt(
+        speakers, stamp, turn_span = _covered(turns[r.document_id], turn_starts[r.document_id], r.start, r.end)
+        para_span = None
+        if turn_span is None:
+            if r.document_id not in paragraphs:
+                paragraphs[r.document_id] = paragraph_starts(doc_text, source_format)
+            para_span = _paragraphs(paragraphs[r.document_id], r.start, r.end)
+        e = Excerpt(
             coding_id=r.id, document=doc_name, document_id=r.document_id, code=path,
             code_levels=tuple(path.split(SEP)), code_id=r.code_id, coder=names.get(r.coder_id, "?"),
             layer=r.layer, provenance=r.provenance, start=r.start, end=r.end, text=quote,
-            speakers=speakers, timestamp=stamp, attributes=dict(attrs[r.document_id]), memo=r.memo or "",
-            attribution=attributions[r.document_id]))
+            speakers=speakers, timestamp=stamp, attributes=attrs[r.document_id], memo=r.memo or "",
+            turns=turn_span, paragraphs=para_span)
+        key = (r.document_id, speakers, turn_span) if per_quote else (r.document_id,)
+        if key not in attributions:
+            missing: set[str] = set()
+            attributions[key] = attribute(template, e, missing)
+            for name in missing:
+                lacking.setdefault(name, set()).add(doc_name)
+        out.append(replace(e, attribution=attributions[key]))
+    if warnings is not None:
+        warnings.extend(missing_warnings(lacking))
     out.sort(key=lambda e: (order.get(e.code_id, len(order)), e.document.casefold(), e.start, e.end,
                             e.layer, e.coder))
     return out
 
 
-def _covered(turns: list, starts: list[int], start: int, end: int) -> tuple[tuple[str, ...], str | None]:
-    """Speakers of the turns overlapping [start, end) and the timestamp of the first one."""
+def _covered(turns: list, starts: list[int], start: int, end: int
+             ) -> tuple[tuple[str, ...], str | None, tuple[int, int] | None]:
+    """Speakers of the turns overlapping [start, end), the timestamp of the first one, and the
+    first and last turn numbers (from 1; None when it touches no turn)."""
     i = max(bisect.bisect_right(starts, start) - 1, 0)
     speakers: list[str] = []
     stamp = None
-    first = True
+    first = last = None
     while i < len(turns) and turns[i].start < end:
         t = turns[i]
         if t.end > start:
-            if first:
-                stamp, first = t.timestamp, False
+            if first is None:
+                stamp, first = t.timestamp, t.position + 1
+            last = t.position + 1
             if t.speaker not in speakers:
                 speakers.append(t.speaker)
         i += 1
-    return tuple(speakers), stamp
+    return tuple(speakers), stamp, (first, last) if first is not None else None
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+_LINE = re.compile(r"\n\s*")
+
+
+def paragraph_starts(text: str, source_format: str = "txt") -> list[int]:
+    """Where each paragraph begins. A Word document's paragraphs are the stored text's
+    non-blank lines; plain text's are blocks between blank lines (its lines when it has none)."""
+    pattern = _LINE if source_format == "docx" or not _BLANK_LINE.search(text) else _BLANK_LINE
+    out = [0, *(m.end() for m in pattern.finditer(text) if m.end() < len(text))]
+    if len(out) > 1 and not text[:out[1]].strip():  # blank lines before the first paragraph
+        out.pop(0)
+    return out
+
+
+def _paragraphs(starts: list[int], start: int, end: int) -> tuple[int, int]:
+    return max(1, bisect.bisect_right(starts, start)), max(1, bisect.bisect_right(starts, max(start, end - 1)))
 
 
 def excerpt_context(s: Session, project: Project, member: Member, excerpt: Excerpt,

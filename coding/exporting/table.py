@@ -3,10 +3,17 @@ excerpts) is written by :func:`write_table`, from the CLI and the pages alike.
 
 Cells from data are made inert for the reader each format has:
 
-* CSV and XLSX (OWASP, "CSV injection"): a text cell that starts with ``=``, ``+``, ``-``,
-  ``@``, tab, CR or NUL gets a leading apostrophe, so no spreadsheet runs it as a formula;
-  XLSX cells are typed explicitly (numbers as numbers, the rest as strings, never formulas)
-  and characters XML cannot hold become U+FFFD.
+* CSV (OWASP, "CSV injection"): a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab,
+  CR or NUL gets a leading apostrophe, so no spreadsheet runs it as a formula. With
+  ``guard_column`` a last column names, per row, the cells that got one (so a script can
+  take it off again).
+* XLSX: cells are typed explicitly (numbers as numbers, the rest as string cells, never
+  formulas), so text is written exactly as stored, ``=`` or ``@`` first included (issue 16).
+  Only characters XML cannot hold (control characters but tab and line breaks) become
+  U+FFFD (the About sheet then says so). A text longer
+  than Excel's cell limit (32,767 UTF-16 units) is split over continuation columns
+  ("text, continued 1", ...) to the right of its column, exact pieces in order; the About
+  sheet says so.
 * Markdown: HTML is escaped (``<img onerror=...>`` is text), Markdown punctuation is
   backslash-escaped (so ``|`` cannot end a cell and ``[x](javascript:...)`` is no link),
   line breaks become ``<br>``.
@@ -27,6 +34,11 @@ from dataclasses import dataclass, field
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 FORMATS = ("csv", "md", "xlsx")
+CELL_LIMIT = 32_767       # Excel's limit on the characters (UTF-16 units) of one cell
+GUARD_COLUMN = "formula guard: ' added before"
+GUARD_NOTE = ("CSV: a cell that began with = + - @ (or tab, CR, NUL) starts with an added apostrophe ', so no "
+              "spreadsheet runs it as a formula; the column 'formula guard' names those cells per row. Remove the "
+              "apostrophe for the exact text, or use the XLSX export, which holds the exact text.")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~!$])")
 
@@ -38,6 +50,26 @@ def neutralise(value: str) -> str:
 
 def xml_safe(value: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", value)
+
+
+def _utf16(value: str) -> int:
+    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
+
+
+def cell_pieces(value: str, limit: int = CELL_LIMIT) -> list[str]:
+    """``value`` cut into pieces of at most ``limit`` UTF-16 units (what Excel counts), never
+    inside a character; joined in order they give ``value`` back."""
+    if len(value) * 2 <= limit:
+        return [value]
+    out, i = [], 0
+    while i < len(value):
+        j = min(i + limit, len(value))
+        over = _utf16(value[i:j]) - limit
+        if over > 0:
+            j -= over  # each character dropped frees one or two units
+        out.append(value[i:j])
+        i = j
+    return out
 
 
 def md_text(value: object) -> str:
@@ -55,12 +87,26 @@ def _empty(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _csv(header: Sequence, rows: Iterable[Sequence]) -> str:
+def _csv(header: Sequence, rows: Iterable[Sequence], guard_column: bool = False) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([neutralise(str(h)) for h in header])
+    w.writerow([neutralise(str(h)) for h in header] + ([GUARD_COLUMN] if guard_column else []))
     for r in rows:
-        w.writerow(["" if _empty(v) else v if _number(v) else neutralise(str(v)) for v in r])
+        cells, guarded = [], []
+        for h, v in zip(header, r):
+            if _empty(v):
+                cells.append("")
+            elif _number(v):
+                cells.append(v)
+            else:
+                text = str(v)
+                if text.startswith(FORMULA_START):
+                    text = "'" + text
+                    guarded.append(str(h))
+                cells.append(text)
+        if guard_column:
+            cells.append("; ".join(guarded))
+        w.writerow(cells)
     return buf.getvalue()
 
 
@@ -104,51 +150,93 @@ def _xlsx(sheets: Sequence[Sheet], cover: str | Sequence[Sequence] | None) -> by
         return made[name]
 
     def cell(ws, value, style):
-        """A cell typed explicitly: numbers as numbers, everything else as a string, never a
-        formula. Unstyled cells go to openpyxl as plain values (much faster than a Cell
-        each): a neutralised string cannot start with "=", so openpyxl types it as a string,
-        except an error code such as "#N/A", which gets an explicit cell."""
+        """A cell typed explicitly: numbers as numbers, everything else as a string cell with
+        the exact text, never a formula. Unstyled cells go to openpyxl as plain values (much
+        faster than a Cell each), except text openpyxl would read as a formula ("=...") or an
+        error code ("#N/A"), which gets an explicit string cell."""
         if value == "" or _empty(value):
             return None
         if _number(value):
             return value if style is None else Cell(ws, row=1, column=1, value=value, style_array=style)
-        value = xml_safe(neutralise(str(value)))
-        if style is None and value not in ERROR_CODES:
-            return value
+        value = str(value)
+        safe = xml_safe(value)
+        if safe != value:
+            notes.add(CONTROL_NOTE)
+        if style is None and not safe.startswith("=") and safe not in ERROR_CODES:
+            return safe
         c = Cell(ws, row=1, column=1, style_array=style)
-        c._value, c.data_type = value, "s"
+        c._value, c.data_type = safe, "s"
         return c
 
+    notes: set[str] = set()
     for sheet in sheets:
-        header, rows, widths = sheet.header, list(sheet.rows), sheet.widths
+        header, rows, bases = _split_long(list(sheet.header), list(sheet.rows), notes)
         ws = wb.create_sheet(sheet.title[:31])
         ws.freeze_panes = "A2"
         for i, h in enumerate(header, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = widths.get(h, 14)
+            ws.column_dimensions[get_column_letter(i)].width = sheet.widths.get(bases[i - 1], 14)
         ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
         ws.append([cell(ws, h, style(ws, "bold")) for h in header])
         wrapped = set(sheet.wrapped)
-        styles = [style(ws, "wrap") if h in wrapped else None for h in header]
+        styles = [style(ws, "wrap") if h in wrapped else None for h in bases]
         for r in rows:
             ws.append([cell(ws, v, st) for v, st in zip(r, styles)])
-    if cover is not None:
+    if cover is not None or notes:
         about = wb.create_sheet("About")
-        for line in [[cover]] if isinstance(cover, str) else cover:
+        lines = [] if cover is None else [[cover]] if isinstance(cover, str) else list(cover)
+        for line in [*lines, *([n] for n in sorted(notes))]:
             about.append([cell(about, v, None) for v in line])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
+SPLIT_NOTE = ("Excel holds at most 32,767 characters in a cell: a longer text is split, in order, over the "
+              "columns to its right named '<column>, continued 1', '<column>, continued 2', ...; join them for "
+              "the exact text.")
+CONTROL_NOTE = ("Control characters a spreadsheet cannot hold (other than tab and line breaks) are shown as "
+                "\ufffd; every other character is as stored.")
+
+
+def _split_long(header: list, rows: list[list], notes: set[str]) -> tuple[list, list[list], list]:
+    """Header and rows with every text over :data:`CELL_LIMIT` split into continuation
+    columns right of its column (none added when no text is that long), and for each
+    column the header it continues (for widths and wrapping)."""
+    parts = [1] * len(header)
+    for r in rows:
+        for i, v in enumerate(r):
+            if isinstance(v, str) and len(v) * 2 > CELL_LIMIT:
+                parts[i] = max(parts[i], len(cell_pieces(v)))
+    if max(parts, default=1) == 1:
+        return header, rows, header
+    notes.add(SPLIT_NOTE)
+    new_header, base = [], []
+    for h, n in zip(header, parts):
+        new_header += [h, *(f"{h}, continued {k}" for k in range(1, n))]
+        base += [h] * n
+    out = []
+    for r in rows:
+        row = []
+        for v, n in zip(r, parts):
+            if n == 1:
+                row.append(v)
+            else:
+                pieces = cell_pieces(v) if isinstance(v, str) else [v]
+                row += pieces + [None] * (n - len(pieces))
+        out.append(row)
+    return new_header, out, base
+
+
 def write_table(fmt: str, header: Sequence, rows: Iterable[Sequence], *, title: str = "Table",
                 widths: Mapping[str, float] | None = None, wrapped: Iterable[str] = (),
-                cover: str | None = None) -> str | bytes:
-    """A table as ``fmt``: "csv" (str, CRLF rows; write it as ``utf-8-sig`` for Excel), "md"
+                cover: str | Sequence[Sequence] | None = None, guard_column: bool = False) -> str | bytes:
+    """A table as ``fmt``: "csv" (str, CRLF rows; write it as ``utf-8-sig`` for Excel; with
+    ``guard_column`` a last column names each row's cells that got the formula guard), "md"
     (str, a Markdown table; headings and notes around it are the caller's, through
     :func:`md_text`) or "xlsx" (bytes: sheet ``title`` with column ``widths`` by header and
     ``wrapped`` columns, and an "About" sheet holding ``cover``)."""
     if fmt == "csv":
-        return _csv(header, rows)
+        return _csv(header, rows, guard_column)
     if fmt == "md":
         return _md(header, rows)
     if fmt == "xlsx":

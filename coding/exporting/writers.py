@@ -21,7 +21,7 @@ from coding.exporting.excerpts import Excerpt
 from coding.exporting.matrices import Matrix
 from coding.exporting.table import FORMULA_START, md_text, neutralise, write_table, xml_safe  # noqa: F401 (importable here too)
 
-FIXED = ("document", "code", "coder", "layer", "provenance", "start", "end", "speakers", "timestamp",
+FIXED = ("document", "code", "coder", "layer", "provenance", "start", "end", "location", "speakers", "timestamp",
          "attribution", "text", "memo")
 
 
@@ -35,16 +35,25 @@ class About:
     filters: str = ""
     pseudonymised: bool = False
     when: datetime | None = None
+    quotes: str = ""                  # how the quote bank chose its quotes
+    warnings: tuple[str, ...] = ()    # e.g. attribution fields some documents lack
+    notes: tuple[str, ...] = ()       # how to read the file (the CSV formula guard)
 
     def line(self) -> str:
         when = (self.when or datetime.now(UTC)).strftime("%Y-%m-%d")
         parts = [f"Project {self.project}", f"layer {self.layer}", f"codebook version {self.codebook_version}",
                  f"exported {when}"]
+        if self.quotes:
+            parts.append(self.quotes)
         if self.filters:
             parts.append(f"filters: {self.filters}")
         if self.pseudonymised:
             parts.append("PSEUDONYMISED: names replaced by pseudonyms in this export only")
         return "; ".join(parts)
+
+    def rows(self) -> list[list[str]]:
+        """The About sheet: the cover line, then one row per warning and note."""
+        return [[self.line()], *([f"Warning: {w}"] for w in self.warnings), *([n] for n in self.notes)]
 
 
 # --- excerpt rows ------------------------------------------------------------------------
@@ -56,7 +65,7 @@ def excerpt_columns(excerpts: Sequence[Excerpt]) -> tuple[list[str], int, list[s
     levels = [f"level {i}" for i in range(1, depth + 1)]
     taken = set(FIXED) | set(levels)
     attr_cols = [a if a not in taken else f"attribute {a}" for a in attr_names]
-    header = ["document", "code", *levels, "coder", "layer", "provenance", "start", "end", "speakers",
+    header = ["document", "code", *levels, "coder", "layer", "provenance", "start", "end", "location", "speakers",
               "timestamp", "attribution", "text", "memo", *attr_cols]
     return header, depth, attr_names
 
@@ -68,7 +77,7 @@ def excerpt_rows(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) ->
     rows = []
     for e in excerpts:
         levels = list(e.code_levels) + [""] * (depth - len(e.code_levels))
-        rows.append([e.document, e.code, *levels, e.coder, e.layer, e.provenance, e.start, e.end,
+        rows.append([e.document, e.code, *levels, e.coder, e.layer, e.provenance, e.start, e.end, e.location,
                      "; ".join(e.speakers), e.timestamp or "", e.attribution, e.text, e.memo,
                      *(e.attributes.get(a, "") for a in attr_names)])
     if pseudonymised:
@@ -80,8 +89,9 @@ def excerpt_rows(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) ->
 
 def excerpts_csv(excerpts: Sequence[Excerpt], *, pseudonymised: bool = False) -> str:
     """One row per excerpt, code path also split into level columns; UTF-8 text (write it
-    with a BOM, ``utf-8-sig``, for Excel)."""
-    return write_table("csv", *excerpt_rows(excerpts, pseudonymised=pseudonymised))
+    with a BOM, ``utf-8-sig``, for Excel). Cells starting like a formula get an apostrophe,
+    and a last column names them per row (:data:`coding.exporting.table.GUARD_COLUMN`)."""
+    return write_table("csv", *excerpt_rows(excerpts, pseudonymised=pseudonymised), guard_column=True)
 
 
 def matrix_csv(m: Matrix) -> str:
@@ -97,20 +107,20 @@ def excerpts_xlsx(excerpts: Sequence[Excerpt], about: About | None = None) -> by
     header, rows = excerpt_rows(excerpts, pseudonymised=bool(about and about.pseudonymised))
     widths = {"text": 80, "memo": 40, "code": 36, "document": 28, "attribution": 28}
     return write_table("xlsx", header, rows, title="Excerpts", widths=widths, wrapped={"text", "memo"},
-                       cover=about.line() if about else None)
+                       cover=about.rows() if about else None)
 
 
 def matrix_xlsx(m: Matrix, about: About | None = None) -> bytes:
     t = m.table()
     return write_table("xlsx", t[0], t[1:], title="Matrix", widths={m.row_header: 48},
-                       cover=about.line() if about else None)
+                       cover=about.rows() if about else None)
 
 
 # --- Markdown ------------------------------------------------------------------------------
 
 def excerpts_markdown(excerpts: Sequence[Excerpt], about: About | None = None) -> str:
     """A Markdown table, one row per excerpt (the CSV's columns)."""
-    head = f"# Coded excerpts\n\n{md_text(about.line())}\n\n" if about else "# Coded excerpts\n\n"
+    head = "# Coded excerpts\n\n" + ("".join(f"{md_text(r[0])}\n\n" for r in about.rows()) if about else "")
     return head + write_table("md", *excerpt_rows(excerpts))
 
 
@@ -200,43 +210,6 @@ def _heading(doc: _Docx, text: str, level: int):
 
 def _save(doc: _Docx) -> bytes:
     return doc.save()
-
-
-def quote_bank_docx(excerpts: Sequence[Excerpt], tree: CodeTree, about: About, *, memos: bool = False,
-                    title: str = "Quote bank") -> bytes:
-    """Excerpts grouped by the codebook tree in its order: each code with excerpts (and its
-    ancestors, as headings) shows its definition, then each excerpt as a block quote followed
-    by its attribution (and its memo when ``memos``)."""
-    doc = _docx()
-    _heading(doc, title, 0)
-    _para(doc, about.line(), italic=True)
-    by_code: dict[str, list[Excerpt]] = {}
-    for e in excerpts:
-        by_code.setdefault(e.code_id, []).append(e)
-    wanted = set(by_code)
-    for cid in list(by_code):
-        info = tree.info.get(cid)
-        while info is not None and info.parent_id is not None:
-            wanted.add(info.parent_id)
-            info = tree.info.get(info.parent_id)
-    if not by_code:
-        _para(doc, "No excerpts match the filters.")
-    for info in tree.infos:
-        if info.id not in wanted:
-            continue
-        _heading(doc, info.name, info.depth + 1)
-        if info.definition:
-            _para(doc, info.definition, italic=True)
-        for e in sorted(by_code.get(info.id, ()), key=lambda e: (e.document.casefold(), e.start, e.coder)):
-            q = doc.paragraph("Quote")
-            doc.run(q, e.text)
-            if e.attribution:
-                doc.run(q, " " + e.attribution)
-            src = f"{e.document}, {e.start}–{e.end}, {e.layer if e.layer == 'consensus' else e.coder}"
-            _para(doc, src).runs[0].font.size = _small()
-            if memos and e.memo:
-                _para(doc, e.memo, bold_label="Memo: ")
-    return _save(doc)
 
 
 def _small():

@@ -28,13 +28,15 @@ from coding.exporting.excerpts import excerpts, set_attribution_template
 from coding.exporting.exports import Filters, MatrixSpec, export
 from coding.exporting.pseudonyms import Pseudonyms, parse_pseudonyms
 from coding.exporting.excerpts import Excerpt
-from coding.exporting.writers import FORMULA_START, excerpts_csv, excerpts_xlsx, md_text
+from coding.exporting.table import GUARD_COLUMN
+from coding.exporting.writers import FORMULA_START, About, excerpts_csv, excerpts_xlsx, md_text
 from coding.team.projects import get_project
 from coding.team.members import Member, get_member
 from coding.work.rounds import assign, open_round
 from coding.store.models import Attribute, Coder, Coding, Document, Project
 
 WHEN = datetime(2025, 3, 1, tzinfo=UTC)
+_ABOUT = About("p", "coder", 1, when=WHEN)
 
 
 def ctx(s, name="lead"):
@@ -198,10 +200,13 @@ def test_attribution_template_per_project_and_the_missing_attribute_error(demo_s
         assert e.attribution == "(Principal - School II_5)"
         e = excerpts(s, p, lead, documents=["P07_directora_Escuela-II_5"], template="{role}, cohort {cohort} {{x}}")[0]
         assert e.attribution == "Principal, cohort II {x}"
-        with pytest.raises(CodingError, match=r"names the attribute 'district', which document "
-                                              r"'P01_principal_School-I_3' does not have"):
-            excerpts(s, p, lead, template="({role} - {district})")
-        with pytest.raises(CodingError, match="not a plain attribute name"):
+        # A field a document lacks is left out, with its joining text, and named in a warning.
+        warned: list[str] = []
+        e = excerpts(s, p, lead, template="({role} - {district})", warnings=warned)[0]
+        assert e.attribution == f"({e.attributes['role']})"
+        [w] = warned
+        assert "{district}" in w and "P01_principal_School-I_3" in w and "no attribute 'district'" in w
+        with pytest.raises(CodingError, match="not a plain name"):
             excerpts(s, p, lead, template="{role!r}")
         with pytest.raises(CodingError, match="not valid"):
             excerpts(s, p, lead, template="({role")
@@ -227,15 +232,15 @@ def test_setting_the_attribution_template_is_logged_with_before_and_after(demo_s
             set_attribution_template(s, p, lead, "({role")
         with pytest.raises(CodingError, match=r"names 'district', which no document of 'demo' has"):
             set_attribution_template(s, p, lead, "{role} {district}")
-        set_attribution_template(s, p, lead, "")  # back to the default
+        set_attribution_template(s, p, lead, "")  # back to the default, which needs no attribute
     with demo_store.session() as s:
         p, lead = ctx(s)
         events = s.scalars(select(Event).where(Event.project_id == p.id, Event.action == "project.attribution")
                            .order_by(Event.seq)).all()
         assert [(e.actor_id, e.object_id, json.loads(e.payload)) for e in events] == [
             (lead.id, p.id, {"before": "({role} - {school})", "after": "[{school}; {role}]"}),
-            (lead.id, p.id, {"before": "[{school}; {role}]", "after": "({role} - {school})"})]
-        assert s.get(Project, p.id).attribution_template == "({role} - {school})"
+            (lead.id, p.id, {"before": "[{school}; {role}]", "after": "({speaker}, {document})"})]
+        assert s.get(Project, p.id).attribution_template == "({speaker}, {document})"
 
 
 # --- spreadsheet safety ----------------------------------------------------------------
@@ -275,16 +280,22 @@ def _check_csv(demo_store):
     assert len(body) == len(HOSTILE)
     memos = [r[header.index("memo")] for r in body]
     assert sorted(memos) == sorted("'" + m for m in HOSTILE)
+    assert header[-1] == GUARD_COLUMN
     for r in body:
         for v in r:
             assert not v.startswith(FORMULA_START), v
+        # the last column names the cells that got the apostrophe, so a script can take it off
+        guarded = r[-1].split("; ")
+        assert {"document", "code", "text", "memo", "role"} <= set(guarded)
+        assert all(r[header.index(h)].startswith("'") for h in guarded)
         assert r[header.index("code")] == "'=HYPERLINK(\"evil\")"
         assert r[header.index("attribution")] == "(-role - +school)"  # starts with "(": left alone
         assert r[header.index("role")] == "'-role"
 
 
 def _check_xlsx(demo_store):
-    """Cells are strings (offsets numbers), never formulas; header frozen, filtered; quotes wrapped."""
+    """Cells are strings holding the exact text (offsets numbers), never formulas; header
+    frozen, filtered; quotes wrapped (issue 16: no apostrophe in XLSX)."""
     with demo_store.session() as s:
         p, lead = ctx(s)
         data = export(s, p, lead, "excerpts", "xlsx", Filters(documents=["=evil"])).data
@@ -300,10 +311,11 @@ def _check_xlsx(demo_store):
             if c.value is None:
                 continue
             assert c.data_type == ("n" if h in ("start", "end") else "s"), (h, c.value, c.data_type)
-            assert not str(c.value).startswith(FORMULA_START)
         memos.append(row[header.index("memo")].value)
-    # NUL cannot live in XML: it shows as U+FFFD, after the apostrophe.
-    assert sorted(memos) == sorted("'" + m for m in HOSTILE)
+        assert row[header.index("document")].value == "=evil"
+        assert row[header.index("code")].value == "=HYPERLINK(\"evil\")"
+    # every memo exactly as stored, tab and CR first included
+    assert sorted(memos) == sorted(HOSTILE)
     assert all(c.data_type != "f" for ws in wb for row in ws.iter_rows() for c in row)
 
 
@@ -315,8 +327,10 @@ def test_a_nul_start_is_neutralised_and_kept_out_of_xml():
     ws = openpyxl.load_workbook(io.BytesIO(excerpts_xlsx([e])))["Excerpts"]
     header = [c.value for c in ws[1]]
     cell = ws.cell(2, header.index("text") + 1)
-    assert (cell.value, cell.data_type) == ("'\ufffd=1+1", "s")
-    assert ws.cell(2, header.index("code") + 1).value == "'=c"
+    assert (cell.value, cell.data_type) == ("\ufffd=1+1", "s")  # NUL cannot live in XML
+    assert ws.cell(2, header.index("code") + 1).value == "=c"
+    about = [r[0].value for r in openpyxl.load_workbook(io.BytesIO(excerpts_xlsx([e], _ABOUT)))["About"].iter_rows()]
+    assert any("shown as \ufffd" in line for line in about)
 
 
 def test_xlsx_keeps_error_codes_and_numbers_looking_text_as_strings():
