@@ -64,18 +64,22 @@ def cmd_excerpts(store: Store, args) -> int:
 
         ps = _pseudonyms(args)
         filters = _filters(args)
+        warnings: list[str] = []
         with store.session(write=False) as s:
-            es = excerpts(s, get_project(s, args.name), member, **filters.kwargs())
+            es = excerpts(s, get_project(s, args.name), member, **filters.kwargs(), warnings=warnings)
         es = ps.excerpts(es) if ps else es
         for e in es:
-            print(f"{e.document} [{e.start}-{e.end}] {e.code} ({e.layer if e.layer == 'consensus' else e.coder})"
-                  f" {e.attribution}")
+            where = ", ".join(x for x in (e.document, e.location) if x)
+            print(f"{where}: {e.code} ({e.layer if e.layer == 'consensus' else e.coder}) {e.attribution}")
             print("    " + e.text.replace("\n", "\n    "))
+        _warn(warnings)
         print(f"{len(es)} excerpt(s)", file=sys.stderr)
         return 0
-    filters, ps = _filters(args), _pseudonyms(args)
+    filters, ps, warnings = _filters(args), _pseudonyms(args), []
     with store.session(write=False) as s:
-        out = export(s, get_project(s, args.name), member, "excerpts", fmt, filters, pseudonyms=ps)
+        out = export(s, get_project(s, args.name), member, "excerpts", fmt, filters, pseudonyms=ps,
+                     warnings=warnings)
+    _warn(warnings)
     if fmt == "json":
         import json
 
@@ -96,11 +100,15 @@ def cmd_export(store: Store, args) -> int:
                       rollup=args.rollup)
     from coding.team.projects import get_project
 
+    from coding.exporting.quote_bank import BankOptions
+
     _, member = signed_in(store, args)  # a write (the sign-in is recorded); the export only reads
-    filters, ps = _filters(args), _pseudonyms(args)
+    filters, ps, warnings = _filters(args), _pseudonyms(args), []
+    bank = BankOptions(memos=args.memos, toc=args.toc, other_codes=args.other_codes, variables=args.variables)
     with store.session(write=False) as s:
         out = export(s, get_project(s, args.name), member, args.what, fmt, filters, pseudonyms=ps,
-                     memos=args.memos, matrix=spec)
+                     matrix=spec, quotes=args.quotes, bank=bank, warnings=warnings)
+    _warn(warnings)
     target = Path(args.out) if args.out else Path(out.filename)
     try:
         target.write_bytes(out.data)
@@ -108,6 +116,11 @@ def cmd_export(store: Store, args) -> int:
         raise CodingError(f"{target}: cannot write the export ({exc.strerror}); choose another --out") from None
     print(f"wrote {target} ({len(out.data):,} bytes) as {member.name!r}", file=sys.stderr)
     return 0
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def _add_filters(sp: argparse.ArgumentParser) -> None:
@@ -125,7 +138,8 @@ def _add_filters(sp: argparse.ArgumentParser) -> None:
                     help="only codings of this provenance (repeatable)")
     sp.add_argument("--search", metavar="TEXT", help="only excerpts whose text contains TEXT (any case)")
     sp.add_argument("--template", metavar="TEMPLATE",
-                    help="attribution template, e.g. '({role} - {school})' (default: the project's)")
+                    help="attribution template: {document}, {speaker}, {turn} and attribute columns, e.g. "
+                         "'({speaker}, {site})' (default: the project's); a field a document lacks is left out")
     sp.add_argument("--pseudonyms", metavar="CSV",
                     help="CSV of real name,pseudonym: names replaced in the exported text only")
 
@@ -154,7 +168,13 @@ def add_export_parsers(sub) -> None:
     sp.add_argument("--format", choices=["csv", "xlsx", "md", "json", "docx"],
                     help="file format (default: the first one WHAT offers)")
     sp.add_argument("--out", metavar="FILE", help="output file (default: PROJECT-WHAT.FORMAT here)")
-    sp.add_argument("--memos", action="store_true", help="quotes: add each excerpt's memo")
+    sp.add_argument("--memos", action="store_true", help="quotes: add each quote's coding memos and the document memos")
+    sp.add_argument("--quotes", default="auto", choices=["auto", "passage", "coder"],
+                    help="quotes: auto (the consensus layer where adjudicated, else one quote per passage with "
+                         "overlapping codings merged), passage, or coder (every coder's coding apart)")
+    sp.add_argument("--toc", action="store_true", help="quotes: a table of contents")
+    sp.add_argument("--other-codes", action="store_true", help="quotes: the other codes on each quote's passage")
+    sp.add_argument("--variables", action="store_true", help="quotes: the document's attributes under each quote")
     sp.add_argument("--matrix", default="attribute", choices=["attribute", "cooccurrence", "documents"],
                     help="matrix: code x attribute value (default), code x code, or code x document")
     sp.add_argument("--attribute", default="role", metavar="NAME", help="matrix attribute (default role)")
