@@ -177,7 +177,8 @@ def add_export_parsers(sub) -> None:
     sp.add_argument("--variables", action="store_true", help="quotes: the document's attributes under each quote")
     sp.add_argument("--matrix", default="attribute", choices=["attribute", "cooccurrence", "documents"],
                     help="matrix: code x attribute value (default), code x code, or code x document")
-    sp.add_argument("--attribute", default="role", metavar="NAME", help="matrix attribute (default role)")
+    sp.add_argument("--attribute", default="", metavar="NAME",
+                    help="matrix attribute (default: role when the documents have it, else their first attribute)")
     sp.add_argument("--count", default="excerpts", choices=["excerpts", "documents", "participants"],
                     help="what a code x attribute cell counts (default excerpts)")
     sp.add_argument("--mode", default="overlap", choices=["overlap", "turn"],

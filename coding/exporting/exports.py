@@ -83,7 +83,7 @@ class MatrixSpec:
     participants), ``cooccurrence`` (overlap or turn) or ``documents`` (code × document)."""
 
     kind: str = "attribute"
-    attribute: str = "role"
+    attribute: str = ""          # empty: "role" when the documents have it, else their first attribute
     count: str = "excerpts"
     mode: str = "overlap"
     rollup: bool = False
@@ -100,7 +100,9 @@ def build_matrix(s: Session, project: Project, member: Member, es, spec: MatrixS
     """A matrix of excerpts ``es`` over the codebook as ``member`` sees it."""
     tree = visible_code_tree(s, project, member)
     if spec.kind == "attribute":
-        return matrices.code_by_attribute(es, tree, spec.attribute, count=spec.count, rollup=spec.rollup)
+        names = sorted({k for e in es for k in e.attributes}, key=str.casefold)
+        attribute = spec.attribute or ("role" if "role" in names else names[0] if names else "role")
+        return matrices.code_by_attribute(es, tree, attribute, count=spec.count, rollup=spec.rollup)
     if spec.kind == "cooccurrence":
         return matrices.co_occurrence(s, es, tree, mode=spec.mode)
     if spec.kind == "documents":
