@@ -30,8 +30,10 @@ S = st.session_state
 LEAVE_HINT = "Saved when you click outside the box (or press Ctrl+Enter, or Save memo)."
 
 
-def _commit(key: str, save: Callable[[str], object], explicit: bool) -> None:
-    """Store the box's text (the text area's on_change, and the Save button's on_click)."""
+def _commit(key: str, save: Callable[[str], object], explicit: bool, flash_key: str | None) -> None:
+    """Store the box's text (the text area's on_change, and the Save button's on_click).
+    A refusal is kept for the box, and put in the page's message (``flash_key``) when the
+    box may be gone on the next run (its coding removed meanwhile)."""
     text = S.get(key, "")
     stored = S.get(f"{key}__stored", "")
     if not explicit and (text == stored or (not text.strip() and not stored)):
@@ -41,6 +43,9 @@ def _commit(key: str, save: Callable[[str], object], explicit: bool) -> None:
         save(text)
     except CodingError as exc:
         S[f"{key}__error"] = str(exc)
+        if flash_key and text.strip():
+            shown = text if len(text) <= 200 else text[:199] + "…"
+            S[flash_key] = ("error", f"Memo not saved: {exc}. What you typed: {shown}")
         return
     S[f"{key}__stored"] = text
     S.pop(f"{key}__error", None)
@@ -48,7 +53,7 @@ def _commit(key: str, save: Callable[[str], object], explicit: bool) -> None:
 
 
 def memo_box(label: str, key: str, stored: str, save: Callable[[str], object], *, button_key: str,
-             height: int = 80, help: str | None = None) -> None:
+             height: int = 80, help: str | None = None, flash_key: str | None = None) -> None:
     """A text area holding ``stored`` that calls ``save(text)`` when the member leaves it
     with a change, a Save button, and a line saying whether the text is saved."""
     base = f"{key}__stored"
@@ -56,8 +61,8 @@ def memo_box(label: str, key: str, stored: str, save: Callable[[str], object], *
         S[key] = stored  # first drawn, or changed elsewhere while this box was not edited
     S[base] = stored
     st.text_area(label, key=key, height=height, help=help or LEAVE_HINT,
-                 on_change=_commit, args=(key, save, False))
-    st.button("Save memo", key=button_key, on_click=_commit, args=(key, save, True))
+                 on_change=_commit, args=(key, save, False, flash_key))
+    st.button("Save memo", key=button_key, on_click=_commit, args=(key, save, True, flash_key))
     if err := S.get(f"{key}__error"):
         if S.get(key, "") != stored:
             st.error(md_escape(f"Not saved: {err}. Your text is still in the box."), icon=":material/error:")
@@ -73,7 +78,8 @@ def coding_memo_box(project_name: str, member: Member, coding_id: str, memo: str
     def save(text: str) -> None:
         store().run(lambda s: set_memo(s, get_project(s, project_name), member, coding_id, text))
 
-    memo_box("Memo", f"coding_memo_{coding_id}", memo, save, button_key=f"coding_save_memo_{coding_id}")
+    memo_box("Memo", f"coding_memo_{coding_id}", memo, save, button_key=f"coding_save_memo_{coding_id}",
+             flash_key="coding_flash")
 
 
 def document_memo_box(project_name: str, member: Member, doc_id: str, own_text: str) -> None:
