@@ -1,8 +1,12 @@
 """Code transcripts: select text in the transcript, apply codes, see them highlighted.
 
-The transcript is a Custom Components v2 view (app_pages/transcript_component.py);
-every rule (blind rounds, ownership, codable codes, a selection belonging to the
-document shown) is enforced by coding/. Session keys are prefixed ``coding_``.
+The transcript and its code picker are one Custom Components v2 view
+(app_pages/transcript_component.py): selecting, and clearing a selection, happen in the
+browser; choosing a code sends one request that stores the coding, so a coded passage
+costs one rerun. Laid out for a 1366×768 laptop first: transcript and picker fill the
+window; the other tools (the clicked coding, suggestions, the codings list, search) are
+below them. Every rule (blind rounds, ownership, codable codes, a selection belonging
+to the document shown) is enforced by coding/. Session keys are prefixed ``coding_``.
 
 Widget identity never depends on text that changes: the document box shows names
 only (progress is shown beside it), so a status or count change cannot make
@@ -29,9 +33,10 @@ from coding.suggest.processing import processing_status
 from coding.suggest import suggestions as sg
 from coding.codebook.tree import code_tree
 from coding.work.codings import (
-    ACTION_LABELS, BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, last_redoable, last_undoable,
-    recent_code_ids, recode, redo, remove_coding, undo, widen,
+    BrowserSelection, adjust_coding, apply_to_selection, code_turn, coding_views, recent_code_ids, recode,
+    remove_coding, widen,
 )
+from coding.work.undo import last_redoable_here, last_undoable_here, redo_here, undo_here
 from coding.errors import CodingError
 from coding.text.offsets import Utf16Map
 from coding.team.projects import get_project
@@ -76,12 +81,23 @@ ctx = require_member()
 if ctx is None:
     st.stop()
 project_name, member = ctx
+# Room for the transcript on a laptop screen: less blank space above the title.
+st.html("<style>.stMainBlockContainer { padding-top: 2.2rem; } "
+        ".stMainBlockContainer h1 { font-size: 1.9rem; padding: 0 0 0.2rem 0; }</style>")
 st.title("Code transcripts")
 S = st.session_state
 
 
 def flash(kind: str, text: str) -> None:
+    """Report an outcome on the next run: in the transcript's status line (where the coder
+    looks), and errors also above the transcript."""
     S["coding_flash"] = (kind, text)
+    S["coding_notice"] = {"text": text, "bad": kind in ("error", "warning"), "nonce": uuid.uuid4().hex}
+
+
+def _quote(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= n else text[:n - 1] + '…'}”"
 
 
 def _run(action, ok: str | None = None, *, clear: bool = False) -> bool:
@@ -123,13 +139,48 @@ def _consume() -> None:
 
 
 def apply(dv: DocView, code_ids: list[str], names: str) -> None:
+    """Apply codes to the selection the browser shared (page buttons: several codes, a new code)."""
     sel = _selection(dv)
     if sel is None:
         S["coding_ack"] = S.get("coding_ack", 0) + 1
         flash("error", "Select some text in the transcript first, then apply a code.")
         return
-    if _run(lambda s, p: apply_to_selection(s, p, member, sel, code_ids, document_id=dv.id), f"Applied {names}."):
+    if _run(lambda s, p: apply_to_selection(s, p, member, sel, code_ids, document_id=dv.id),
+            _braces(f"Applied {names} to {_quote(sel.text)}.")):
         _consume()
+
+
+def _once(nonce: str | None) -> bool:
+    """True the first time a browser request id is seen (a request delivered twice acts once)."""
+    seen = S.setdefault("coding_keys_seen", set())
+    if nonce and nonce in seen:
+        return False
+    if nonce:
+        seen.add(nonce)
+    return True
+
+
+def on_apply() -> None:
+    """The picker's one request: the selection and the code(s) chosen for it."""
+    value = S.get(VIEW) or {}
+    req = value.get("apply") if isinstance(value, dict) else None
+    if not req:
+        return
+    S["coding_ack"] = S.get("coding_ack", 0) + 1   # the view reconciles its optimistic highlight
+    if not _once(req.get("nonce")):
+        return
+    ids = [c for c in req.get("codes") or [] if c in tree.info]
+    if not ids:
+        flash("error", "That code is no longer in the codebook: reload the page.")
+        return
+    try:
+        sel = BrowserSelection.from_component(req.get("sel") or {})
+    except CodingError as exc:
+        flash("error", str(exc))
+        return
+    names = ", ".join(tree.info[c].name for c in ids)
+    _run(lambda s, p: apply_to_selection(s, p, member, sel, ids, document_id=dv.id),
+         _braces(f"Applied {names} to {_quote(sel.text)}."))
 
 
 # --- suggestions (coding/suggest/suggestions.py): codes for the selection, find more like a code ---
@@ -231,33 +282,35 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
                    f"(precision {prec.value:.0%}).")
 
 
-def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None) -> None:
+def code_this_turn(dv: DocView, code_ids: list[str], block_id: str | None,
+                   sel: BrowserSelection | None = None) -> None:
     if not code_ids:
         flash("error", "Choose the code(s) to apply in “Apply several codes” first.")
         return
     turn = dv.turn_of_block.get(block_id or "")
     if turn is None:
-        sel = _selection(dv)
-        if sel:
+        sel = sel or _selection(dv)
+        if sel and sel.document_id == dv.id:
             at = dv.map.from_utf16(sel.start)
             turn = next((dv.turn_of_block[b[0]] for b in dv.blocks
                          if b[0] in dv.turn_of_block and b[2] <= at < b[3]), None)
     if turn is None:
         flash("error", "Click or select inside a speaker turn first.")
         return
+    names = ", ".join(tree.info[c].name if c in tree.info else "?" for c in code_ids)
     if _run(lambda s, p: code_turn(s, p, member, document_by_id(s, p, member, dv.id), turn, code_ids),
-            "Coded the whole turn."):
+            _braces(f"Coded the whole turn with {names}.")):
         _consume()
 
 
 def do_undo(event_id: str | None) -> None:
     if not event_id:
-        flash("info", "Nothing to undo.")
+        flash("info", "Nothing to undo on this document.")
         return
     box: dict = {}
 
     def act(s, p):
-        box["r"] = undo(s, p, member, event_id)   # the last attempt's answer, if re-run
+        box["r"] = undo_here(s, p, member, dv.id, event_id)   # the last attempt's answer, if re-run
     _run(act)
     if "r" in box:
         flash("success" if box["r"].done else "warning", box["r"].message + ".")
@@ -270,7 +323,7 @@ def do_redo(event_id: str | None) -> None:
     box: dict = {}
 
     def act(s, p):
-        box["r"] = redo(s, p, member, event_id)
+        box["r"] = redo_here(s, p, member, dv.id, event_id)
     _run(act)
     if "r" in box:
         flash("success" if box["r"].done else "warning", box["r"].message + ".")
@@ -290,11 +343,6 @@ with store().session(write=False) as s:
     team = [r for r in progress(s, project, member) if r["open"]] if member.is_lead else []
     tree = code_tree(s, project)
     recent = recent_code_ids(s, project, member)
-    undo_ev, redo_ev = last_undoable(s, project, member), last_redoable(s, project, member)
-    undo_id, redo_id = (undo_ev.id if undo_ev else None), (redo_ev.id if redo_ev else None)
-    # Say what Undo would revert: it is the member's last coding action, wherever it was made.
-    undo_help = (f"Undoes {ACTION_LABELS.get(undo_ev.action, undo_ev.action)} "
-                 f"({undo_ev.at:%d %b %H:%M} UTC)") if undo_ev else None
 if not docs:
     st.info("No documents yet: import transcripts on the Project page.")
     st.stop()
@@ -302,9 +350,10 @@ if not docs:
 names = {d.id: d.name for d in docs}
 if S.get("coding_doc") not in names:
     S["coding_doc"] = docs[0].id
-top_l, top_r = st.columns([3, 2], vertical_alignment="bottom")
+top_l, top_r = st.columns([3, 2], vertical_alignment="center")
 # Options are ids and the label is the (unique, stable) name: nothing that changes.
-doc_id = top_l.selectbox("Document", list(names), format_func=names.get, key="coding_doc")
+doc_id = top_l.selectbox("Document", list(names), format_func=names.get, key="coding_doc",
+                         label_visibility="collapsed", placeholder="Document")
 mine = status.get(doc_id, "not started")
 others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == names[doc_id]]
 top_r.text(f"My progress: {mine}" + (f"\nCoders: {', '.join(others)}" if others else ""))
@@ -315,53 +364,47 @@ recent = [c for c in recent if c in tree.info and tree.info[c].codable] or [i.id
 
 
 def on_shortcut() -> None:
+    """Keys t, u (Ctrl+Z) and r (Ctrl+Shift+Z), and the picker's Undo/Redo."""
     value = S.get(VIEW) or {}
     sc = value.get("shortcut") if isinstance(value, dict) else None
     if not sc:
         return
     S["coding_ack"] = S.get("coding_ack", 0) + 1   # every key press gets an answer the view can see
-    seen = S.setdefault("coding_keys_seen", set())
-    if sc.get("nonce"):
-        if sc["nonce"] in seen:
-            return  # the same key press delivered twice: act once
-        seen.add(sc["nonce"])
+    if not _once(sc.get("nonce")):
+        return  # the same key press delivered twice: act once
     key = sc.get("key")
-    if key and key.isdigit() and 0 < int(key) <= len(recent):
-        code = tree.info[recent[int(key) - 1]]
-        apply(dv, [code.id], code.name)
-    elif key == "t":
-        code_this_turn(dv, S.get("coding_multi") or recent[:1], sc.get("block"))
+    if key == "t":
+        try:
+            sel = BrowserSelection.from_component(sc["sel"]) if sc.get("sel") else None
+        except CodingError:
+            sel = None
+        code_this_turn(dv, S.get("coding_multi") or recent[:1], sc.get("block"), sel)
     elif key == "u":
         do_undo(sc.get("target"))
     elif key == "r":
         do_redo(sc.get("target"))
 
 
-def on_pick() -> None:
-    cid = S.get("coding_pick")
-    S["coding_pick"] = None
-    if cid in tree.info:
-        apply(dv, [cid], tree.info[cid].name)
-
-
 # Always the same number of elements above the transcript, so a message appearing or
 # going away never makes Streamlit mount the transcript view afresh.
 kind_msg = S.pop("coding_flash", None)
 with st.container(key="coding_flash_box"):
-    if kind_msg and kind_msg[0] in ("success", "info"):
-        # A toast floats: the transcript does not move under the user's mouse.
-        st.toast(md_escape(kind_msg[1]), icon=":material/check:" if kind_msg[0] == "success" else None)
-    elif kind_msg:
+    # Successes show in the transcript's status line (the notice): nothing moves the text
+    # under the user's mouse. A refusal is also said here, where it stays until the next step.
+    if kind_msg and kind_msg[0] not in ("success", "info"):
         getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
 
 with store().session(write=False) as s:
     p = get_project(s, project_name)
     all_views = coding_views(s, p, member, document_by_id(s, p, member, doc_id))
+    # Undo and Redo act on this document only, and name the step (code, quoted text).
+    undo_step, redo_step = last_undoable_here(s, p, member, doc_id), last_redoable_here(s, p, member, doc_id)
 coders_here = sorted({v.coder for v in all_views})
 
-left, right = st.columns([3, 2], gap="medium")
-with right:
-    tab_code, tab_list, tab_find, tab_more = st.tabs(["Code", "Codings here", "Search", "Find more"])
+# The transcript and its picker first (they fill the window), the other tools below them.
+main_area = st.container(key="coding_main")
+tab_code, tab_list, tab_find, tab_more = st.tabs(["Clicked coding and more", "Codings here", "Search",
+                                                  "Find more"])
 
 with tab_list:
     hidden = st.multiselect("Hide codes in the transcript", sorted({v.code_id for v in all_views},
@@ -380,7 +423,7 @@ if pages > 1 and focus_now is not None and S.get("coding_focus_paged") != focus_
     # a coding chosen elsewhere (codings list, Retrieve) opens the part of the transcript holding it
     S["coding_focus_paged"] = focus_now.id
     S[page_key] = next((i // BLOCKS_PER_PAGE + 1 for i, b in enumerate(blocks_all) if b[3] > focus_now.start), 1)
-with left:
+with main_area:
     page = 1
     if pages > 1:
         page = st.number_input(f"Part of the transcript (1–{pages}; {BLOCKS_PER_PAGE} turns each, cut at "
@@ -408,36 +451,32 @@ with left:
         marks=[{"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b)} for a, b in hits if lo <= a and b <= hi],
         focus=(S.get("coding_focus") or [None])[0],
         shortcuts=recent,
-        codes={i.id: i.colour for i in codable},
-        undo_target=undo_id,
-        redo_target=redo_id,
+        picker=[{"id": i.id, "name": i.name, "path": i.path, "colour": i.colour, "definition": i.definition,
+                 "depth": i.depth, "codable": i.codable, "proposed": i.status == "proposed"}
+                for i in tree.infos if i.visible_to(member.id, member.is_lead)],
+        undo={"id": undo_step.event_id, "label": undo_step.label} if undo_step else None,
+        redo={"id": redo_step.event_id, "label": redo_step.label} if redo_step else None,
         ack=S.get("coding_ack", 0),
+        notice=S.get("coding_notice"),
         scroll_to=S.get("coding_scroll"),
         select=S.get("coding_select"),
-        selection=(lambda sel: sel if sel and sel.get("doc") == dv.id
-                   and sel.get("nonce") not in S.get("coding_used", set()) else None)(_current_selection(VIEW)),
         consumed=S.get("coding_used_recent", []),
-        height=680,
+        height="fit",
+        on_apply=on_apply,
         on_clicked=on_clicked,
         on_shortcut=on_shortcut,
     )
-    st.caption("Select text with the mouse, then click a code (or press 1–9 for a recent code, / to type a "
-               "code's name). t codes the whole turn, u undoes, r redoes. Click a highlight or a margin label "
-               "to see its codes.")
+st.caption("Select text with the mouse, then click a code, press 1–9 for a recent code or / to type a code's "
+           "name. t codes the whole turn; Ctrl+Z or u undoes your last step on this document, Ctrl+Shift+Z or r "
+           "redoes. Click a highlight or a margin label to see its codes here below.")
 
 with tab_code:
+    clicked_col, tools = st.columns([3, 2], gap="medium")
     sel_now = _selection(dv)
-    if sel_now:
-        a, b = dv.map.span_from_utf16(sel_now.start, sel_now.end)
-        st.markdown(f"**Selection** · characters {a:,}–{b:,}")
-        excerpt = dv.text[a:b]
-        st.text(excerpt if len(excerpt) <= 400 else excerpt[:400] + " …")
-    else:
-        st.markdown("**Selection** · none: select text in the transcript")
-
     focus_ids = [f for f in S.get("coding_focus") or [] if any(v.id == f for v in all_views)]
-    if focus_ids:
-        st.markdown("**Codes at the clicked place**")
+    with clicked_col, st.container(key="coding_focus_area"):   # the picker's "below ↓" scrolls here
+        st.markdown("**Codes at the clicked place**" if focus_ids else
+                    "Click a highlight or a margin label in the transcript to see its codes here.")
         for v in all_views:
             if v.id not in focus_ids:
                 continue
@@ -473,36 +512,10 @@ with tab_code:
                 elif v.memo:
                     st.text(f"Memo: {v.memo}")
 
-    st.selectbox("Find a code and apply it (type, then Enter)", [i.id for i in codable], index=None,
-                 key="coding_pick", placeholder="Type a code name…", on_change=on_pick,
-                 format_func=lambda c: tree.info[c].path)
 
-    st.markdown("**Recent codes** (keys 1–9)")
-    for i, cid in enumerate(recent):
-        info = tree.info[cid]
-        st.button(f"{i + 1} · {md_escape(info.name)}", key=f"coding_recent_{cid}", help=md_escape(info.path),
-                  on_click=apply, args=(dv, [cid], info.name), width="stretch")
-
-    # after the picker and the recent codes: suggestions never push the codes a coder uses off screen
-    suggestion_panel(dv, sel_now)
-
-    query = st.text_input("Filter the codebook", key="coding_search", placeholder="name or words of its definition")
-    q = query.strip().casefold()
-    matches = {i.id for i in codable if not q or q in i.path.casefold() or q in i.definition.casefold()}
-    with st.container(height=280, key="coding_tree"):
-        for info in tree.infos:
-            if not info.visible_to(member.id, member.is_lead):
-                continue
-            indent = "\u2003" * info.depth
-            if not info.codable:
-                if not q:
-                    st.text(f"{indent}{info.name}")
-                continue
-            if info.id not in matches:
-                continue
-            st.button(f"{indent}{md_escape(info.name)}" + (" (proposed)" if info.status == "proposed" else ""),
-                      key=f"coding_code_{info.id}",
-                      help=md_escape(info.definition or info.path), on_click=apply, args=(dv, [info.id], info.name))
+with tools:
+    with st.container(key="coding_suggestions"):   # the picker's "Suggest codes for it ↓" scrolls here
+        suggestion_panel(dv, sel_now)
 
     with st.expander("New code" + ("" if member.is_lead else " (a proposal for the lead)")):
         parents = [i.id for i in tree.infos if i.status == "active"]
@@ -526,8 +539,8 @@ with tab_code:
                     apply(dv, [box["c"].id], box["c"].name)
                 else:
                     flash("success", f"{kind} {box['c'].name}.")
-        st.button("Create" + (" and apply to the selection" if _selection(dv) else ""), key="coding_new_make",
-                  on_click=make_code)  # never disabled by the name: typing then clicking is one rerun
+        st.button("Create", key="coding_new_make", on_click=make_code,  # never disabled by the name: one rerun
+                  help="Creates the code, and applies it to the text selected in the transcript, if any")
         if not member.is_lead:
             st.caption("You can use it at once in your own codings; the lead accepts, renames, merges or "
                        "rejects it on the Codebook page. Other coders do not see it until then.")
@@ -539,11 +552,6 @@ with tab_code:
               args=(dv, multi, ", ".join(tree.info[c].name for c in multi)), width="stretch")
     c2.button("Code this turn", key="coding_turn", disabled=not multi, on_click=code_this_turn,
               args=(dv, multi, None), width="stretch")
-    u1, u2 = st.columns(2)
-    u1.button("Undo", key="coding_undo", width="stretch", disabled=undo_id is None,
-              on_click=do_undo, args=(undo_id,), help=undo_help)
-    u2.button("Redo", key="coding_redo", width="stretch", disabled=redo_id is None,
-              on_click=do_redo, args=(redo_id,))
 
     current = status.get(doc_id, "not started")
     if doc_id in assigned:

@@ -1,7 +1,9 @@
 """A tiny Streamlit app that mounts the transcript component for the browser tests.
 
 It prints what the component reports as ``st.code`` lines the tests parse:
-``SELECTION {json}``, ``CLICKED {json}``, ``SHORTCUT {json}`` (ASCII-escaped JSON).
+``SELECTION {json}`` (the shared selection), ``APPLY {json}``, ``CLICKED {json}``,
+``SHORTCUT {json}`` (ASCII-escaped JSON), and ``RUNS n``: how many times the script ran
+(a selection must cost none).
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ BLOCKS = [
      'Student: <b>bold</b><script>window.__x=1</script><img src=x onerror="window.__y=1">'),
 ]
 FULL_TEXT = "\n\n".join(text for _, _, text in BLOCKS)
+PICKER = [
+    {"id": "folder", "name": "Outcomes", "path": "Outcomes", "colour": "#888888", "depth": 0, "codable": False},
+    {"id": "code-a", "name": "Results <b>in</b> students", "path": "Outcomes/Results <b>in</b> students",
+     "colour": "#aa00aa", "depth": 1, "definition": "What changed for students"},
+    {"id": "code-b", "name": "Support", "path": "Outcomes/Support", "colour": "#00aaaa", "depth": 1},
+]
 
 
 def _blocks(umap: Utf16Map) -> list[dict]:
@@ -45,6 +53,7 @@ def main() -> None:
         _highlight(umap, "h-great", "great class 👏 indeed", "#00aa00", "Results in students"),
         _highlight(umap, "h-class", "class 👏 indeed, the children", "#0000ff", "Support"),
     ]
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
     st.title("Transcript component demo")
     left, mid, right = st.columns(3)
     left.button("Clear selection", on_click=clear_selection, args=("demo",))
@@ -52,15 +61,19 @@ def main() -> None:
     right.button("Rerun")
     result = transcript_view(key="demo", blocks=_blocks(umap), highlights=highlights,
                              focus=st.session_state.get("focus"), shortcuts=["code-a", "code-b"],
-                             codes={"code-a": "#aa00aa", "code-b": "#00aaaa"}, doc="demo-doc", sha="demo-sha",
-                             undo_target="event-1")
+                             picker=PICKER, doc="demo-doc", sha="demo-sha",
+                             undo={"id": "event-1", "label": "applying Support to “two schools”"}, height=420)
+    if result.apply:
+        st.session_state["last_apply"] = result.apply
     if result.clicked:
         st.session_state["last_clicked"] = result.clicked
     if result.shortcut:
         st.session_state["last_shortcut"] = result.shortcut
     st.code("SELECTION " + json.dumps(result.selection))
+    st.code("APPLY " + json.dumps(st.session_state.get("last_apply")))
     st.code("CLICKED " + json.dumps(st.session_state.get("last_clicked")))
     st.code("SHORTCUT " + json.dumps(st.session_state.get("last_shortcut")))
+    st.code(f"RUNS {st.session_state['runs']}")
 
 
 if __name__ == "__main__":  # `streamlit run` runs the file as __main__

@@ -46,6 +46,17 @@ def _drag(page, a: str, start_phrase: str, b: str, end_phrase: str) -> None:
     drag(page, a, start_phrase, b, end_phrase)
 
 
+def _runs(page) -> int:
+    return int(page.locator("code", has_text=re.compile(r"^RUNS \d+")).first.inner_text().split()[1])
+
+
+def _held(page, timeout: float = 15_000) -> dict:
+    """The selection the view holds in the browser (it is not sent to the server)."""
+    page.wait_for_function("() => document.querySelector('.cwtv-root').getAttribute('data-selection')",
+                           timeout=timeout)
+    return page.evaluate("() => document.querySelector('.cwtv-root').__cwtv.sel")
+
+
 def _check_selection(selection: dict, phrase: str) -> None:
     umap = Utf16Map(FULL_TEXT)
     cp = FULL_TEXT.index(phrase)
@@ -67,7 +78,7 @@ def test_component_js_never_parses_markup():
 def test_drag_selects_phrase_after_emoji(page):
     phrase = "indeed, the children loved"
     _drag(page, "t3", "indeed", "t3", "loved")
-    selection = _reported(page, "SELECTION")
+    selection = _held(page)
     _check_selection(selection, phrase)
     assert selection["text"] == phrase
 
@@ -76,7 +87,7 @@ def test_drag_selects_phrase_after_emoji(page):
 def test_drag_selects_accented_spanish_phrase(page):
     phrase = "opinó la señora Núñez"
     _drag(page, "t2", "opinó", "t2", "Núñez")
-    selection = _reported(page, "SELECTION")
+    selection = _held(page)
     _check_selection(selection, phrase)
 
 
@@ -84,7 +95,7 @@ def test_drag_selects_accented_spanish_phrase(page):
 def test_drag_across_blocks_includes_the_gap(page):
     phrase = "children loved it.\n\nStudent"
     _drag(page, "t3", "children", "t4", "Student")
-    selection = _reported(page, "SELECTION")
+    selection = _held(page)
     _check_selection(selection, phrase)
     assert selection["text"] == "children loved it.\nStudent"
 
@@ -93,14 +104,14 @@ def test_drag_across_blocks_includes_the_gap(page):
 def test_double_click_selects_a_word(page):
     start, end = page.evaluate(_LOCATE_JS, ["t1", "March", "t1", "March"])
     page.mouse.dblclick((start["x"] + end["x"]) / 2, start["y"])
-    _check_selection(_reported(page, "SELECTION"), "March")
+    _check_selection(_held(page), "March")
 
 
 @pytest.mark.browser
 def test_selection_with_emoji_inside(page):
     phrase = "class 👏 indeed"
     _drag(page, "t3", "class", "t3", "indeed")
-    _check_selection(_reported(page, "SELECTION"), phrase)
+    _check_selection(_held(page), phrase)
 
 
 @pytest.mark.browser
@@ -130,22 +141,73 @@ def test_overlapping_codes_are_all_visible(page):
 
 
 @pytest.mark.browser
-def test_digit_shortcut_reports_key_and_block(page):
+def test_selection_shows_in_the_picker_without_a_server_round_and_a_key_applies_it(page):
+    """Issue 19.1: selecting shows the selection and the recent codes at once, in the
+    browser (the script does not run); key 1 sends ONE request with the selection."""
+    page.wait_for_timeout(500)
+    runs = _runs(page)
     _drag(page, "t2", "señora", "t2", "Núñez")
-    _reported(page, "SELECTION")
+    side = page.locator(".cwtv-side")
+    side.locator(".cwtv-sel-text", has_text="señora Núñez").wait_for(timeout=5_000)
+    assert side.locator(".cwtv-code .cwtv-key").all_inner_texts()[:2] == ["1", "2"]
+    page.wait_for_timeout(1000)
+    assert _runs(page) == runs   # no rerun for the selection
     page.keyboard.press("1")
-    shortcut = _reported(page, "SHORTCUT")
-    assert (shortcut["key"], shortcut["block"], shortcut["target"]) == ("1", "t2", None)
-    assert shortcut["nonce"]
+    applied = _reported(page, "APPLY")
+    assert applied["codes"] == ["code-a"] and applied["how"] == "key" and applied["nonce"]
+    _check_selection(applied["sel"], "señora Núñez")
+    assert _runs(page) == runs + 1
+    # the optimistic highlight is painted at once (the demo app never answers it)
+    assert page.evaluate("() => document.querySelector('.cwtv-root').getAttribute('data-pending')") == "1"
 
 
 @pytest.mark.browser
-def test_undo_key_after_a_plain_click(page):
+def test_type_ahead_picker_applies_the_code_typed(page):
+    _drag(page, "t1", "two", "t1", "schools")
+    _held(page)
+    page.keyboard.press("/")
+    page.keyboard.type("supp")
+    assert page.locator(".cwtv-list .cwtv-code").all_inner_texts() == ["Support\nOutcomes"]
+    page.keyboard.press("Enter")
+    applied = _reported(page, "APPLY")
+    assert applied["codes"] == ["code-b"] and applied["how"] == "typed"
+    _check_selection(applied["sel"], "two schools")
+    # a code name is text, never markup
+    assert page.locator(".cwtv-side b").count() == 0
+    assert "Results <b>in</b> students" in page.locator(".cwtv-list").inner_text()
+
+
+@pytest.mark.browser
+def test_a_click_on_a_code_in_the_picker_applies_it(page):
+    _drag(page, "t3", "great", "t3", "class")
+    _held(page)
+    page.locator(".cwtv-list [data-code='code-b']").first.click()
+    applied = _reported(page, "APPLY")
+    assert applied["codes"] == ["code-b"] and applied["how"] == "click"
+    _check_selection(applied["sel"], "great class")
+
+
+@pytest.mark.browser
+def test_no_code_is_sent_without_a_selection(page):
+    page.wait_for_timeout(500)
+    runs = _runs(page)
     page.locator(".cwtv-root .cwtv-block[data-block='t2'] .cwtv-label").click()
-    page.keyboard.press("u")
+    page.keyboard.press("1")
+    page.locator(".cwtv-status", has_text="Select some text").wait_for(timeout=5_000)
+    page.wait_for_timeout(800)
+    assert _runs(page) == runs and page.locator("code", has_text="APPLY null").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("keys", ["u", "Control+z"])
+def test_undo_key_after_a_plain_click(page, keys):
+    page.locator(".cwtv-root .cwtv-block[data-block='t2'] .cwtv-label").click()
+    page.keyboard.press(keys)
     shortcut = _reported(page, "SHORTCUT")
     # undo names the event it undoes, and each key press has its own id
     assert (shortcut["key"], shortcut["block"], shortcut["target"]) == ("u", "t2", "event-1")
+    assert shortcut["nonce"]
+    assert "applying Support to “two schools”" in page.locator(".cwtv-undo-btn").inner_text()
 
 
 def _dom_selection(page) -> str:
@@ -155,31 +217,35 @@ def _dom_selection(page) -> str:
 @pytest.mark.browser
 def test_selection_survives_a_rebuild(page):
     _drag(page, "t2", "señora", "t2", "Núñez")
-    before = _reported(page, "SELECTION")
+    before = _held(page)
     page.get_by_role("button", name="Focus schools").click()
     page.locator(".cwtv-root .cwtv-focus[data-hl='h-schools']").wait_for()
-    assert _reported(page, "SELECTION") == before
+    assert _held(page) == before
     assert _dom_selection(page) == "señora Núñez"
 
 
 @pytest.mark.browser
-def test_clear_selection_sticks(page):
+def test_suggest_shares_the_selection_and_clear_selection_sticks(page):
     _drag(page, "t1", "started", "t1", "project")
-    _reported(page, "SELECTION")
+    _held(page)
+    page.locator(".cwtv-suggest").click()     # asks the server: the selection is shared
+    _check_selection(_reported(page, "SELECTION"), "started the project")
     page.get_by_role("button", name="Clear selection").click()
     page.locator("code", has_text="SELECTION null").wait_for()
     page.get_by_role("button", name="Rerun").click()
     page.wait_for_timeout(1500)
     assert page.locator("code", has_text="SELECTION null").count() == 1
     assert _dom_selection(page) == ""
+    assert page.evaluate("() => document.querySelector('.cwtv-root').__cwtv.sel") is None
 
 
 @pytest.mark.browser
 def test_plain_click_resets_selection(page):
     _drag(page, "t1", "started", "t1", "project")
-    _reported(page, "SELECTION")
+    _held(page)
     page.locator(".cwtv-root .cwtv-label").first.click()
-    page.locator("code", has_text="SELECTION null").wait_for()
+    page.wait_for_function("() => !document.querySelector('.cwtv-root').getAttribute('data-selection')")
+    assert "Select text in the transcript" in page.locator(".cwtv-selbox").inner_text()
 
 
 @pytest.mark.browser
