@@ -1,7 +1,9 @@
 """Codebook page: the code tree with counts; leads edit it, coders read it.
 
 Every change goes through coding.codebook.edits and .restructure (lead-only, logged,
-versioned).
+versioned). A lead imports a YAML codebook here, anyone who may import documents the
+participant attributes (CSV): each file is previewed first (nothing stored), then stored
+all or nothing.
 Actions run as widget callbacks, so the arguments they get (the selected code,
 the coding count shown in a delete confirmation) are the ones on screen when
 the user clicked. Session keys are prefixed ``codebook_``.
@@ -22,13 +24,17 @@ import streamlit as st
 from app_pages.common import require_member, store
 from coding.codebook.proposals import accept_proposal, proposals, reject_proposal
 from app_pages.plain import md_escape
-from coding.codebook.tree import TEXT_FIELDS, code_tree, visible_code_tree
+from coding.codebook.merge_preview import codebook_merge_preview
+from coding.codebook.tree import TEXT_FIELDS, code_tree, parse_codebook, visible_code_tree
 from coding.codebook.edits import add_code, edit_code, move_code, rename_code
 from coding.codebook.history import codebook_changes
 from coding.codebook.restructure import delete_code, delete_impact, merge_codes, split_code
 from coding.work.counts import visible_coding_counts
 from coding.errors import CodingError
 from coding.team.projects import get_project
+from coding.work.attributes import attributes_preview
+from coding.work.documents import import_attributes
+from coding.work.staged_import import import_codebook_staged
 
 TOP = "(top level)"
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -322,6 +328,100 @@ if member.is_lead:
                         key="codebook_delete_confirm")
             st.button("Delete", key="codebook_delete", type="primary", on_click=on_delete,
                       args=(info.id, info.parent_id, n_codings, info.path))
+
+# --- import: a YAML codebook (leads), participant attributes (whoever may import) -----------
+
+def _upload_key(what: str) -> str:
+    """The uploader's key: a new one after each import, so the stored file leaves the page."""
+    return f"codebook_{what}_file_{st.session_state.get(f'codebook_{what}_n', 0)}"
+
+
+def _uploaded_done(what: str) -> None:
+    st.session_state[f"codebook_{what}_n"] = st.session_state.get(f"codebook_{what}_n", 0) + 1
+
+
+def _read_codebook(name: str, data: bytes):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CodingError(f"{name}: is not UTF-8 text; save the codebook as UTF-8") from None
+    return parse_codebook(text, name)  # errors name the file, the code path and the field
+
+
+st.subheader("Import")
+if member.is_lead:
+    with st.expander("A codebook (YAML)", expanded=not tree.infos):
+        st.caption("Codes of the file that match a code here (by id, else by path) update it; the others are "
+                   "added; codes the file does not name stay as they are. Nothing is stored until you import. "
+                   "The format is in the README (Codebook format); `python -m coding codebook export` writes one.")
+        up = st.file_uploader("Codebook file (.yaml, .yml)", type=["yaml", "yml"], key=_upload_key("yaml"))
+        if up is not None:
+            data = up.getvalue()
+            try:
+                book = _read_codebook(up.name, data)
+                with store().session(write=False) as s:
+                    plan = codebook_merge_preview(s, get_project(s, project_name), member, book)
+            except CodingError as exc:
+                st.error(md_escape(str(exc)), icon=":material/error:")
+            else:
+                n_new = sum(r.action == "create" for r in plan)
+                n_upd = sum(r.action == "update" for r in plan)
+                st.text(f"{up.name}: {plural(n_new, 'code')} to create, {plural(n_upd, 'code')} to update, "
+                        f"{plural(sum(r.action == 'keep' for r in plan), 'code')} kept as they are.")
+                st.dataframe(pd.DataFrame([{"code": r.path, "import": r.action, "changes": r.changes} for r in plan]),
+                             hide_index=True, width="stretch", key="codebook_yaml_preview",
+                             height=min(38 + 35 * len(plan), 400))
+                if st.button("Import this codebook", key="codebook_yaml_import", type="primary"):
+                    try:
+                        # stored out of sight and moved in at once: all or nothing, coders keep coding
+                        counts = import_codebook_staged(store(), project_name, book, member=member, label=up.name)
+                    except CodingError as exc:
+                        st.error(md_escape(str(exc)), icon=":material/error:")
+                    else:
+                        st.session_state["codebook_flash"] = (
+                            "success", f"Codebook imported from {up.name}: {counts['created']} created, "
+                                       f"{counts['updated']} updated.")
+                        _uploaded_done("yaml")
+                        st.rerun()
+
+with st.expander("Participant attributes (CSV)"):
+    st.caption("First column: the document's name; the other columns: attributes (e.g. document,cohort,site). "
+               "Values of a document the file names replace its old ones; rows naming no document are skipped. "
+               "Nothing is stored until you press the button, and then all rows or none.")
+    up = st.file_uploader("Attributes file (.csv)", type=["csv"], key=_upload_key("csv"))
+    if up is not None:
+        data = up.getvalue()
+        try:
+            with store().session(write=False) as s:
+                pre = attributes_preview(s, get_project(s, project_name), member, up.name, data)
+        except CodingError as exc:
+            st.error(md_escape(str(exc)), icon=":material/error:")
+        else:
+            for w in pre.warnings:
+                st.warning(md_escape(w))
+            st.text(f"{up.name}: attributes {', '.join(pre.columns)}; {plural(len(pre.matched), 'document')} "
+                    f"matched, {plural(len(pre.unmatched), 'row')} naming no document.")
+            rows = ([{"document": n, "in this project": "matched: gets these values"} for n in pre.matched]
+                    + [{"document": n, "in this project": f"no such document (line {line}): skipped"}
+                       for line, n in pre.unmatched]
+                    + [{"document": n, "in this project": "not in the file: keeps its values"}
+                       for n in pre.without_row])
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="codebook_csv_preview")
+            if st.button("Store these attributes", key="codebook_csv_import", type="primary",
+                         disabled=not pre.matched):
+                try:
+                    count, _ = store().run(lambda s: import_attributes(s, get_project(s, project_name), up.name,
+                                                                       data, actor=member))
+                except CodingError as exc:
+                    st.error(md_escape(str(exc)), icon=":material/error:")
+                else:
+                    st.session_state["codebook_flash"] = (
+                        "success", f"Attributes stored from {up.name}: {plural(count, 'value')} for "
+                                   f"{plural(len(pre.matched), 'document')}"
+                                   + (f"; skipped {', '.join(n for _, n in pre.unmatched)}." if pre.unmatched
+                                      else "."))
+                    _uploaded_done("csv")
+                    st.rerun()
 
 st.subheader("Recent codebook changes")
 if changes:
