@@ -1,5 +1,5 @@
-"""Exchange: import a REFI-QDA project or codebook (NVivo, ATLAS.ti, MAXQDA, QualCoder) and
-export this project as .qdpx or its codebook as .qdc.
+"""Exchange: import a REFI-QDA project or codebook (NVivo, ATLAS.ti, MAXQDA, QualCoder), or a
+codebook CSV of Taguette or QualCoder, and export this project as .qdpx or its codebook as .qdc.
 
 An import is first checked and summarised without storing anything (a dry run, once
 per file); the lead then stores it. Exports are built only when asked for (a button),
@@ -34,7 +34,7 @@ def _import(data: bytes, filename: str, *, lenient: bool, dry_run: bool, progres
     """The import's report. It is worked out on a copy of the project (a dry run stops
     there), then stored out of sight in short transactions and moved in at once, so
     coders keep coding meanwhile (coding.work.staged_import)."""
-    qdc = filename.lower().endswith(".qdc")
+    qdc = filename.lower().endswith((".qdc", ".csv"))  # a codebook: REFI-QDA, or Taguette's/QualCoder's CSV
     run = import_qdc_staged if qdc else import_qdpx_staged
     return run(store(), project_name, member, data, filename, lenient=lenient, dry_run=dry_run, progress=progress)
 
@@ -56,8 +56,8 @@ for job in running:
     st.info(f"An import is being stored: {md_escape(job.label)} by {md_escape(job.by)}, {state}. Nothing of it "
             "is visible until it is complete.", icon="⏳")
 if member.is_lead:
-    up = st.file_uploader("A REFI-QDA project (.qdpx) or codebook (.qdc)", type=["qdpx", "qdc"],
-                          key="exchange_upload")
+    up = st.file_uploader("A REFI-QDA project (.qdpx) or codebook (.qdc), or a codebook CSV exported by Taguette "
+                          "or QualCoder (.csv)", type=["qdpx", "qdc", "csv"], key="exchange_upload")
     lenient = st.checkbox("Import what is valid and report the rest (lenient)", key="exchange_lenient")
     if up is not None:
         data = up.getvalue()

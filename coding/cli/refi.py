@@ -2,7 +2,7 @@
 
     refi import FILE.qdpx [--project NAME] [--lenient] [--positions CONV] [--dry-run] [--local]
     refi export PROJECT OUT.qdpx [--layer project|coders|consensus|coder:NAME] [--for nvivo|atlasti|maxqda]
-    refi codebook-import PROJECT FILE.qdc [--lenient]
+    refi codebook-import PROJECT FILE.qdc|FILE.csv [--lenient]   (.csv: Taguette's or QualCoder's codebook)
     refi codebook-export PROJECT OUT.qdc
 
 The issue's spelling works too, with the project first: ``qdpx import NAME FILE``,
@@ -245,9 +245,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--for", dest="for_tool", choices=sorted(REFI_TOOLS),
                    help="write positions and line endings as that tool reads them")
 
-    p = rs.add_parser("codebook-import", help="merge a .qdc codebook into a project (by GUID, then path)")
+    p = rs.add_parser("codebook-import", help="merge a .qdc codebook (or a Taguette/QualCoder codebook .csv) into "
+                                             "a project (by GUID, then path)")
     p.add_argument("project", metavar="PROJECT")
-    p.add_argument("file", metavar="FILE.qdc")
+    p.add_argument("file", metavar="FILE.qdc|FILE.csv")
     p.add_argument("--lenient", action="store_true", help="import what is valid and report the rest")
     p.add_argument("--json", action="store_true", help="stable JSON report")
 

@@ -413,3 +413,16 @@ def test_an_installed_wheel_validates_with_its_own_schemas(team_store, tmp_path)
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"validated from {target}" in out.stdout.replace(str(target.resolve()), str(target))
+
+
+def test_cli_merges_a_codebook_csv_into_harbour(team_store, tmp_path, monkeypatch, capsys):
+    from coding.cli.main import main
+    from tests.conftest import TEAM_PASSWORDS
+
+    f = tmp_path / "qualcoder-codebook.csv"
+    f.write_text(QUALCODER_CSV, encoding="utf-8")
+    monkeypatch.setenv("CODING_PASSWORD", TEAM_PASSWORDS["maria"])
+    assert main(["--db", team_store.url, "--as", "maria", "refi", "codebook-import", TEAM, str(f)]) == 0
+    assert "codes: 3 new, 2 updated" in capsys.readouterr().out
+    with team_store.session(write=False) as s:
+        assert "Memories/Pubs/Closing time" in code_tree(s, get_project(s, TEAM)).by_path
