@@ -1,8 +1,10 @@
-"""AppTest of the coding page: sign-in, applying a code through the component's value,
-the blind rule, undo, memos."""
+"""AppTest of the coding page: sign-in, applying a code through the component's one
+request (the ``apply`` trigger, as the browser sends it), the blind rule, undo, memos."""
 
+import hashlib
 import json
 import re
+import uuid
 
 from sqlalchemy import select
 
@@ -38,6 +40,41 @@ def _select(at, doc_text: str, phrase: str, doc_id: str | None = None, sha: str 
     return cp, cp + len(phrase)
 
 
+def _sel(doc_text: str, phrase: str, doc_id: str, at: int | None = None) -> dict:
+    """A selection as the browser sends it with a chosen code (UTF-16 offsets, document id,
+    text hash, one-time id)."""
+    cp = doc_text.index(phrase) if at is None else at
+    a, b = Utf16Map(doc_text).span_to_utf16(cp, cp + len(phrase))
+    return {"start": a, "end": b, "text": phrase, "doc": doc_id,
+            "sha": hashlib.sha256(doc_text.encode()).hexdigest(), "nonce": uuid.uuid4().hex}
+
+
+def _trigger(at, event: str, value: dict) -> None:
+    """Send the component's trigger ``event`` as the browser does (callbacks run, one rerun)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    comp = at.get("bidi_component")[0]
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{comp.proto.id}__events",
+                                      json_trigger_value=json.dumps([{"event": event, "value": value}])))
+    at._run(states)
+
+
+def _apply(at, code_id: str, sel: dict, nonce: str | None = None) -> None:
+    _trigger(at, "apply", {"codes": [code_id], "sel": sel, "how": "click", "nonce": nonce or uuid.uuid4().hex})
+
+
+def _view(at) -> dict:
+    return json.loads(at.get("bidi_component")[0].proto.json)
+
+
+def _key(at, key: str) -> None:
+    """Press u or r as the browser does: it names the step the page showed."""
+    step = _view(at)["undo" if key == "u" else "redo"]
+    _trigger(at, "shortcut", {"key": key, "block": None, "target": step["id"] if step else None,
+                              "sel": None, "nonce": uuid.uuid4().hex})
+
+
 def _doc(demo_store, name=DOC):
     with demo_store.session() as s:
         p = get_project(s, "demo")
@@ -62,14 +99,13 @@ def test_apply_a_code_through_the_component_value(app_for, demo_store):
     at.run()
     at.selectbox(key="coding_doc").set_value(doc_id).run()
     phrase = next(line for line in text.split("\n") if line.startswith("[")).split(": ", 1)[1][:60]
-    span = _select(at, text, phrase)
+    cp = text.index(phrase)
+    span = (cp, cp + len(phrase))
     with demo_store.session() as s:
         code = code_tree(s, get_project(s, "demo")).resolve("CIC Project/Collaboration between teachers/Feedback")
-    at.run()
-    assert any("Selection" in m.value and "characters" in m.value for m in at.markdown)
-    at.button(key=f"coding_code_{code.id}").click().run()
+    _apply(at, code.id, _sel(text, phrase, doc_id))
     assert not at.exception
-    assert [_plain(t.proto.body) for t in at.toast] == ["Applied Feedback."]
+    assert _view(at)["notice"]["text"].startswith(f"Applied Feedback to “{phrase[:20]}")
     with demo_store.session() as s:
         ana = get_member(s, get_project(s, "demo"), "ana")
         rows = s.scalars(select(Coding).where(Coding.document_id == doc_id, Coding.coder_id == ana.id)).all()
@@ -80,18 +116,23 @@ def test_apply_a_code_through_the_component_value(app_for, demo_store):
     # the document now shows as in progress for ana, and the box still shows the document
     assert at.selectbox(key="coding_doc").value == doc_id
     assert any("My progress: in progress" in t.value for t in at.text)
-    # undo removes it
-    at.button(key="coding_undo").click().run()
+    # undo removes it, and says what it undid
+    assert _view(at)["undo"]["label"].startswith(f"applying Feedback to “{phrase[:20]}")
+    _key(at, "u")
     with demo_store.session() as s:
         assert s.get(Coding, rows[0].id) is None
+    assert _view(at)["notice"]["text"].startswith(f"Undid applying Feedback to “{phrase[:20]}")
 
 
-def test_no_selection_gives_a_clear_message(app_for, demo_store):
+def test_an_incomplete_selection_gives_a_clear_message(app_for, demo_store):
+    p, doc_id, text = _doc(demo_store)
+    before = _codings_of(demo_store, "ana")
     at = app_for(PAGE, "ana")
     at.run()
-    recent = [b for b in at.button if b.key and b.key.startswith("coding_recent_")]
-    recent[0].click().run()
-    assert "Select some text" in _plain(at.error[0].value)
+    at.selectbox(key="coding_doc").set_value(doc_id).run()
+    _apply(at, _code(demo_store), {"doc": doc_id})
+    assert "select the text again" in _plain(at.error[0].value)
+    assert _codings_of(demo_store, "ana") == before
 
 
 def test_blind_round_hides_the_other_coder(app_for, demo_store):
@@ -181,19 +222,18 @@ def test_document_box_keeps_the_document_while_its_progress_changes(app_for, dem
     at.run()
     at.selectbox(key="coding_doc").set_value(doc_id).run()
     lines = [ln.split(": ", 1)[1] for ln in text.split("\n") if ln.startswith("[") and ": " in ln]
-    span1 = _select(at, text, lines[1][:50])
-    at.run()
-    at.button(key=f"coding_code_{code}").click().run()
-    assert at.selectbox(key="coding_doc").value == doc_id
-    span2 = _select(at, text, lines[3][:40])
-    at.run()
-    assert at.selectbox(key="coding_doc").value == doc_id
-    at.button(key=f"coding_code_{code}").click().run()
+    spans = []
+    for line, n in ((lines[1], 50), (lines[3], 40)):
+        cp = text.index(line[:n])
+        spans.append((cp, cp + n))
+        _apply(at, code, _sel(text, line[:n], doc_id))
+        assert at.selectbox(key="coding_doc").value == doc_id
+    span1, span2 = spans
     at.selectbox(key=f"coding_status_{doc_id}").set_value("done").run()
     assert at.selectbox(key="coding_doc").value == doc_id
-    span3 = _select(at, text, lines[5][:30])
-    at.run()
-    at.button(key=f"coding_code_{code}").click().run()
+    cp = text.index(lines[5][:30])
+    span3 = (cp, cp + 30)
+    _apply(at, code, _sel(text, lines[5][:30], doc_id))
     assert not at.exception
     assert at.selectbox(key="coding_doc").value == doc_id
     new = _codings_of(demo_store, "ana")[len(before):]
@@ -208,32 +248,34 @@ def test_a_selection_from_another_document_is_never_applied(app_for, demo_store)
     at.run()
     at.selectbox(key="coding_doc").set_value(doc_id).run()
     # the browser still holds a selection made on P01 (same offsets exist in P02)
-    _select(at, other_text, other_text[200:260], doc_id=other_id)
-    at.run()
-    assert any("none: select text" in m.value for m in at.markdown)
-    at.button(key=f"coding_code_{_code(demo_store)}").click().run()
-    assert "Select some text" in _plain(at.error[0].value)
+    _apply(at, _code(demo_store), _sel(other_text, other_text[200:260], other_id, at=200))
+    assert "belongs to another document" in _plain(at.error[0].value)
     assert _codings_of(demo_store, "ana") == before
 
 
-def test_a_used_selection_is_not_applied_again(app_for, demo_store):
-    """Issue 7.4: after coding X, a click elsewhere brought X back and the next code stored X again."""
+def test_a_request_delivered_twice_stores_once(app_for, demo_store):
+    """Issue 7.4: one choice of a code stores one coding, however often the request arrives;
+    a shared selection already used is not applied again by a page button."""
     p, doc_id, text = _doc(demo_store)
     code, other = _code(demo_store), _code(demo_store, "Synthesis/Aspects to keep")
     before = _codings_of(demo_store, "ana")
     at = app_for(PAGE, "ana")
     at.run()
     at.selectbox(key="coding_doc").set_value(doc_id).run()
-    _select(at, text, text[300:340], nonce="sel-1")
-    at.run()
-    at.button(key=f"coding_code_{code}").click().run()
-    assert any("none: select text" in m.value for m in at.markdown)
-    # the browser re-sends its last state value (the same selection, same id)
-    _select(at, text, text[300:340], nonce="sel-1")
-    at.run()
-    at.button(key=f"coding_code_{other}").click().run()
-    assert "Select some text" in _plain(at.error[0].value)
+    sel = _sel(text, text[300:340], doc_id, at=300)
+    _apply(at, code, sel, nonce="req-1")
+    _apply(at, code, sel, nonce="req-1")
     assert len(_codings_of(demo_store, "ana")) == len(before) + 1
+    # the shared selection (state) used by "Apply several codes" is used once
+    _select(at, text, text[500:540], nonce="sel-1")
+    at.run()
+    at.multiselect(key="coding_multi").set_value([other]).run()
+    at.button(key="coding_apply_multi").click().run()
+    _select(at, text, text[500:540], nonce="sel-1")   # the browser re-sends its last state value
+    at.run()
+    at.button(key="coding_apply_multi").click().run()
+    assert "Select some text" in _plain(at.error[0].value)
+    assert len(_codings_of(demo_store, "ana")) == len(before) + 2
 
 
 def test_memo_is_stored_with_one_click_after_typing(app_for, demo_store):
@@ -262,12 +304,9 @@ def test_undo_names_its_event_and_acts_once(app_for, demo_store):
     at.run()
     at.selectbox(key="coding_doc").set_value(doc_id).run()
     for a, b in ((100, 140), (400, 440)):
-        _select(at, text, text[a:b])
-        at.run()
-        at.button(key=f"coding_code_{code}").click().run()
+        _apply(at, code, _sel(text, text[a:b], doc_id, at=a))
     n = len(_codings_of(demo_store, "ana"))
-    stale = at.button(key="coding_undo")
-    stale.click().run()
+    _key(at, "u")
     assert len(_codings_of(demo_store, "ana")) == n - 1
     # the same request again (a stale page, a repeated key) undoes nothing more
     from coding.work.codings import undo
@@ -279,7 +318,8 @@ def test_undo_names_its_event_and_acts_once(app_for, demo_store):
         again = undo(s, p, ana, json.loads(last_undo.payload)["undid"])
     assert not again.done and "already undone" in again.message
     assert len(_codings_of(demo_store, "ana")) == n - 1
-    # redo puts it back
+    # redo puts it back, and says what it re-applied
     at.run()
-    at.button(key="coding_redo").click().run()
+    _key(at, "r")
     assert len(_codings_of(demo_store, "ana")) == n
+    assert _view(at)["notice"]["text"].startswith("Redid applying Feedback to “")
