@@ -19,7 +19,11 @@ from coding.codebook.tree import visible_code_tree
 from coding.work.codings import apply_codes
 from coding.work.documents import list_documents
 from coding.errors import CodingError
-from coding.exporting.excerpts import excerpt_context, excerpts, project_template, set_attribution_template
+from coding.exporting.excerpts import (DEFAULT_TEMPLATE, excerpt_context, excerpts, project_template,
+                                       set_attribution_template)
+from coding.exporting.quote_bank import BankOptions
+from coding.exporting.quotes import MODE_LABELS, QUOTE_MODES
+from coding.exporting.table import GUARD_NOTE, SPLIT_NOTE
 from coding.exporting.exports import WHAT_FORMATS, Filters, MatrixSpec, build_matrix, export
 from coding.exporting.pseudonyms import Pseudonyms, ner_candidates, parse_pseudonyms
 from coding.exporting.search import search_corpus
@@ -80,12 +84,15 @@ filters = Filters(codes=list(picked), include_descendants=descendants, layer=lay
                   documents=[docs[d] for d in chosen_docs] or None, attributes=attributes,
                   round=round_name or None, provenance=list(provenance) or None, text_search=search or None)
 
+template_warnings: list[str] = []
 try:
     with store().session(write=False) as s:
-        found = excerpts(s, get_project(s, project_name), member, **filters.kwargs())
+        found = excerpts(s, get_project(s, project_name), member, **filters.kwargs(), warnings=template_warnings)
 except CodingError as exc:
     st.error(md_escape(str(exc)), icon=":material/error:")
     found = []
+for w in template_warnings:
+    st.warning(md_escape(w[0].upper() + w[1:]), icon=":material/warning:")
 
 m1, m2, m3 = st.columns(3)
 m1.metric("Excerpts", len(found))
@@ -113,10 +120,11 @@ tab_x, tab_m, tab_s, tab_e = st.tabs(["Excerpts", "Matrix", "Search the corpus",
 
 
 def excerpt_frame(es) -> pd.DataFrame:
-    return pd.DataFrame([{"code": e.code, "document": e.document, "coder": e.coder, "layer": e.layer,
-                          "attribution": e.attribution, "text": e.text, "memo": e.memo,
+    return pd.DataFrame([{"code": e.code, "document": e.document, "location": e.location, "coder": e.coder,
+                          "layer": e.layer, "attribution": e.attribution, "text": e.text, "memo": e.memo,
                           "start": e.start, "end": e.end} for e in es],
-                        columns=["code", "text", "attribution", "document", "coder", "layer", "memo", "start", "end"])
+                        columns=["code", "text", "attribution", "document", "location", "coder", "layer", "memo",
+                                 "start", "end"])
 
 
 def open_in_coding_page(document_id: str, coding_id: str | None = None) -> None:
@@ -139,7 +147,8 @@ with tab_x:
             contexts = [excerpt_context(s, p, member, e, 300) for e in found[:SHOWN]]
         for i, (e, (before, quote, after)) in enumerate(zip(found[:SHOWN], contexts)):
             who = "consensus" if e.layer == "consensus" else e.coder
-            with st.expander(md_escape(f"{e.code} · {e.document} {e.attribution} · {who}"), expanded=False):
+            where = ", ".join(x for x in (e.document, e.location) if x)
+            with st.expander(md_escape(f"{e.code} · {where} {e.attribution} · {who}"), expanded=False):
                 st.text(quote)
                 if e.memo:
                     st.text(f"Memo: {e.memo}")
@@ -253,16 +262,18 @@ with tab_e:
     if member.is_lead:
         with st.form("retrieve_template_form", border=False):
             t1, t2 = st.columns([4, 1], vertical_alignment="bottom")
-            t1.text_input("Attribution template (attribute names in braces; empty: the default)",
+            t1.text_input("Attribution template (fields in braces; empty: the default)",
                           value=project_template_text, key="retrieve_template",
-                          help="e.g. ({role} - {school}); each excerpt is attributed by its document's participant "
-                               "attributes")
+                          help=f"Fields: {{document}}, {{speaker}}, {{turn}} and the attribute columns "
+                               f"({', '.join('{' + n + '}' for n in sorted(attr_values, key=str.casefold)) or 'none yet'})."
+                               f" The default is {DEFAULT_TEMPLATE}. A field a document lacks is left out of its "
+                               "quotes, with a warning.")
             t2.form_submit_button("Save template", on_click=save_template, key="retrieve_template_save")
         if err := S.pop("retrieve_template_error", None):
             st.error(md_escape(err))
     else:
-        st.caption(md_escape(f"Attribution template: {project_template_text} (each excerpt is attributed by its "
-                             "document's participant attributes; a lead sets it)."))
+        st.caption(md_escape(f"Attribution template: {project_template_text} (each quote is attributed by its "
+                             "document, speaker, turn and participant attributes; a lead sets it)."))
     st.text_area("Pseudonyms: one 'real name,pseudonym' per line (applied to the exported files only)",
                  key="retrieve_pseudonyms", height=100, placeholder="José,Teacher A\nEscuela Las Lomas,School II_4")
     if bad is not None:
@@ -274,7 +285,19 @@ with tab_e:
         st.caption("Names spaCy found that the list does not hold yet: add those to hide.")
         st.dataframe(pd.DataFrame(S["retrieve_ner_found"], columns=["name", "kind", "times"]),
                      hide_index=True, key="retrieve_ner_table")
-    memos = st.checkbox("Quote bank: add each excerpt's memo", key="retrieve_memos")
+    st.markdown("**Quote bank**")
+    q1, q2 = st.columns([2, 3])
+    quote_mode = q1.radio("Quotes", QUOTE_MODES, key="retrieve_quote_mode", format_func=MODE_LABELS.get,
+                          help="Two coders' overlapping codings of one code are one passage: merged into their "
+                               "union, coders listed. 'Auto' takes the consensus layer in documents a lead "
+                               "adjudicated. The file's cover line says which was used.")
+    memos = BankOptions(memos=q2.checkbox("Memos (coding memos under each quote, document memos at the end)",
+                                          key="retrieve_memos"),
+                        toc=q2.checkbox("Table of contents", key="retrieve_toc"),
+                        other_codes=q2.checkbox("Other codes on each quote's passage", key="retrieve_other_codes"),
+                        variables=q2.checkbox("Document variables (participant attributes) under each quote",
+                                              key="retrieve_variables"))
+    st.caption(md_escape(GUARD_NOTE + " XLSX: " + SPLIT_NOTE))
     if bad is None:
         st.caption(f"{len(found)} excerpt(s) with the filters above" + ("; pseudonymised" if listed else ""))
         buttons = [("excerpts", f) for f in WHAT_FORMATS["excerpts"]] + [("quotes", "docx")] + \
@@ -284,6 +307,7 @@ with tab_e:
         for i, (what, fmt) in enumerate(buttons):
             cols[i % 4].download_button(
                 f"{label[what]} ({fmt.upper()})",
-                data=lambda what=what, fmt=fmt, ps=listed, memos=memos: _export(what, fmt, ps, memos=memos),
+                data=lambda what=what, fmt=fmt, ps=listed, bank=memos, mode=quote_mode: _export(
+                    what, fmt, ps, bank=bank, quotes=mode),
                 file_name=f"{project_name}-{what}.{fmt}", key=f"retrieve_dl_{what}_{fmt}",
                 icon=":material/download:", on_click="ignore")
