@@ -21,7 +21,7 @@ from app_pages.common import (
 from app_pages.plain import md_escape
 from coding.codebook.tree import visible_code_tree
 from coding.work.counts import visible_coding_counts
-from coding.demo import build_demo
+from coding.demo import build_demo, process_demo_in_background
 from coding.work.documents import document_summary, get_document, import_uploads_committing, list_documents
 from coding.errors import CodingError
 from coding.team.projects import add_member, create_project, create_project_as, get_project
@@ -98,6 +98,7 @@ if name is None:
     )
     if st.button("Build the demo study", type="primary", key="project_build_demo"):
         store().run(build_demo)
+        process_demo_in_background(store())  # parsed for suggestions meanwhile (Suggestions page: progress)
         st.session_state["project"] = "demo"
         st.rerun()
     create_form(None, None)

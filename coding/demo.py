@@ -1,5 +1,11 @@
 """The demo study: a project built from ``corpora/cic-demo`` and ``codebooks/``.
 
+:func:`build_demo` stores it in one transaction (what the tests' template does: it takes
+seconds); :func:`process_demo` then parses its documents for suggestions (spaCy: about
+20 seconds the first time, nothing once cached), so the Suggestions page works at once.
+``python -m coding demo`` does both; the app's "Build the demo study" button builds it
+and parses in the background (:func:`process_demo_in_background`).
+
 Codings in the double-coded sample are anchored by quotation (the exact text and
 which occurrence), so the sample stays readable and survives re-typing offsets.
 """
@@ -16,11 +22,12 @@ from coding.codebook.tree import code_tree, import_codebook, load_codebook_file
 from coding.work.codings import apply_codes
 from coding.work.documents import get_document, import_attributes, store_document
 from coding.errors import CodingError
-from coding.team.projects import add_member, create_project
+from coding.team.projects import add_member, create_project, get_project
 from coding.team.members import Member, get_member
 from coding.work.rounds import assign, open_round, reveal
 from coding.store.engine import REPO_ROOT
 from coding.store.models import Assignment, Project
+from coding.suggest.processing import Background, ProcessReport, process_documents, start_background
 
 DEMO_DIR = REPO_ROOT / "corpora" / "cic-demo"
 
@@ -109,3 +116,25 @@ def build_demo(s: Session, folder: Path = DEMO_DIR, *, password: str | None = No
         if r.get("revealed"):
             reveal(s, project, lead, rnd)
     return project, True
+
+
+def _demo_lead(store, folder: Path) -> tuple[str, Member]:
+    spec = yaml.safe_load((folder / "study.yaml").read_text(encoding="utf-8"))
+    lead_name = next(m["name"] for m in spec["members"] if m["role"] == "lead")
+    with store.session(write=False) as s:
+        return spec["project"], Member.of(get_member(s, get_project(s, spec["project"]), lead_name))
+
+
+def process_demo(store, folder: Path = DEMO_DIR, *, progress=None) -> ProcessReport:
+    """Parse the built demo's documents for suggestions, as its lead (each document in its
+    own transaction; what is cached already is skipped, so a second call reads only).
+    ``progress(done, total, name)`` as :func:`coding.suggest.processing.process_documents`."""
+    name, lead = _demo_lead(store, folder)
+    return process_documents(store, name, lead, progress=progress)
+
+
+def process_demo_in_background(store, folder: Path = DEMO_DIR) -> Background:
+    """:func:`process_demo` in a thread of this process (the app: nothing waits for it; the
+    Suggestions page shows its progress)."""
+    name, lead = _demo_lead(store, folder)
+    return start_background(store, name, lead)

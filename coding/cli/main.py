@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "the app serves it on 127.0.0.1 only). --protected: every member gets the password "
                                     "from $CODING_NEW_PASSWORD (or $CODING_PASSWORD) or a prompt.")
     sp.add_argument("--protected", action="store_true", help="give every demo member a password")
+    sp.add_argument("--no-process", action="store_true",
+                    help="do not parse the documents for suggestions now (about 20 s the first time)")
 
     sp = sub.add_parser("migrate", help="bring the database schema up to date (PostgreSQL: only this does)",
                         description="SQLite files are also migrated when opened, after a backup beside the file. "

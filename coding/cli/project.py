@@ -208,6 +208,15 @@ def cmd_demo(store: Store, args) -> int:
     project, created = store.run(lambda s: build_demo(s, password=password))
     mode = "local single-user mode: serve it on 127.0.0.1 only" if project.local_mode else "protected"
     print(f"{'built' if created else 'already present:'} project {project.name!r} ({mode})")
+    if not args.no_process:  # parsed for suggestions once; a second run finds it cached
+        from coding.demo import process_demo
+
+        def step(done: int, total: int, name: str) -> None:
+            if name:
+                print(f"processing for suggestions: {done + 1} of {total} ({name})", file=sys.stderr)
+        report = process_demo(store, progress=step)
+        if report.parsed:
+            print(f"{report.parsed} documents processed for suggestions")
     return 0
 
 
