@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from coding.team.access import Action, can, load, require
-from coding.codebook.tree import SEP, code_tree
+from coding.codebook.tree import SEP
 from coding.errors import CodingError, ConflictError, NotFoundError, OffsetError, PermissionDeniedError
 from coding.team.events import log_event, undoable_kinds
 from coding.text.offsets import check_span, utf16_map
@@ -28,6 +28,7 @@ from coding.work.segmentation import enclosing, ensure_sentences, label_spans, t
 from coding.store.models import Code, Coder, Coding, Document, Event, Project
 
 UNDOABLE = undoable_kinds()
+_PAGE = 20  # events read at a time, newest first, to find what Redo would re-apply
 _FIELDS = ("id", "project_id", "document_id", "code_id", "coder_id", "start", "end", "memo", "provenance", "layer")
 
 
@@ -62,15 +63,20 @@ def visible_codings(s: Session, project: Project, member: Member, document: Docu
 
 def coding_views(s: Session, project: Project, member: Member, document: Document,
                  *, layer: str = "coder") -> list[CodingView]:
+    """The codings ``member`` may see on ``document``, as the page draws them. Read on every
+    rerun of the coding page, so as plain rows (no ORM objects), with only the codes they
+    use (and those codes' ancestors, for the paths), never the whole codebook."""
     m = require(s, member, Action.READ_CODINGS, project, document)
-    tree = code_tree(s, project)
+    rows = s.execute(visible_codings_query(s, m, document_id=document.id, layer=layer).with_only_columns(
+        Coding.id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.memo, Coding.provenance,
+        Coding.layer)).all()
+    labels = _code_labels(s, project, sorted({r.code_id for r in rows}))
     names = dict(s.execute(select(Coder.id, Coder.name).where(Coder.project_id == project.id)).all())
     out = []
-    for c in visible_codings(s, project, m, document, layer=layer):
-        info = tree.info.get(c.code_id)
-        out.append(CodingView(c.id, c.code_id, info.path if info else "?", info.colour if info else "#888888",
-                              names.get(c.coder_id, "?"), c.start, c.end, c.memo, c.provenance, c.layer,
-                              c.coder_id == m.id))
+    for r in rows:
+        path, _, colour = labels.get(r.code_id, ("?", False, "#888888"))
+        out.append(CodingView(r.id, r.code_id, path, colour, names.get(r.coder_id, "?"), r.start, r.end, r.memo,
+                              r.provenance, r.layer, r.coder_id == m.id))
     return out
 
 
@@ -85,13 +91,18 @@ def _own(s: Session, project: Project, member: Member, coding_id: str) -> tuple[
 
 
 def _chosen_codes(s: Session, project: Project, code_ids: list[str]) -> dict[str, tuple[str, bool]]:
-    """(path, codable) of each of ``code_ids`` that is in the project's codebook tree, read
-    from those codes and their ancestors only: a coding holds the write lock while it runs,
-    and building the whole tree of a 100,000-code codebook for it took seconds."""
+    """(path, codable) of each of ``code_ids`` that is in the project's codebook tree."""
+    return {cid: (path, codable) for cid, (path, codable, _) in _code_labels(s, project, code_ids).items()}
+
+
+def _code_labels(s: Session, project: Project, code_ids: list[str]) -> dict[str, tuple[str, bool, str | None]]:
+    """(path, codable, colour) of each of ``code_ids`` that is in the project's codebook tree,
+    read from those codes and their ancestors only: a coding holds the write lock while it
+    runs, and building the whole tree of a 100,000-code codebook for it took seconds."""
     rows: dict[str, Any] = {}
     wanted = set(code_ids)
     while wanted:  # one query per level, up to the top
-        found = s.execute(select(Code.id, Code.parent_id, Code.name, Code.codable)
+        found = s.execute(select(Code.id, Code.parent_id, Code.name, Code.codable, Code.colour)
                           .where(Code.id.in_(sorted(wanted)), Code.project_id == project.id)).all()
         rows.update((r.id, r) for r in found)
         wanted = {r.parent_id for r in found if r.parent_id is not None and r.parent_id not in rows}
@@ -102,7 +113,7 @@ def _chosen_codes(s: Session, project: Project, code_ids: list[str]) -> dict[str
             seen.add(cur.id)
             names.append(cur.name)
             if cur.parent_id is None:
-                out[cid] = (SEP.join(reversed(names)), rows[cid].codable)
+                out[cid] = (SEP.join(reversed(names)), rows[cid].codable, rows[cid].colour)
                 break
             cur = rows.get(cur.parent_id)
     return out
@@ -292,12 +303,6 @@ def code_turn(s: Session, project: Project, member: Member, document: Document, 
     return apply_codes(s, project, member, document, code_ids, t.speech_start, t.end)
 
 
-def _own_events(s: Session, project: Project, member: Member, kinds: tuple[str, ...]):
-    return s.scalars(
-        select(Event).where(Event.project_id == project.id, Event.actor_id == member.id, Event.action.in_(kinds))
-        .order_by(Event.seq.desc()))
-
-
 def _event(s: Session, event_id: str) -> Event | None:
     return s.scalar(select(Event).where(Event.id == str(event_id)))
 
@@ -314,15 +319,23 @@ def last_redoable(s: Session, project: Project, member: Member) -> Event | None:
     """The member's most recent undo that Redo would re-apply: only while no new action
     (other than a redo) happened after it, as in any editor."""
     member = require(s, member, Action.READ_CODINGS, project)
-    for ev in _own_events(s, project, member, (*UNDOABLE, "undo")):
-        if ev.action == "undo":
-            if ev.undone_by is None:
+    # Newest first, on the index (actor_id, seq): the first step that is an undo not yet
+    # redone (the answer) or an action other than a redo (nothing to redo) decides; an undo
+    # already redone and a redo are passed over. A page of rows nearly always suffices.
+    q = (select(Event).where(Event.project_id == project.id, Event.actor_id == member.id,
+                             or_(and_(Event.action == "undo", Event.undone_by.is_(None)), Event.action.in_(UNDOABLE)))
+         .order_by(Event.seq.desc()).limit(_PAGE))
+    before = None
+    while True:
+        page = s.scalars(q if before is None else q.where(Event.seq < before)).all()
+        for ev in page:
+            if ev.action == "undo":
                 return ev
-            continue
-        if json.loads(ev.payload).get("redo_of"):
-            continue
-        return None
-    return None
+            if not json.loads(ev.payload).get("redo_of"):
+                return None
+        if len(page) < _PAGE:
+            return None
+        before = page[-1].seq
 
 
 @dataclass(frozen=True)
