@@ -294,7 +294,10 @@ class ReferenceModel:
             raise NotEnoughData("too few")
         self.frequency = [x for x, _ in counts.most_common() if x in set(self.code_ids)]
         self.vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
-        X = self.vec.fit_transform(texts)
+        try:
+            X = self.vec.fit_transform(texts)
+        except ValueError:  # no word of two letters anywhere
+            raise NotEnoughData("no words") from None
         self.models = []
         for x in self.code_ids:
             y = [x in cs for cs in codes]

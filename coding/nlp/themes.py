@@ -226,7 +226,7 @@ def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, 
 
     most = max(MIN_SUPPORT, MAX_SHARE * n)
     candidates = sorted((f for f, c in support.items() if MIN_SUPPORT <= c <= most and c < n
-                         and own[f] >= MIN_OWN and f not in general
+                         and own[f] >= MIN_OWN
                          and not (" " in f and _words(f) <= general and own[f] < MIN_SUPPORT)),
                         key=lambda f: (-key(f), f))
     out: list[tuple[str, list[int], list[str]]] = []
@@ -241,7 +241,7 @@ def anchor_themes(units: list[Unit], background: list[list[str]] | None = None, 
         if not why:  # its sentences share nothing else: a word, not a meaning ("harto", "usually")
             continue
         name = theme_name(units, f, why)
-        if name in names:  # the same name twice reads as one theme
+        if name in names or name in general:  # the same name twice; a word said everywhere, alone
             continue
         names.add(name)
         out.append((f, members, why))
