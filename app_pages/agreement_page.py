@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.downloads import download_button
 from app_pages.plain import md_escape
 from coding.work.adjudication import (
     DECISIONS, accept_agreements, adjudicate, clip, compare, consensus_status, disagreement_counts, subtract,
@@ -232,18 +233,19 @@ st.dataframe(table, hide_index=True, key="agreement_table", column_config={
     "u-alpha": st.column_config.NumberColumn("u-alpha", format="%.3f", help="Unitizing alpha over the continuum"),
 })
 d1, d2, d3, d4, _ = st.columns([1, 1, 1, 1, 1])
-d1.download_button("Download CSV", report_csv(rep), file_name=f"agreement-{unit}.csv", mime="text/csv",
-                   key="agreement_csv")
-d2.download_button("Download Markdown", report_markdown(rep), file_name=f"agreement-{unit}.md",
-                   mime="text/markdown", key="agreement_md")
-# The Word report (method sentence and table) is built on click, from the report shown.
-# Excel: the overall, per-code and per-document tables and an About sheet (built on click).
-d4.download_button("Download Excel (all tables)", lambda rep=rep: agreement_file(rep, project_name, "xlsx"),
-                   file_name=f"agreement-{unit}.xlsx", key="agreement_xlsx", on_click="ignore",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-d3.download_button("Download Word report", lambda rep=rep: agreement_file(rep, project_name, "docx"),
-                   file_name=f"agreement-{unit}.docx", key="agreement_docx", on_click="ignore",
-                   mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+# Every file is built now, from the report shown, and offered as bytes (app_pages/downloads.py:
+# a deferred download could fail when clicked during a rerun). Excel: the overall, per-code and
+# per-document tables and an About sheet; Word: the method sentence and the table.
+download_button(d1, "Download CSV", report_csv(rep), file_name=f"agreement-{unit}.csv", mime="text/csv",
+                key="agreement_csv")
+download_button(d2, "Download Markdown", report_markdown(rep), file_name=f"agreement-{unit}.md",
+                mime="text/markdown", key="agreement_md")
+download_button(d4, "Download Excel (all tables)", lambda: agreement_file(rep, project_name, "xlsx"),
+                file_name=f"agreement-{unit}.xlsx", key="agreement_xlsx", basis=cache_key, prepare=False,
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+download_button(d3, "Download Word report", lambda: agreement_file(rep, project_name, "docx"),
+                file_name=f"agreement-{unit}.docx", key="agreement_docx", basis=cache_key, prepare=False,
+                mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 chart_rows = [{"code": r.code, "alpha": r.alpha, "verdict": r.verdict} for r in rep.rows if not _nan(r.alpha)]
 if chart_rows:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.downloads import download_button
 from app_pages.plain import md_escape
 from coding.codebook.tree import visible_code_tree
 from coding.errors import CodingError
@@ -99,10 +100,9 @@ for what, (heading, text) in SECTIONS.items():
     st.caption(text)
     cols = st.columns(4)
     for i, fmt in enumerate(CODED_FORMATS[what]):
-        cols[i].download_button(
-            f"{heading} ({fmt.upper()})", data=lambda what=what, fmt=fmt, f=filters: _file(what, fmt, f),
+        download_button(  # prepared on request, kept while the filters stay (app_pages/downloads.py)
+            cols[i], f"{heading} ({fmt.upper()})", lambda what=what, fmt=fmt, f=filters: _file(what, fmt, f),
             file_name=f"{project_name}-{what if what != 'document' else 'documents'}.{fmt}",
-            key=f"exports_dl_{what}_{fmt}", icon=":material/download:", on_click="ignore",
-            disabled=not found)
+            key=f"exports_dl_{what}_{fmt}", basis=(project_name, member.id, filters), disabled=not found)
 if not found:
     st.info("No coding matches these filters: widen them to export.")

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.downloads import download_button
 from app_pages.plain import md_escape
 from coding.codebook.tree import visible_code_tree
 from coding.work.codings import apply_codes
@@ -207,11 +208,11 @@ with tab_m:
             st.dataframe(excerpt_frame(cell), hide_index=True, width="stretch", key="retrieve_mx_cell")
         fx1, fx2 = st.columns(2)
         for fmt, where in ((("csv", fx1), ("xlsx", fx2)) if bad is None else ()):  # never unpseudonymised by mistake
-            where.download_button(
-                f"Download matrix ({fmt.upper()})",
-                data=lambda fmt=fmt, spec=spec, ps=listed: _export("matrix", fmt, ps, matrix=spec),
+            download_button(  # prepared on request, kept while these choices stay (app_pages/downloads.py)
+                where, f"Download matrix ({fmt.upper()})",
+                lambda fmt=fmt, spec=spec, ps=listed: _export("matrix", fmt, ps, matrix=spec),
                 file_name=f"{project_name}-matrix.{fmt}", key=f"retrieve_mx_dl_{fmt}",
-                icon=":material/download:", on_click="ignore")
+                basis=(project_name, member.id, filters, spec, listed and listed.mapping))
 
 with tab_s:
     q = st.text_input("Find in every transcript (plain text, any case)", key="retrieve_corpus_q")
@@ -305,9 +306,10 @@ with tab_e:
         label = {"excerpts": "Excerpts", "quotes": "Quote bank", "codebook": "Codebook appendix"}
         cols = st.columns(4)
         for i, (what, fmt) in enumerate(buttons):
-            cols[i % 4].download_button(
-                f"{label[what]} ({fmt.upper()})",
-                data=lambda what=what, fmt=fmt, ps=listed, bank=memos, mode=quote_mode: _export(
+            download_button(  # prepared on request, kept while these choices stay (app_pages/downloads.py)
+                cols[i % 4], f"{label[what]} ({fmt.upper()})",
+                lambda what=what, fmt=fmt, ps=listed, bank=memos, mode=quote_mode: _export(
                     what, fmt, ps, bank=bank, quotes=mode),
                 file_name=f"{project_name}-{what}.{fmt}", key=f"retrieve_dl_{what}_{fmt}",
-                icon=":material/download:", on_click="ignore")
+                basis=(project_name, member.id, filters, listed and listed.mapping, memos, quote_mode,
+                       project_template_text))
