@@ -17,7 +17,7 @@ import streamlit as st
 from app_pages.common import report, require_member, store
 from app_pages.plain import md_escape
 from coding.suggest.themes import (
-    apply_to_quotes, create_code_from_theme, decide_proposed_code, dismiss_theme, emergent_themes, proposed_codes,
+    apply_to_quotes, code_from_theme, decide_proposed_code, dismiss_theme, emergent_themes, proposed_codes,
 )
 from coding.suggest.passages import _project_document, code_passage, dismiss_passage, more_like_code
 from coding.suggest.keyphrases import keyphrase_groupings, keyphrases
@@ -224,50 +224,67 @@ def themes_view() -> None:
         if not themes:
             st.info("No themes: too little uncoded text with recurring words.")
         for t in themes:
-            with st.expander(md_escape(f"{t.rank}. {t.title}"), expanded=t.rank == 1):
-                near = (f"nearest existing code: {t.nearest_code} (similarity {t.nearest_score:.2f})"
-                        if t.nearest_code else "no existing code is near")
-                st.text(f"{t.units} units in {t.documents} documents, {t.participants} participants; {near}")
-                st.dataframe(pd.DataFrame([{"#": i + 1, "quote": q.text, "attribution": q.attribution,
-                                            "document": q.document, "speaker": q.speaker or ""}
-                                           for i, q in enumerate(t.quotes)]),
-                             hide_index=True, use_container_width=True)
-                key = f"sugg_{t.rank}"
-                chosen = st.multiselect("Quotes to code", list(range(1, len(t.quotes) + 1)),
-                                        default=list(range(1, len(t.quotes) + 1)), key=f"{key}_quotes")
-                a1, a2 = st.columns(2)
-                with a1.form(f"{key}_create"):
-                    name = st.text_input("New code name", value=t.label[0] if t.label else "", key=f"{key}_name")
-                    parent = st.selectbox("Place under", [None, *paths], key=f"{key}_parent",
-                                          format_func=lambda cid: "(top level)" if cid is None else paths[cid])
-                    definition = st.text_area("Definition", value=t.draft_definition(), key=f"{key}_def")
-                    label = "Add code" if member.is_lead else "Propose code"
-                    if st.form_submit_button(label):
-                        code = run(lambda s, p: create_code_from_theme(
-                            s, p, member, name, parent_id=parent, definition=definition,
-                            example=t.quotes[0].text if t.quotes else ""))
-                        if code is not None:
-                            st.session_state["sugg_flash"] = (
-                                f"Added the code {md_escape(name)}." if member.is_lead else
-                                f"Proposed the code {md_escape(name)}; a lead accepts or rejects it.")
-                            st.rerun()
-                with a2:
-                    target = st.selectbox("Apply a code to the chosen quotes", list(paths), key=f"{key}_code",
-                                          index=list(paths).index(t.nearest_code_id) if t.nearest_code_id in paths else 0,
-                                          format_func=lambda cid: paths[cid]) if paths else None
-                    if st.button("Apply", key=f"{key}_apply", disabled=not (target and chosen)):
-                        qs = [(t.quotes[i - 1].document_id, t.quotes[i - 1].start, t.quotes[i - 1].end) for i in chosen]
-                        made = run(lambda s, p: apply_to_quotes(s, p, member, target, qs, suggestion=t.title))
-                        if made is not None:
-                            st.session_state["sugg_flash"] = f"Coded {len(made)} quotes with {md_escape(paths[target])}."
-                            st.session_state.pop("sugg_themes", None)
-                            st.rerun()
-                    if st.button("Dismiss theme", key=f"{key}_dismiss"):
-                        # the action returns nothing: True marks success (run gives None on a refusal)
-                        if run(lambda s, p: dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
-                            st.session_state["sugg_themes"] = [x for x in themes if x.rank != t.rank]
-                            st.session_state["sugg_flash"] = "Dismissed; it will not be suggested to you again."
-                            st.rerun()
+            theme_box(t, themes, paths, unit)
+
+
+def theme_box(t, themes, paths: dict, unit: str) -> None:
+    """One candidate code: its name, why it was found, its quotes to tick, and what to do with them."""
+    flag = f" (restates {t.nearest_code})" if t.restates else ""
+    with st.expander(md_escape(f"{t.rank}. {t.name}{flag}"), expanded=t.rank == 1):
+        if t.restates:
+            st.warning(md_escape(f"This says what the code {t.nearest_code} already says (similarity "
+                                 f"{t.nearest_score:.2f}): apply that code rather than a new one."))
+        near = (f"nearest existing code: {t.nearest_code} (similarity {t.nearest_score:.2f})" if t.nearest_code
+                else "no existing code is near")
+        st.text(f"{t.units} units in {t.documents} documents, {t.participants} participants; {near}")
+        if t.nearest_note:
+            st.caption(md_escape(t.nearest_note))
+        if t.why:
+            st.text("Why found: its quotes also speak of " + ", ".join(t.why))
+        key = f"sugg_{t.rank}"
+        st.caption("Tick the quotes that fit; only those are coded.")
+        chosen = []
+        for i, q in enumerate(t.quotes):
+            c1, c2 = st.columns([1, 14], vertical_alignment="top")
+            if c1.checkbox(f"quote {i + 1}", key=f"{key}_q{i}", label_visibility="collapsed"):
+                chosen.append(i)
+            c2.text(q.text)
+            c2.caption(md_escape(f"{q.document} {q.attribution}".strip()))
+        qs = [(t.quotes[i].document_id, t.quotes[i].start, t.quotes[i].end) for i in chosen]
+        a1, a2 = st.columns(2)
+        with a1.form(f"{key}_create"):
+            name = st.text_input("New code name", value=t.name, key=f"{key}_name")
+            parent = st.selectbox("Place under", [None, *paths], key=f"{key}_parent",
+                                  format_func=lambda cid: "(top level)" if cid is None else paths[cid])
+            definition = st.text_area("Definition", value=t.draft_definition(), key=f"{key}_def")
+            label = "Add code" if member.is_lead else "Propose code"
+            label += f" and code {len(chosen)} ticked quote{'s' if len(chosen) != 1 else ''}" if chosen else ""
+            if st.form_submit_button(label):
+                got = run(lambda s, p: code_from_theme(s, p, member, name, qs, parent_id=parent,
+                                                       definition=definition, suggestion=t.title))
+                if got is not None:
+                    st.session_state["sugg_flash"] = (
+                        (f"Added the code {md_escape(name)}" if member.is_lead else
+                         f"Proposed the code {md_escape(name)} (a lead accepts or rejects it)")
+                        + (f"; coded {len(got[1])} quotes with it." if got[1] else "."))
+                    st.session_state.pop("sugg_themes", None)
+                    st.rerun()
+        with a2:
+            target = st.selectbox("Apply a code to the ticked quotes", list(paths), key=f"{key}_code",
+                                  index=list(paths).index(t.nearest_code_id) if t.nearest_code_id in paths else 0,
+                                  format_func=lambda cid: paths[cid]) if paths else None
+            if st.button("Apply", key=f"{key}_apply", disabled=not (target and chosen)):
+                made = run(lambda s, p: apply_to_quotes(s, p, member, target, qs, suggestion=t.title))
+                if made is not None:
+                    st.session_state["sugg_flash"] = f"Coded {len(made)} quotes with {md_escape(paths[target])}."
+                    st.session_state.pop("sugg_themes", None)
+                    st.rerun()
+            if st.button("Dismiss theme", key=f"{key}_dismiss"):
+                # the action returns nothing: True marks success (run gives None on a refusal)
+                if run(lambda s, p: dismiss_theme(s, p, member, list(t.label), unit=unit) or True):
+                    st.session_state["sugg_themes"] = [x for x in themes if x.rank != t.rank]
+                    st.session_state["sugg_flash"] = "Dismissed; it will not be suggested to you again."
+                    st.rerun()
 
 
 view = st.radio("View", ["Themes", "Keyphrases", "More like a code"], horizontal=True, key="sugg_view",

@@ -184,6 +184,23 @@ def create_code_from_theme(s: Session, project: Project, member: Member, name: s
     return code
 
 
+def code_from_theme(s: Session, project: Project, member: Member, name: str,
+                    quotes: list[tuple[str, int, int]], *, parent_id: str | None = None, definition: str = "",
+                    suggestion: str = "") -> tuple[Code, list[Coding]]:
+    """"Create code from this": the code (added by a lead, proposed by a coder, as
+    :func:`create_code_from_theme`) and the codings of exactly the ``quotes`` the member ticked
+    (none ticked: the code alone); the first ticked quote is the code's example."""
+    m = require(s, member, Action.WRITE_OWN_CODINGS, project)
+    example = ""
+    if quotes:
+        doc = s.get(Document, quotes[0][0])
+        example = doc.text[quotes[0][1]:quotes[0][2]] if doc is not None and doc.project_id == project.id else ""
+    code = create_code_from_theme(s, project, m, name, parent_id=parent_id, definition=definition, example=example)
+    s.flush()
+    made = apply_to_quotes(s, project, m, code.id, quotes, suggestion=suggestion) if quotes else []
+    return code, made
+
+
 def proposed_codes(s: Session, project: Project, member: Member) -> list[Code]:
     """Open proposals this member may see (a coder: their own)."""
     from coding.codebook.proposals import proposals
