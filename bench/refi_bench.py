@@ -10,7 +10,9 @@ is its own), best of ``--repeats`` runs:
 * ``export baseline``: the same XML written with the standard library only: ``sqlite3``
   reads the rows, ``xml.etree.ElementTree`` builds the project (users, nested codebook,
   cases, sources with their selections and codings, notes), ``zipfile`` writes the
-  ``.qdpx`` with the sources. No positions conversion, no schema validation, no access.
+  ``.qdpx`` with the sources (a selection per span, coder and memo, with its creating
+  user and time and the memo as its Description). No positions conversion, no schema
+  validation, no access.
 * ``export engine``: :func:`coding.interchange.export_qdpx` as the lead (access, blind
   rule, positions, validation against the REFI-QDA XSD).
 * ``import baseline``: the engine's ``.qdpx`` read with the standard library only:
@@ -116,6 +118,11 @@ def _q(tag: str) -> str:
     return f"{{{NS}}}{tag}"
 
 
+def _stamp(stored: str) -> str:
+    """A stored timestamp as xs:dateTime in UTC (as the engine writes it)."""
+    return stored[:19].replace(" ", "T") + "Z"
+
+
 def export_baseline(workdir: str, run: int) -> dict:
     """The same project XML and zip with sqlite3, ElementTree and zipfile only."""
     rss_before = _maxrss_mb()
@@ -143,20 +150,24 @@ def export_baseline(workdir: str, run: int) -> dict:
     for row in children.get(None, []):
         add(codes, row)
     by_doc = defaultdict(lambda: defaultdict(list))
-    for row in con.execute('SELECT document_id, start, "end", id, coder_id, code_id, memo FROM codings '
+    for row in con.execute('SELECT document_id, start, "end", id, coder_id, code_id, memo, created_at FROM codings '
                            "WHERE project_id = ?", (pid,)):
-        by_doc[row[0]][(row[1], row[2])].append(row)
+        by_doc[row[0]][(row[1], row[2], row[4], row[6] or "")].append(row)  # one selection per span, coder, memo
     sources, notes = {}, []
     se = ET.SubElement(root, _q("Sources"))
     for did, name, text in con.execute("SELECT id, name, text FROM documents WHERE project_id = ? ORDER BY name",
                                        (pid,)):
         sources[f"{did}.txt"] = text.encode("utf-8")
         te = ET.SubElement(se, _q("TextSource"), {"guid": did, "name": name, "plainTextPath": f"internal://{did}.txt"})
-        for (a, b), cs in sorted(by_doc[did].items()):
-            sel = ET.SubElement(te, _q("PlainTextSelection"), {"guid": f"{did[:24]}{a:012d}", "name": text[a:b][:60],
-                                                               "startPosition": str(a), "endPosition": str(b)})
+        for (a, b, user, memo), cs in sorted(by_doc[did].items()):
+            sel = ET.SubElement(te, _q("PlainTextSelection"), {
+                "guid": cs[0][3], "name": text[a:b][:60], "startPosition": str(a), "endPosition": str(b),
+                "creatingUser": user, "creationDateTime": _stamp(min(c[7] for c in cs))})
+            if memo:
+                ET.SubElement(sel, _q("Description")).text = memo
             for c in cs:
-                ce = ET.SubElement(sel, _q("Coding"), {"guid": c[3], "creatingUser": c[4]})
+                ce = ET.SubElement(sel, _q("Coding"), {"guid": c[3], "creatingUser": c[4],
+                                                       "creationDateTime": _stamp(c[7])})
                 ET.SubElement(ce, _q("CodeRef"), {"targetGUID": c[5]})
                 if c[6]:
                     ET.SubElement(ce, _q("NoteRef"), {"targetGUID": c[3]})
