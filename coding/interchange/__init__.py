@@ -3,7 +3,10 @@ with NVivo, ATLAS.ti, MAXQDA, QualCoder and any tool that follows the standard.
 
 Positions are converted in :mod:`coding.text.offsets` (``RefiPositions``) by the file's
 origin; XML from outside is parsed with defusedxml and validated against the
-standard's XSDs; archives are read within limits (:mod:`.archive`).
+standard's XSDs, which ship in ``schemas/`` (:mod:`.schema`; known harmless deviations
+of real tools are accepted with a warning); archives are read within limits
+(:mod:`.archive`). Codebook CSVs of Taguette and QualCoder import like a ``.qdc``
+(:mod:`.codebook_csv`).
 """
 
 from coding.interchange.errors import RefiError
