@@ -155,18 +155,23 @@ def drag(page, a: str, start_phrase: str, b: str, end_phrase: str) -> None:
 
 
 def wait_selection(page, text: str, timeout: float = 15_000) -> None:
-    """Wait until the page has received the selection (the panel shows its text)."""
+    """Wait until the view holds the selection: the picker beside the transcript shows its
+    text (in the browser: no server round)."""
     try:
-        page.locator("[data-testid='stText']", has_text=text[:40]).first.wait_for(timeout=timeout)
+        page.locator(".cwtv-side .cwtv-sel-text", has_text=text[:40]).first.wait_for(timeout=timeout)
     except PlaywrightTimeout:
         import os
         if os.environ.get("CODING_DEBUG_SHOTS"):
             page.screenshot(path=os.environ["CODING_DEBUG_SHOTS"])
             print("DOM selection:", page.evaluate("() => String(window.getSelection())"),
                   page.evaluate("() => { const r = document.querySelector('.cwtv-root'); return r && "
-                                "JSON.stringify({sent: r.__cwtv.sent, awaiting: r.__cwtv.awaiting}); }"))
+                                "JSON.stringify({sel: r.__cwtv.sel, awaiting: r.__cwtv.awaiting}); }"))
         raise
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def code_in_picker(page, code_id: str):
+    """The code's entry in the picker beside the transcript (the first: recent codes come first)."""
+    return page.locator(f".cwtv-list [data-code='{code_id}']").first
 
 
 def settle(page, timeout: float = 15_000) -> None:

@@ -21,7 +21,7 @@ from coding.store import Store
 from coding.store.models import Coding, Document, Event
 
 from .coding_helpers import (
-    PASSWORDS, REPO, block_of, choose, drag, long_transcript, settle, sign_in, wait_selection,
+    PASSWORDS, REPO, block_of, choose, code_in_picker, drag, long_transcript, settle, sign_in, wait_selection,
 )
 from .conftest import run_streamlit
 
@@ -71,7 +71,7 @@ def stored(store, who: str) -> list[tuple[str, str, str]]:
 
 
 def code_button(page, code_id: str):
-    return page.locator(f".st-key-coding_code_{code_id} button").first
+    return code_in_picker(page, code_id)
 
 
 def apply_by_mouse(page, store, who, doc_text, phrase, code_id, *, end_phrase=None):
@@ -274,7 +274,9 @@ def test_optimistic_highlight_is_removed_when_the_server_refuses(browser, study)
     assert page.evaluate("() => document.querySelector('.cwtv-root').getAttribute('data-pending')") == "1"
     page.wait_for_function("() => document.querySelector('.cwtv-root').getAttribute('data-refused') === '1'",
                            timeout=15_000)
-    assert page.evaluate("() => CSS.highlights.size") == 0
+    # the provisional colour is gone; the selection stays, to choose another code
+    assert page.evaluate("() => [...CSS.highlights.keys()].filter(k => k.startsWith('cwtv-pending'))") == []
+    assert page.evaluate("() => document.querySelector('.cwtv-root').__cwtv.sel.text") == "comentarios muy útiles"
     assert "Not stored" in page.locator(".cwtv-status").inner_text()
     assert len(stored(store, "ben")) == before
     ctx.close()

@@ -51,6 +51,7 @@ def test_accept_a_suggested_code_by_mouse_and_see_it_highlighted(browser, demo):
     assert block, "the demo transcript changed: pick another phrase"
     drag(page, block, PHRASE, block, PHRASE)
     wait_selection(page, PHRASE)
+    page.locator(".cwtv-suggest").click()   # suggestions are asked for: a selection alone costs no rerun
     accept = page.locator("[class*='st-key-coding_sugg_accept_'] button").first
     accept.wait_for(timeout=30_000)
     holder = page.locator("[class*='st-key-coding_sugg_accept_']").first.get_attribute("class")
