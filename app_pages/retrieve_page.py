@@ -117,7 +117,8 @@ try:
 except CodingError as exc:
     listed, bad = None, exc
 
-tab_x, tab_m, tab_s, tab_e = st.tabs(["Excerpts", "Matrix", "Search the corpus", "Export"])
+# keyed: the open tab stays open when a flash or warning above it comes or goes
+tab_x, tab_m, tab_s, tab_e = st.tabs(["Excerpts", "Matrix", "Search the corpus", "Export"], key="retrieve_tabs")
 
 
 def excerpt_frame(es) -> pd.DataFrame:

@@ -18,9 +18,9 @@ from coding.errors import CodingError
 from coding.exporting.excerpts import Excerpt, attribute
 
 QUOTE_MODES = ("auto", "passage", "coder")
-MODE_LABELS = {"auto": "consensus where adjudicated, else one quote per passage",
-               "passage": "one quote per passage (overlapping codings merged)",
-               "coder": "one quote per coder and coding"}
+MODE_LABELS = {"auto": "Consensus where adjudicated, else one quote per passage",
+               "passage": "One quote per passage (overlapping codings merged)",
+               "coder": "One quote per coder and coding"}
 
 
 @dataclass(frozen=True)
