@@ -74,7 +74,10 @@ def test_quote_bank_and_excerpts_csv_download_with_the_stored_quotes(browser, de
     settle(page, timeout=60_000)
     page.get_by_role("tab", name="Export").click()
 
-    # Quote bank: each block quote is a stored slice followed by its attribution.
+    # Quote bank, every coder's coding apart (the default merges overlapping ones, issue 16):
+    # each block quote is a stored slice followed by its attribution.
+    page.get_by_text("One quote per coder and coding").click()
+    settle(page, timeout=60_000)
     bank = docx.Document(io.BytesIO(_download(page, "Quote bank (DOCX)")))
     slices = set(stored.values())
     quotes = [par.text for par in bank.paragraphs if par.style.name == "Quote"]
