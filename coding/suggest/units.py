@@ -197,9 +197,11 @@ def _closing(units, docs) -> set[int]:
 
     last: dict[str, int] = {}
     for d in docs:
-        asked = [t.start for t in d.turns if is_interviewer(t.speaker)]
-        if asked:
-            last[d.id] = max(asked)
+        asked = [t for t in d.turns if is_interviewer(t.speaker)]
+        # the interviewer's last word, when it asks nothing ("Thank you very much"), ends the interview;
+        # an answer to a last question is data
+        if asked and "?" not in d.text[asked[-1].start:asked[-1].end]:
+            last[d.id] = asked[-1].start
     return closing_units([u for u, _ in units], last)
 
 
