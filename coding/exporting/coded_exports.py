@@ -123,7 +123,7 @@ def export_coded(s: Session, project: Project, member: Member, what: str, fmt: s
         chosen = [(d, a) for d, a in cases if filters.documents or d.id in coded]
         if not chosen:
             raise CodingError("no coded document matches the filters: choose documents with codings you can see")
-        data = coded_documents_docx([CodedDocument(d.id, d.name, d.text, a) for d, a in chosen], es, cover)
+        data = coded_documents_docx([CodedDocument(d.id, d.name, d.text, a) for d, a in chosen], es, cover, when)
         if len(chosen) == 1:
             stem = f"{_slug(project.name)}-{_slug(chosen[0][0].name)}"
     return Export(data, f"{stem}.{fmt}", MIME[fmt])
