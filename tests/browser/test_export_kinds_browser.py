@@ -24,6 +24,7 @@ from coding.store.models import Coder, Coding, Document
 from coding.work.rounds import assign, open_round
 from tests.exporting.test_coded_exports import CODINGS, _code
 
+from .download_helpers import download
 from .coding_helpers import choose, open_page, settle, signed_in
 from .conftest import run_streamlit
 
@@ -61,12 +62,7 @@ def _sign_in(browser, app_url: str, team, who: str):
 
 
 def _download(page, label: str) -> bytes:
-    button = page.get_by_role("button", name=label)
-    button.wait_for(timeout=60_000)
-    with page.expect_download(timeout=60_000) as info:
-        button.click()
-    assert info.value.failure() is None
-    return Path(info.value.path()).read_bytes()
+    return download(page, label)  # prepared first where the page asks (app_pages/downloads.py)
 
 
 def test_exports_and_agreement_excel_download_in_chromium(browser, team):

@@ -21,6 +21,7 @@ from coding.team.members import Member, get_member
 from coding.store import Store
 from coding.store.models import Coder, Coding, Document
 
+from .download_helpers import download
 from .coding_helpers import demo_app, open_page, settle, sign_in_local
 
 pytestmark = pytest.mark.browser
@@ -52,12 +53,7 @@ def _stored(store: Store) -> dict[tuple[str, int, int, str], str]:
 
 
 def _download(page, label: str) -> bytes:
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name=label).click()
-    path = info.value.path()
-    assert info.value.failure() is None
-    with open(path, "rb") as f:
-        return f.read()
+    return download(page, label)  # prepared first where the page asks (app_pages/downloads.py)
 
 
 def test_quote_bank_and_excerpts_csv_download_with_the_stored_quotes(browser, demo):
