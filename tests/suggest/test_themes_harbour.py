@@ -12,6 +12,7 @@ from coding.suggest.processing import process_documents
 from coding.suggest.themes import code_from_theme, emergent_themes
 from coding.suggest.units import _closing, _units
 from coding.work.documents import import_uploads
+from tests.processed_demo import processed, processed_rows  # noqa: F401  (fixtures)
 
 OTHER = ["My sister married a sailor from Hull and moved away.", "The school had a brass band every summer fair.",
          "Our street flooded twice when the river rose.", "Football on Saturday, chapel on Sunday morning.",
@@ -97,3 +98,19 @@ def test_closing_pleasantries_are_found_after_the_last_interviewer_turn(team):
         said = [texts[units[i][0].document_id][units[i][0].start:units[i][0].end] for i in closing]
     assert said and all("transcri" in x or "Thank you" in x or "le vaya bien" in x for x in said), said
     assert sum("good luck with the transcription" in x for x in said) == 4
+
+
+def test_more_like_feedback_never_offers_the_closing_pleasantries_on_the_demo(processed):
+    """Issue 18 measured this on the demo: 'And good luck with the transcription' came first for
+    Feedback. Every uncoded sentence is asked for (top=500), so none can hide below the cut."""
+    from coding.codebook.tree import code_tree
+    from coding.suggest.passages import more_like_code
+    from tests.processed_demo import who
+
+    with processed.session(write=False) as s:
+        p, ana = who(s, "ana")
+        code = code_tree(s, p).resolve("CIC Project/Collaboration between teachers/Feedback").id
+        found = more_like_code(s, p, ana, code, top=500)
+    said = [x.quote.text for x in found]
+    assert len(said) > 50
+    assert not any("good luck with the transcription" in t or "Que le vaya bien" in t for t in said)
