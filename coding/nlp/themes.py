@@ -374,14 +374,17 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
 def _pick_quotes(sub: list[Unit], order, anchor: str, why: list[str], quotes: int) -> list[int]:
     """Up to ``quotes`` member rows, at most two per document while others remain: first those
     that say the anchor and a tying feature (the sense, not only the word), most tying
-    features first; then those that say the anchor; then the rest, nearest the centre first."""
+    features first; then those that say the anchor; units that hold it only in their context
+    only to make up three."""
     def ties(r) -> int:
         return sum(f in sub[r].features for f in why)
 
     if anchor:
         said = [r for r in order if anchor in sub[r].features]
         tied = sorted((r for r in said if ties(r)), key=lambda r: -ties(r))  # stable: centre order within
-        ranked = tied + [r for r in said if not ties(r)] + [r for r in order if anchor not in sub[r].features]
+        ranked = tied + [r for r in said if not ties(r)]
+        if len(ranked) < 3:  # a theme shows three quotes: those gathered by their turn's context make up the rest
+            ranked += [r for r in order if anchor not in sub[r].features][:3 - len(ranked)]
     else:
         ranked = list(order)
     picked, per_doc = [], {}
