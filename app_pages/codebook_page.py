@@ -350,7 +350,9 @@ def _read_codebook(name: str, data: bytes):
 
 st.subheader("Import")
 if member.is_lead:
-    with st.expander("A codebook (YAML)", expanded=not tree.infos):
+    # A key keeps each box open across reruns (a message above would otherwise shift it and close it).
+    with st.expander("A codebook (YAML)", key="codebook_yaml_box",
+                     expanded=not tree.infos or st.session_state.get(_upload_key("yaml")) is not None):
         st.caption("Codes of the file that match a code here (by id, else by path) update it; the others are "
                    "added; codes the file does not name stay as they are. Nothing is stored until you import. "
                    "The format is in the README (Codebook format); `python -m coding codebook export` writes one.")
@@ -384,7 +386,8 @@ if member.is_lead:
                         _uploaded_done("yaml")
                         st.rerun()
 
-with st.expander("Participant attributes (CSV)"):
+with st.expander("Participant attributes (CSV)", key="codebook_csv_box",
+                 expanded=st.session_state.get(_upload_key("csv")) is not None):
     st.caption("First column: the document's name; the other columns: attributes (e.g. document,cohort,site). "
                "Values of a document the file names replace its old ones; rows naming no document are skipped. "
                "Nothing is stored until you press the button, and then all rows or none.")
