@@ -15,6 +15,7 @@ import hashlib
 import streamlit as st
 
 from app_pages.common import require_member, store
+from app_pages.downloads import download_button
 from app_pages.plain import md_escape
 from coding.errors import CodingError
 from coding.interchange import TOOLS, export_qdc, export_qdpx
@@ -120,10 +121,10 @@ if st.button("Prepare the export files", key="exchange_build"):
 built = st.session_state.get("exchange_built")
 if built is not None and built[0] == choice:
     _, qdpx, qdc = built
-    st.download_button(f"Download project (.qdpx, {len(qdpx):,} bytes)", qdpx, file_name=f"{project_name}.qdpx",
-                       mime="application/zip", key="exchange_dl_qdpx")
+    download_button(st, f"Download project (.qdpx, {len(qdpx):,} bytes)", qdpx, file_name=f"{project_name}.qdpx",
+                    mime="application/zip", key="exchange_dl_qdpx")  # no rerun on click (app_pages/downloads.py)
     if qdc is not None:
-        st.download_button("Download codebook (.qdc)", qdc, file_name=f"{project_name}.qdc",
-                           mime="application/xml", key="exchange_dl_qdc")
+        download_button(st, "Download codebook (.qdc)", qdc, file_name=f"{project_name}.qdc",
+                        mime="application/xml", key="exchange_dl_qdc")
 elif built is not None:
     st.caption("The choice changed since the files were prepared: prepare them again.")
