@@ -246,9 +246,17 @@ def export_qdpx(s: Session, project: Project, member, *, layer: str = "project",
         notes.append((memo.id, memo.title or "Note", memo.author_id, memo.created_at, memo.text))
     if notes:
         ne = _el(root, "Notes", ns)
+        journal_ids = {memo.id for memo in journal}
         for g, name, user, created, text in notes:
-            n = _el(ne, "Note", ns, guid=g, name=name, creatingUser=user, creationDateTime=_time(created))
-            _text(n, "PlainTextContent", ns, text)
+            # A journal entry's text goes in a file beside the sources: QualCoder makes journal
+            # entries only of notes with a plainTextPath (and then none of a coding's memo).
+            as_file = g in journal_ids
+            n = _el(ne, "Note", ns, guid=g, name=name, plainTextPath=f"internal://{g}.txt" if as_file else None,
+                    creatingUser=user, creationDateTime=_time(created))
+            if as_file:
+                sources[f"{g}.txt"] = text.encode("utf-8")
+            else:
+                _text(n, "PlainTextContent", ns, text)
     _sets_xml(root, ns, _project_sets(s, project, tree), codebook=False)
     for memo in journal:
         _el(root, "NoteRef", ns, targetGUID=memo.id)

@@ -34,6 +34,7 @@ from coding.team.members import Member, get_member
 from coding.team.projects import add_member, create_project, get_project
 from coding.work.codings import apply_codes, set_memo
 from coding.work.documents import get_document, store_document
+from coding.work.memos import add_journal_entry
 from coding.work.staged_import import import_qdc_staged
 from tests.conftest import REPO, TEAM
 from tests.interchange.test_refi import _normalised, _snapshot, other_store  # noqa: F401 (a fixture)
@@ -97,9 +98,11 @@ def read_standard(qdpx: bytes) -> Std:
             sels.append(sel)
     notes = {}
     for n in root.iter(_q("Note")):
-        content = n.find(_q("PlainTextContent"))
-        notes[n.get("guid")] = {"name": n.get("name"), "user": n.get("creatingUser"),
-                                "text": None if content is None else content.text}
+        content, path = n.find(_q("PlainTextContent")), n.get("plainTextPath")
+        assert (content is None) != (path is None)  # the schema: one of the two, not both
+        text = content.text if content is not None else z.read("sources/" + path[len("internal://"):]).decode()
+        notes[n.get("guid")] = {"name": n.get("name"), "user": n.get("creatingUser"), "text": text,
+                                "file": path is not None}
     return Std(users, codes, texts, sels, notes)
 
 
@@ -162,6 +165,7 @@ def _harbour_work(s):
     a2 = d2.text.index("Most of us")
     [li_jobs] = apply_codes(s, p, li, d2, [jobs], a2, a2 + len("Most of us took the money and left."))
     set_memo(s, p, li, li_jobs.id, "Li: severance <taken> & \"left\"")
+    add_journal_entry(s, p, li, "Containers", "Ask maria about 1978.\nTwo lines.")
     apply_codes(s, p, tom, d2, [jobs], a2, a2 + len("Most of us took the money"))
     return p, maria, (tom_gang.id, li_gang.id)
 
@@ -184,6 +188,10 @@ def test_an_independent_reader_gets_every_coder_selection_and_memo_of_harbour(te
         assert len(qualcoder) == s.scalar(select(func.count()).select_from(Coding).where(Coding.project_id == p.id))
         assert not any(owner == "default" for owner, *_ in qualcoder)
         assert sum(bool(memo) for *_, memo in qualcoder) == 2
+        # the journal entry: a named note in a file (QualCoder reads journals only so), by li
+        [entry] = [n for n in std.notes.values() if n["file"]]
+        li = get_member(s, p, "li").id
+        assert (entry["name"], entry["text"], entry["user"]) == ("Containers", "Ask maria about 1978.\nTwo lines.", li)
 
 
 def test_a_coder_exports_only_what_the_blind_rule_shows_but_every_member(team_store):
