@@ -96,3 +96,11 @@ def test_the_exports_page_prepares_its_files(harbour):
     at.button(key="exports_dl_segments_csv__prepare").click().run()
     assert not at.exception
     assert set(_carried(at)) == {"exports_dl_segments_csv"}
+
+
+def test_every_page_downloads_through_the_helper():
+    """A page calling st.download_button itself could hand Streamlit a deferred callable again."""
+    direct = [f"{path.name}:{n}" for path in sorted((REPO / "app_pages").glob("*.py")) if path.name != "downloads.py"
+              for n, line in enumerate(path.read_text().splitlines(), 1) if ".download_button(" in line]
+    assert direct == []
+    assert (REPO / "app.py").read_text().count(".download_button(") == 0
