@@ -82,8 +82,8 @@ if ctx is None:
     st.stop()
 project_name, member = ctx
 # Room for the transcript on a laptop screen: less blank space above the title.
-st.html("<style>.stMainBlockContainer { padding-top: 2.2rem; } "
-        ".stMainBlockContainer h1 { font-size: 1.9rem; padding: 0 0 0.2rem 0; }</style>")
+st.html("<style>.stMainBlockContainer { padding-top: 3.6rem; } "
+        ".stMainBlockContainer h1 { font-size: 1.7rem; padding: 0 0 0.1rem 0; }</style>")
 st.title("Code transcripts")
 S = st.session_state
 

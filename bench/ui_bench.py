@@ -109,7 +109,8 @@ _PROBE_JS = """() => {
   const t = window.__bench = {down: 0, up: 0, shown: 0, pending: 0, confirmed: 0, switched: 0};
   if (window.__benchObs) window.__benchObs.forEach(o => o.disconnect());
   document.addEventListener('mousedown', e => { t.down = e.timeStamp; }, {capture: true, once: false});
-  document.addEventListener('mouseup', e => { t.up = e.timeStamp; }, {capture: true});
+  // the drag's mouse-up (the first one): the click on a code that follows has its own
+  document.addEventListener('mouseup', e => { if (!t.up) t.up = e.timeStamp; }, {capture: true});
   const frame = k => requestAnimationFrame(() => { if (!t[k]) t[k] = performance.now(); });
   const a = new MutationObserver(() => { if (t.up && !t.shown && side.querySelector('.cwtv-sel-text')) frame('shown'); });
   a.observe(side, {childList: true, subtree: true});
