@@ -3,9 +3,9 @@
 A Streamlit text area sends its text when focus leaves it (a click anywhere else, another
 document chosen, a page link) or on Ctrl+Enter; its ``on_change`` callback stores it then,
 before the page is drawn again. So an edited memo is never left on screen looking saved
-while the database keeps the old text. A save the engine refuses (an empty memo, a coding
-removed meanwhile, a role taken away) keeps the typed text and says "Not saved" with the
-reason. A memo changed elsewhere (undo, another tab) replaces a box not being edited.
+while the database keeps the old text. Emptying the box removes the memo. A save the engine
+refuses (a coding removed meanwhile, a member removed) keeps the typed text and says "Not
+saved" with the reason. A memo changed elsewhere (undo, another tab) replaces a box not being edited.
 
 Session keys: the text area's own key, plus ``<key>__stored`` (the text the database held
 when the box was drawn), ``<key>__error`` and ``<key>__saved``.
@@ -49,7 +49,7 @@ def _commit(key: str, save: Callable[[str], object], explicit: bool, flash_key: 
         return
     S[f"{key}__stored"] = text
     S.pop(f"{key}__error", None)
-    S[f"{key}__saved"] = True
+    S[f"{key}__saved"] = "Memo saved." if text.strip() else "Memo removed."
 
 
 def memo_box(label: str, key: str, stored: str, save: Callable[[str], object], *, button_key: str,
@@ -69,8 +69,8 @@ def memo_box(label: str, key: str, stored: str, save: Callable[[str], object], *
         else:
             st.error(md_escape(err))
             S.pop(f"{key}__error", None)
-    elif S.pop(f"{key}__saved", False):
-        st.success("Memo saved.")
+    elif said := S.pop(f"{key}__saved", None):
+        st.success(said)
 
 
 def coding_memo_box(project_name: str, member: Member, coding_id: str, memo: str) -> None:

@@ -68,11 +68,18 @@ def other_document_memos(s: Session, project: Project, member: Member,
 
 
 def save_document_memo(s: Session, project: Project, member: Member, document: Document,
-                       text: str) -> Memo:
-    """Create or update the member's own memo on ``document``."""
+                       text: str) -> Memo | None:
+    """Create or update the member's own memo on ``document``. Emptying a memo the member
+    has removes it (logged with its text; None returned); an empty new memo is refused."""
     member = _check_member(s, project, member, Action.WRITE_MEMOS, document)
-    _check_text(text, f"memo on {document.name!r}")
     memo = document_memo(s, project, member, document)
+    if memo is not None and not (text or "").strip():
+        log_event(s, project.id, member, "memo.document", "memo", memo.id,
+                  document=document.id, before=memo.text, after="")
+        s.delete(memo)
+        s.flush()
+        return None
+    _check_text(text, f"memo on {document.name!r}")
     before = memo.text if memo is not None else None
     if memo is None:
         memo = Memo(project_id=project.id, document_id=document.id, author_id=member.id, text=text)

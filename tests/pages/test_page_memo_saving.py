@@ -125,19 +125,22 @@ def test_a_document_memo_typed_then_left_by_switching_documents_is_stored(team, 
     assert at.text_area(key=f"memos_doc_text_{docs['Docker_01']}").value == "Talks about the tally book at length."
 
 
-def test_emptying_a_document_memo_is_refused_visibly_and_the_old_text_stays(team, harbour):
+def test_emptying_a_document_memo_removes_it(team, harbour):
     make, _, docs = harbour
     with team.store.session() as s:
         p = team.project(s)
-        save_document_memo(s, p, team.member(s, "tom"), get_document(s, p, "Docker_01"), "keep me")
+        save_document_memo(s, p, team.member(s, "tom"), get_document(s, p, "Docker_01"), "keep me?")
     at = make(MEMOS)
     at.run()
     at.selectbox(key="memos_doc").set_value(docs["Docker_01"]).run()
     at.text_area(key=f"memos_doc_text_{docs['Docker_01']}").input("").run()
     assert not at.exception
-    errors = [e.value.replace("\\", "") for e in at.error]  # md_escape'd
-    assert any(e.startswith("Not saved:") and "empty" in e for e in errors), errors
-    assert _doc_memo(team, "Docker_01") == "keep me"
+    assert [m.value for m in at.success] == ["Memo removed."] and not at.error
+    assert _doc_memo(team, "Docker_01") is None
+    # an empty box with no memo behind it stores nothing and says nothing
+    at.selectbox(key="memos_doc").set_value(docs["Docker_02"]).run()
+    at.text_area(key=f"memos_doc_text_{docs['Docker_02']}").input("  ").run()
+    assert not at.error and not at.success and _doc_memo(team, "Docker_02") is None
 
 
 def test_a_memo_changed_elsewhere_replaces_a_box_not_being_edited(team, harbour):
