@@ -370,7 +370,9 @@ if member.is_lead:
                 n_upd = sum(r.action == "update" for r in plan)
                 st.text(f"{up.name}: {plural(n_new, 'code')} to create, {plural(n_upd, 'code')} to update, "
                         f"{plural(sum(r.action == 'keep' for r in plan), 'code')} kept as they are.")
-                st.dataframe(pd.DataFrame([{"code": r.path, "import": r.action, "changes": r.changes} for r in plan]),
+                st.dataframe(pd.DataFrame([{"code": r.path, "import": r.action,
+                                             "changes": r.changes or ("no change" if r.action == "update" else "")}
+                                            for r in plan]),
                              hide_index=True, width="stretch", key="codebook_yaml_preview",
                              height=min(38 + 35 * len(plan), 400))
                 if st.button("Import this codebook", key="codebook_yaml_import", type="primary"):

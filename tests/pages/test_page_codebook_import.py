@@ -53,7 +53,7 @@ def test_a_lead_previews_the_merge_then_imports_the_yaml_codebook(team_app, team
     assert preview.loc["Later life/Pensions", "import"] == "create"
     assert preview.loc["Later life", "import"] == "create"
     assert (preview.loc["Community", "import"], preview.loc["Community", "changes"]) == ("update", "definition")
-    assert preview.loc["Work/Gang labour", "changes"] == ""
+    assert preview.loc["Work/Gang labour", "changes"] == "no change"
     assert "2 codes to create, 7 codes to update, 0 codes kept as they are" in at.text[0].value
     assert _state(team) == before  # a preview stores nothing
     _button(at, "Import this codebook").click().run()
