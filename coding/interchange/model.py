@@ -74,6 +74,7 @@ class RSource:
     codings: list[RCoding] = field(default_factory=list)  # the whole source coded
     notes: list[str] = field(default_factory=list)
     values: list[RValue] = field(default_factory=list)
+    description: str = ""  # QualCoder writes a source's memo here
 
 
 @dataclass

@@ -127,7 +127,7 @@ class _Reader:
                       plain_path=el.get("plainTextPath"), rich_path=el.get("richTextPath"),
                       content=text_of(el, path, "PlainTextContent"), created=when(el.get("creationDateTime")),
                       user=guid(el.get("creatingUser")) or None, notes=_refs(el, path, "NoteRef"),
-                      values=self.values(el, path))
+                      values=self.values(el, path), description=(text_of(el, path, "Description") or ""))
         for sel, spath in kids(el, path, "PlainTextSelection"):
             start, end = self.int_attr(sel, spath, "startPosition"), self.int_attr(sel, spath, "endPosition")
             if start is None or end is None:

@@ -15,6 +15,7 @@ from coding.codebook.walk import walk_tree
 from coding.errors import CodingError
 from coding.interchange.codes import derived_guid, to_nodes
 from coding.interchange.errors import RefiError
+from coding.interchange.model import RNote
 from coding.interchange.plan import CODE_NOTE_LINE, _Plan, _uuid
 from coding.interchange.report import RefiImportReport
 from coding.store.models import (
@@ -30,6 +31,7 @@ from coding.store.models import (
     new_id,
 )
 from coding.team.events import log_event
+from coding.text.offsets import normalise_text
 from coding.work.documents import store_document
 
 
@@ -195,6 +197,13 @@ class _Store:
                 elif doc is not None and plan.notes.get(g):
                     author = self.users.get(notes[g].user, (self.member.id if self.member else None, ""))[0]
                     on_doc[(doc.id, author)].append(notes[g])
+            if doc is not None and not src.notes and src.description.strip():
+                # a source's memo in its Description (QualCoder); a file that also gives the source
+                # notes (as ours do, one per author) has them in the notes
+                g = derived_guid("source-memo", src.guid)
+                plan.notes[g] = normalise_text(src.description).strip()
+                author = self.users.get(src.user, (self.member.id if self.member else None, ""))[0]
+                on_doc[(doc.id, author)].append(RNote(g, "", src.user, None, None, src.created, src.path))
         for c in r.walk_codes():
             referenced |= set(c.notes)  # stored in the code's definition (see codebook)
         self.report.code_notes = sum(len(v) for v in plan.code_notes.values())
