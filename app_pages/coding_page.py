@@ -83,7 +83,8 @@ if ctx is None:
 project_name, member = ctx
 # Room for the transcript on a laptop screen: less blank space above the title.
 st.html("<style>.stMainBlockContainer { padding-top: 3.6rem; } "
-        ".stMainBlockContainer h1 { font-size: 1.7rem; padding: 0 0 0.1rem 0; }</style>")
+        ".stMainBlockContainer h1 { font-size: 1.7rem; padding: 0 0 0.1rem 0; } "
+        ".st-key-coding_focus_area, .st-key-coding_suggestions { scroll-margin-top: 4.5rem; }</style>")
 st.title("Code transcripts")
 S = st.session_state
 
@@ -239,7 +240,8 @@ def suggestion_panel(dv: DocView, sel: BrowserSelection | None) -> None:
                              format_func={"own": "my codings", "all": "every coder's codings",
                                           "consensus": "the consensus"}.get)
     if sel is None:
-        st.caption("Select text to see which of your codes fit it.")
+        st.caption("Select text in the transcript, then press “Suggest codes for it” beside it to see which of "
+                   "your codes fit it.")
         return
     a, b = dv.map.span_from_utf16(sel.start, sel.end)
     try:
