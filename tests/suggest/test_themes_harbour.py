@@ -114,3 +114,28 @@ def test_more_like_feedback_never_offers_the_closing_pleasantries_on_the_demo(pr
     said = [x.quote.text for x in found]
     assert len(said) > 50
     assert not any("good luck with the transcription" in t or "Que le vaya bien" in t for t in said)
+
+
+def test_themes_page_codes_only_the_quote_the_member_ticks(processed, app_for):
+    """Issue 18 measured this on the demo: Apply preselected every quote. Now nothing is ticked
+    until the member ticks it, and 'Propose code' codes exactly the ticked quote."""
+    from sqlalchemy import func
+
+    from coding.store.models import Code
+
+    at = app_for("app_pages/suggestions_page.py", "ana")
+    at.run()
+    at.button(key="sugg_find").click().run()
+    assert not at.exception
+    assert not any(c.value for c in at.checkbox)  # nothing preselected
+    theme = at.session_state["sugg_themes"][0]
+    at.checkbox(key="sugg_1_q1").check().run()
+    submit = next(b for b in at.button if b.label.startswith("Propose code and code 1 ticked quote"))
+    submit.click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    q = theme.quotes[1]
+    with processed.session(write=False) as s:
+        code = s.scalar(select(Code).where(Code.name == theme.name))  # the theme's name is the default
+        rows = s.execute(select(Coding.document_id, Coding.start, Coding.end).where(Coding.code_id == code.id)).all()
+        assert [tuple(r) for r in rows] == [(q.document_id, q.start, q.end)]
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.action == "suggestion.accept")) == 1
