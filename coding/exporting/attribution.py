@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,16 +55,12 @@ def template_fields(template: str) -> list[str]:
     return names
 
 
-def render_attribution(template: str, attributes: Mapping[str, str], *, document: str, speaker: str = "",
-                       turn: str = "", missing: set[str] | None = None) -> str:
-    """The template filled in for one quote. Substituted literally (never ``str.format``),
-    so no field can reach an object. A field without a value is left out with the text
-    joining it to its neighbour (none present: ""); names the document lacks go into
-    ``missing`` (built-in ``speaker``/``turn`` count as lacking only when ``speaker`` and
-    ``turn`` are both empty, i.e. the document has no turns there)."""
+@lru_cache(maxsize=64)
+def _compiled(template: str) -> tuple[str, tuple[tuple[str, str], ...], str, str | None]:
+    """(prefix, ((joining text, field name), ...), suffix, the literal text when no field)."""
     parts = list(string.Formatter().parse(template))
     prefix = parts[0][0] if parts else ""
-    fields: list[tuple[str, str]] = []          # (joining text before it, value)
+    fields: list[tuple[str, str]] = []
     suffix = ""
     joiner = None
     for i, (literal, name, _, _) in enumerate(parts):
@@ -73,13 +70,22 @@ def render_attribution(template: str, attributes: Mapping[str, str], *, document
             suffix = joiner or ""
             continue
         suffix = ""
-        key = name.strip()
-        value = _value(key, attributes, document, speaker, turn, missing)
-        fields.append(("" if not fields and joiner is None else joiner or "", value))
+        fields.append(("" if not fields and joiner is None else joiner or "", name.strip()))
         joiner = ""
-    if not fields:
-        return "".join(p[0] for p in parts)
-    kept = [(sep, v) for sep, v in fields if v]
+    return prefix, tuple(fields), suffix, None if fields else "".join(p[0] for p in parts)
+
+
+def render_attribution(template: str, attributes: Mapping[str, str], *, document: str, speaker: str = "",
+                       turn: str = "", missing: set[str] | None = None) -> str:
+    """The template filled in for one quote. Substituted literally (never ``str.format``),
+    so no field can reach an object. A field without a value is left out with the text
+    joining it to its neighbour (none present: ""); names the document lacks go into
+    ``missing`` (built-in ``speaker``/``turn`` count as lacking only when ``speaker`` and
+    ``turn`` are both empty, i.e. the document has no turns there)."""
+    prefix, fields, suffix, literal = _compiled(template)
+    if literal is not None:
+        return literal
+    kept = [(sep, v) for sep, key in fields if (v := _value(key, attributes, document, speaker, turn, missing))]
     if not kept:
         return ""
     return prefix + kept[0][1] + "".join(sep + v for sep, v in kept[1:]) + suffix

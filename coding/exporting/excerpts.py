@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
@@ -223,6 +223,8 @@ def excerpts(s: Session, project: Project, member: Member, *,
     attributions: dict[tuple, str] = {}
     per_quote = bool({"speaker", "turn"} & set(template_fields(template)))
     lacking: dict[str, set[str]] = {}
+    paths: dict[str, str] = {}
+    levels: dict[str, tuple[str, ...]] = {}
 
     out = []
     for r in rows:
@@ -230,27 +232,31 @@ def excerpts(s: Session, project: Project, member: Member, *,
         quote = doc_text[r.start:r.end]
         if needle and needle not in quote.casefold():
             continue
-        info = tree.info.get(r.code_id)
-        path = info.path if info else "?"
+        if r.code_id not in levels:
+            info = tree.info.get(r.code_id)
+            paths[r.code_id] = info.path if info else "?"
+            levels[r.code_id] = tuple(paths[r.code_id].split(SEP))
+        path = paths[r.code_id]
         speakers, stamp, turn_span = _covered(turns[r.document_id], turn_starts[r.document_id], r.start, r.end)
         para_span = None
         if turn_span is None:
             if r.document_id not in paragraphs:
                 paragraphs[r.document_id] = paragraph_starts(doc_text, source_format)
             para_span = _paragraphs(paragraphs[r.document_id], r.start, r.end)
-        e = Excerpt(
-            coding_id=r.id, document=doc_name, document_id=r.document_id, code=path,
-            code_levels=tuple(path.split(SEP)), code_id=r.code_id, coder=names.get(r.coder_id, "?"),
-            layer=r.layer, provenance=r.provenance, start=r.start, end=r.end, text=quote,
-            speakers=speakers, timestamp=stamp, attributes=attrs[r.document_id], memo=r.memo or "",
-            turns=turn_span, paragraphs=para_span)
         key = (r.document_id, speakers, turn_span) if per_quote else (r.document_id,)
         if key not in attributions:
             missing: set[str] = set()
-            attributions[key] = attribute(template, e, missing)
+            attributions[key] = render_attribution(template, attrs[r.document_id], document=doc_name,
+                                                   speaker=" and ".join(speakers), turn=turn_label(turn_span),
+                                                   missing=missing)
             for name in missing:
                 lacking.setdefault(name, set()).add(doc_name)
-        out.append(replace(e, attribution=attributions[key]))
+        out.append(Excerpt(
+            coding_id=r.id, document=doc_name, document_id=r.document_id, code=path,
+            code_levels=levels[r.code_id], code_id=r.code_id, coder=names.get(r.coder_id, "?"),
+            layer=r.layer, provenance=r.provenance, start=r.start, end=r.end, text=quote,
+            speakers=speakers, timestamp=stamp, attributes=attrs[r.document_id], memo=r.memo or "",
+            attribution=attributions[key], turns=turn_span, paragraphs=para_span))
     if warnings is not None:
         warnings.extend(missing_warnings(lacking))
     out.sort(key=lambda e: (order.get(e.code_id, len(order)), e.document.casefold(), e.start, e.end,
