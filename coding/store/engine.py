@@ -82,7 +82,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _sqlite_begin(conn) -> None:
     # IMMEDIATE: take the write lock up front (queue in the busy handler) instead of
     # upgrading a read snapshot later, which fails at once under contention.
-    read_only = conn.get_execution_options().get("coding_read_only", False)
+    options = conn.get_execution_options()
+    read_only = options.get("coding_read_only", False)
+    if not read_only:
+        # A batch (coding_batch: one file of an import after another) commits without waiting
+        # for the disk (synchronous=NORMAL: safe in WAL mode, kept when the process is killed,
+        # only a power cut can lose it); Store.sync() makes it durable at the batch's end.
+        # Every other write waits for the disk (FULL, SQLite's default). Outside a
+        # transaction: SQLite refuses the change inside one.
+        level = "NORMAL" if options.get("coding_batch", False) else "FULL"
+        info = conn.connection.info
+        if info.get("coding_synchronous") != level:
+            conn.connection.driver_connection.execute(f"PRAGMA synchronous={level}")
+            info["coding_synchronous"] = level
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
@@ -91,7 +103,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        # A server connection can drop between uses (pinged before each); a SQLite file
+        # cannot, and the ping was one more statement in every transaction.
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, ModuleNotFoundError) as exc:
         raise StoreError(
             f"database URL {url!r} is not usable ({exc}). Give sqlite:///PATH or "

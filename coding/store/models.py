@@ -6,6 +6,7 @@ REFI-QDA export and import round-trip. Offsets are code points of the stored tex
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 
@@ -25,6 +26,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as :func:`new_id` gives them, from one read of the
+    system's random source: an import gives one to each of thousands of speaker turns."""
+    h = os.urandom(16 * n).hex()
+    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{'89ab'[int(h[i + 16], 16) & 3]}"
+            f"{h[i + 17:i + 20]}-{h[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
 
 
 def utcnow() -> datetime:

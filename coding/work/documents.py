@@ -47,6 +47,7 @@ from coding.store.models import (
     SetMember,
     SpeakerTurn,
     new_id,
+    new_ids,
 )
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
@@ -167,9 +168,9 @@ def _store_prepared(s: Session, project: Project, prep: _Prepared, *, language: 
     s.flush()
     if parsed.turns:  # one Core INSERT: thousands of ORM objects per import would dominate its time
         s.execute(SpeakerTurn.__table__.insert(), [
-            {"id": new_id(), "document_id": doc.id, "position": i, "speaker": t.speaker, "start": t.start,
+            {"id": tid, "document_id": doc.id, "position": i, "speaker": t.speaker, "start": t.start,
              "end": t.end, "speech_start": t.speech_start, "timestamp": t.timestamp}
-            for i, t in enumerate(parsed.turns)])
+            for i, (t, tid) in enumerate(zip(parsed.turns, new_ids(len(parsed.turns)), strict=True))])
     log_event(s, project.id, actor, "document.import", "document", doc.id, name=prep.name,
               file=prep.filename, encoding=parsed.encoding, sha256=doc.sha256, characters=len(parsed.text),
               replaced=parsed.replaced_bytes, warnings=list(parsed.warnings))
@@ -185,13 +186,21 @@ def _database_refused(filename: str, exc: SQLAlchemyError) -> str:
 
 
 def _store_in_savepoint(s: Session, project: Project, prep: _Prepared, report: ImportReport, label: str, *,
-                        language: str, actor: Any) -> Document | None:
+                        language: str, actor: Any, savepoint: bool = True) -> Document | None:
+    """Store one file, or report why not; nothing of it stays. ``savepoint=False``: the
+    transaction holds this file only, so a failure rolls it back whole (no savepoint needed)."""
     try:
+        if not savepoint:
+            return _store_prepared(s, project, prep, language=language, actor=actor)
         with s.begin_nested():
             return _store_prepared(s, project, prep, language=language, actor=actor)
     except CodingError as exc:
+        if not savepoint:
+            s.rollback()
         report._fail(label, str(exc))
     except SQLAlchemyError as exc:
+        if not savepoint:
+            s.rollback()
         report._fail(label, _database_refused(prep.filename, exc))
     return None
 
@@ -218,11 +227,12 @@ def _import_one_committing(store, project_id: str, report: ImportReport, label: 
         return
     errors_before = len(report.failed)
     try:
-        with store.session() as s:
+        with store.session(batch=True) as s:  # durable at the end of the batch (store.sync)
             project = s.get(Project, project_id)
             if project is None:
                 raise NotFoundError("the project was deleted during the import; nothing more was imported")
-            doc = _store_in_savepoint(s, project, prep, report, label, language=language, actor=actor)
+            doc = _store_in_savepoint(s, project, prep, report, label, language=language, actor=actor,
+                                      savepoint=False)
     except SQLAlchemyError as exc:  # the commit itself failed
         del report.failed[errors_before:]
         report._fail(label, _database_refused(prep.filename, exc))
@@ -337,9 +347,12 @@ def import_files_committing(
     _batch_setup(language, speaker_pattern)
     report = ImportReport()
     project_id = _project_id(store, project, actor)
-    for f in _files_of(paths, attributes_csv, report):
-        _import_one_committing(store, project_id, report, str(f), lambda f=f: read_regular_file(f),
-                               language=language, speaker_pattern=speaker_pattern, actor=actor)
+    try:
+        for f in _files_of(paths, attributes_csv, report):
+            _import_one_committing(store, project_id, report, str(f), lambda f=f: read_regular_file(f),
+                                   language=language, speaker_pattern=speaker_pattern, actor=actor)
+    finally:
+        store.sync()
     if attributes_csv:
         with store.session() as s:
             _attributes_in_savepoint(s, s.get(Project, project_id), report, attributes_csv, actor)
@@ -354,9 +367,12 @@ def import_uploads_committing(
     _batch_setup(language, speaker_pattern)
     report = ImportReport()
     project_id = _project_id(store, project, actor)
-    for name, data in uploads:
-        _import_one_committing(store, project_id, report, name, lambda data=data: data, language=language,
-                               speaker_pattern=speaker_pattern, actor=actor)
+    try:
+        for name, data in uploads:
+            _import_one_committing(store, project_id, report, name, lambda data=data: data, language=language,
+                                   speaker_pattern=speaker_pattern, actor=actor)
+    finally:
+        store.sync()
     return report
 
 
