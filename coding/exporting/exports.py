@@ -140,6 +140,7 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
     if what == "quotes" and quotes == "auto" and filters.layer == "coder":
         fetch["layer"] = "all"  # the consensus layer too, where a lead adjudicated
     es = excerpts(s, project, m, **fetch, warnings=found)
+    everything = es  # every code's excerpts in these documents and layers, unless codes or text narrow it
     tree = visible_code_tree(s, project, m)  # without other coders' proposals
     choice = None
     if what == "quotes":
@@ -152,7 +153,8 @@ def export(s: Session, project: Project, member: Member, what: str, fmt: str, fi
                           warnings=tuple(ps.text(w) for w in found))
     also = None
     if what == "quotes" and bank.other_codes:
-        pool = excerpts(s, project, m, **(fetch | {"codes": None, "text_search": None}))
+        pool = (everything if not (fetch["codes"] or fetch["text_search"])
+                else excerpts(s, project, m, **(fetch | {"codes": None, "text_search": None})))
         also = [[ps.text(c) for c in cs] for cs in other_codes(es, pool)]
     es = ps.excerpts(es)
     if ps:

@@ -106,6 +106,9 @@ class _Paragraphs:
 
     def __init__(self, doc: _Docx):
         from docx.oxml.ns import qn
+        from lxml import etree
+
+        self.element, self.sub = etree.Element, etree.SubElement
 
         self.doc = doc
         self.end = doc._end
@@ -118,10 +121,8 @@ class _Paragraphs:
     def add(self, runs: Sequence[tuple[str, str]], style: str | None = None) -> None:
         """One paragraph of ``runs``: (text, look) where look holds "b" bold, "i" italic,
         "s" small."""
-        from lxml import etree
-
-        q, sub = self.q, etree.SubElement
-        p = etree.Element(q["p"])
+        q, sub = self.q, self.sub
+        p = self.element(q["p"])
         if style is not None:
             if style not in self.styles:
                 self.styles[style] = self.doc.doc.styles[style].style_id

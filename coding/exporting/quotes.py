@@ -120,17 +120,21 @@ def other_codes(quotes: Sequence[Excerpt], pool: Sequence[Excerpt]) -> list[list
     by_doc: dict[tuple[str, str], list[tuple[int, int, Excerpt]]] = {}
     for i, e in enumerate(pool):
         by_doc.setdefault((e.document_id, e.layer), []).append((e.start, i, e))
-    starts = {}
+    starts, longest = {}, {}
     for key, items in by_doc.items():
         items.sort(key=lambda t: t[0])
         starts[key] = [t[0] for t in items]
+        longest[key] = max(e.end - e.start for _, _, e in items)
     out = []
     for q in quotes:
         key = (q.document_id, q.layer)
         items = by_doc.get(key, [])
         coders = set(q.coder.split(", "))
         hits: dict[str, int] = {}
-        for start, i, e in items[:bisect.bisect_left(starts.get(key, []), q.end)]:
+        at = starts.get(key, [])
+        # only codings starting after q.start minus the longest one can reach into the quote
+        first = bisect.bisect_left(at, q.start - longest.get(key, 0))
+        for start, i, e in items[first:bisect.bisect_left(at, q.end)]:
             if e.end > q.start and e.code_id != q.code_id and (q.layer == "consensus" or e.coder in coders):
                 hits.setdefault(e.code, i)
         out.append(sorted(hits, key=hits.get))
