@@ -20,13 +20,19 @@ observation that it answers.
    everyone says all the time ("think", "school");
 2. a theme is every unit that holds the anchor itself or in its context;
 3. a theme sharing more than 30% of its units (Jaccard) with a better one is
-   left out, so the list is not one theme twenty times.
+   left out, so the list is not one theme twenty times;
+4. the units that say the anchor must share something else (:func:`tying_features`:
+   a feature in at least two of them, more common there than elsewhere, not a general
+   word): a word whose sentences share nothing else ("harto", "usually") is a way of
+   speaking, not a meaning, and makes no theme. What they share is the theme's *why*.
 
-Labels are the anchor and the words said in the theme's units more than
-elsewhere (count times log lift; class-based TF-IDF for the clusterings),
-quotes the units nearest the theme's centre that hold the anchor
-themselves, at most two per document while others remain. ``"nmf"`` and
-``"kmeans"`` cluster TF-IDF vectors instead; bench/suggest_bench.py
+A theme is named (:func:`theme_name`) by a phrase, as a researcher names a code: the
+anchor when it is a phrase (noun chunks and verb-object pairs from the parse score
+``PHRASE_BONUS`` times higher), else the phrase holding the anchor its units say most
+often; a word that every participant says evenly (:func:`coding.nlp.fillers.general_terms`)
+is never a name alone. Quotes are units that say the anchor and a tying feature
+first (the sense, not only the word), at most two per document while others remain.
+``"nmf"`` and ``"kmeans"`` cluster TF-IDF vectors instead; bench/suggest_bench.py
 compares the three with leave-one-code-out and keeps ``METHOD``.
 scikit-learn is imported when a function runs.
 """
