@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from coding.agreement.project import RELIABLE, TENTATIVE, Report
 from coding.agreement.tables import partial_note, suggestions_note
+from coding.exporting.docx_tables import add_table
 from coding.exporting.writers import _docx, _heading, _para, xml_safe
 
 UNIT_SINGULAR = {"character": "character", "sentence": "sentence", "turn": "speaker turn", "segment": "segment"}
@@ -133,14 +134,6 @@ def agreement_docx(report: Report, project: str, *, when: datetime | None = None
         _heading(doc, "Agreement per document", 1)
         two = report.unit != "segment" and len(report.coders) == 2
         header = ["Document", "Code", f"Coded ({UNIT_PLURAL[report.unit]})", "% agreement"] + (["Kappa"] if two else [])
-        table = doc.doc.add_table(rows=1, cols=len(header))
-        table.style = doc.doc.styles["Table Grid"]
-        for cell, text in zip(table.rows[0].cells, header):
-            doc.run(cell.paragraphs[0], text).bold = True
-        for c in report.by_document:
-            values = [c["document"], c["code"], f"{c.get('coded') or 0:,}", _pct(c.get("percent"))]
-            if two:
-                values.append(_num(c.get("kappa"), 3))
-            for cell, text in zip(table.add_row().cells, values):
-                doc.run(cell.paragraphs[0], text)
+        add_table(doc, header, [[c["document"], c["code"], f"{c.get('coded') or 0:,}", _pct(c.get("percent"))]
+                                + ([_num(c.get("kappa"), 3)] if two else []) for c in report.by_document])
     return doc.save()

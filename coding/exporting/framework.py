@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from coding.exporting.docx_tables import add_table
 from coding.exporting.excerpts import Excerpt
 from coding.exporting.writers import _docx, _heading, _para
 
@@ -78,15 +79,7 @@ def framework_docx(cases: Sequence[Case], excerpts: Sequence[Excerpt], code_path
         if not filled:
             _para(doc, "No coded text for these codes.")
             continue
-        table = doc.doc.add_table(rows=1, cols=2)
-        table.style = doc.doc.styles["Table Grid"]
-        for cell, text in zip(table.rows[0].cells, ("Code", "Coded text")):
-            doc.run(cell.paragraphs[0], text).bold = True
-        for cid, path in filled:
-            code_cell, text_cell = table.add_row().cells
-            doc.run(code_cell.paragraphs[0], path)
-            for i, e in enumerate(cells[(case.document_id, cid)]):
-                p = text_cell.paragraphs[0] if i == 0 else text_cell.add_paragraph()
-                doc.run(p, e.text)
-                doc.run(p, f" [{'consensus' if e.layer == 'consensus' else e.coder}]").italic = True
+        add_table(doc, ["Code", "Coded text"], [
+            [path, [[(e.text, ""), (f" [{'consensus' if e.layer == 'consensus' else e.coder}]", "i")]
+                    for e in cells[(case.document_id, cid)]]] for cid, path in filled])
     return doc.save()
