@@ -24,7 +24,8 @@ excluded). Peak memory is ``ru_maxrss`` of the method's own process, with how fa
 the step raised it above the process's peak before the step.
 
 Run: ``.venv/bin/python bench/import_bench.py [--profile]`` (from the repository
-root). When the engine import is under the goal (or with ``--profile``) a
+root). ``--cli`` instead times whole ``python -m coding import`` commands on 200 real
+interviews (the demo's transcripts, copied), as .txt and as .docx (issue 19). When the engine import is under the goal (or with ``--profile``) a
 cProfile of the engine import, in another fresh process, is printed too.
 Prints a table; it is not a timed test (DESIGN.md, How we know it works).
 """
@@ -38,6 +39,7 @@ import pstats
 import random
 import resource
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -301,7 +303,77 @@ def _run(name: str, folder: str, workdir: str) -> dict:
             "all_seconds": [r["seconds"] for r in runs]}
 
 
+# --- whole commands on real interviews (issue 19, item 4) ------------------------------
+CLI_FILES = 200
+CLI_RUNS = 3
+
+
+def write_real_corpus(folder: Path, n: int = CLI_FILES) -> None:
+    """``n`` real interviews as .txt and as .docx: the demo's transcripts (corpora/cic-demo),
+    each copy ending with a line of its own (a document's name and text are unique)."""
+    import docx
+
+    src = sorted((Path(__file__).resolve().parents[1] / "corpora" / "cic-demo").glob("*.txt"))
+    (folder / "txt").mkdir(parents=True)
+    (folder / "docx").mkdir()
+    for i in range(n):
+        f = src[i % len(src)]
+        text = f.read_text(encoding="utf-8") + f"\n\nInterviewer: Thank you (session {i}).\n"
+        (folder / "txt" / f"{f.stem}_{i:03d}.txt").write_text(text, encoding="utf-8")
+        d = docx.Document()
+        for para in text.split("\n\n"):
+            d.add_paragraph(para.strip())
+        d.save(folder / "docx" / f"{f.stem}_{i:03d}.docx")
+
+
+def _cli_import(folder: Path, kind: str, tmp: str, run: int) -> tuple[float, float, int]:
+    """``python -m coding import`` of one folder as a whole process into a fresh project:
+    wall seconds, CPU seconds (of the process), documents stored."""
+    import subprocess
+
+    db = f"sqlite:///{tmp}/cli-{kind}-{run}.db"
+    env = {**__import__("os").environ, "CODING_DB_URL": db}
+    cmd = [sys.executable, "-m", "coding"]
+    subprocess.run([*cmd, "init", "P", "--local", "--lead", "lead"], env=env, check=True, capture_output=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run([*cmd, "--as", "lead", "import", "P", str(folder / kind)], env=env, capture_output=True,
+                       text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        raise SystemExit(f"import failed: {r.stderr[-500:]}")
+    with sqlite3.connect(db[len("sqlite:///"):]) as c:
+        stored = c.execute("SELECT count(*) FROM documents").fetchone()[0]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, stored
+
+
+def main_cli() -> None:
+    """Whole ``python -m coding import`` commands on 200 real interviews, .txt then .docx."""
+    with tempfile.TemporaryDirectory(prefix="import_bench_cli_") as tmp:
+        folder = Path(tmp) / "real"
+        write_real_corpus(folder)
+        rows = []
+        for kind in ("txt", "docx"):
+            _cli_import(folder, kind, tmp, -1)  # warm-up: file cache, bytecode
+            runs = [_cli_import(folder, kind, tmp, i) for i in range(CLI_RUNS)]
+            wall = statistics.median(r[0] for r in runs)
+            cpu = statistics.median(r[1] for r in runs)
+            rows.append((kind, runs[0][2], wall, cpu))
+    print(f"whole command `python -m coding import P FOLDER` into a fresh SQLite project, {CLI_FILES} real "
+          f"interviews (corpora/cic-demo, about 2,200 words each), median of {CLI_RUNS} runs")
+    print("| files | stored | wall s | CPU s | files/s (wall) | files/s (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind, stored, wall, cpu in rows:
+        print(f"| .{kind} | {stored} | {wall:.2f} | {cpu:.2f} | {stored / wall:.1f} | {stored / cpu:.1f} |")
+    print(f"goal: >= {GOAL_DOCS_PER_S} transcripts/s end to end")
+
+
 def main() -> None:
+    if "--cli" in sys.argv[1:]:
+        main_cli()
+        return
     profile = "--profile" in sys.argv[1:]
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="import_bench_") as tmp:
