@@ -46,10 +46,13 @@ def segment_table(excerpts: Sequence[Excerpt], code_paths: Sequence[tuple[str, s
         segments[key][1][column[e.code_id]] = 1
     ordered = sorted(segments.values(), key=lambda se: (se[0].document.casefold(), se[0].document_id,
                                                         se[0].start, se[0].end, se[0].layer, se[0].coder))
+    values: dict[str, list[str]] = {}  # a document's attribute cells, made once
     rows = []
     for n, (e, flags) in enumerate(ordered, start=1):
-        rows.append([n, e.document, *(e.attributes.get(a, "") for a in attr_names), e.coder, e.layer, e.start,
-                     e.end, "; ".join(e.speakers), e.timestamp or "", e.text, *flags])
+        if e.document_id not in values:
+            values[e.document_id] = [e.attributes.get(a, "") for a in attr_names]
+        rows.append([n, e.document, *values[e.document_id], e.coder, e.layer, e.start, e.end,
+                     "; ".join(e.speakers), e.timestamp or "", e.text, *flags])
     header = ["segment", "document", *attr_cols, "coder", "layer", "start", "end", "speakers", "timestamp",
               "text", *code_cols]
     return header, rows
