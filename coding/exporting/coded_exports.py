@@ -11,7 +11,6 @@ filter. Files name codes by path, never by id.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -76,8 +75,7 @@ def _cover(project: Project, what: str, filters: Filters, tree: CodeTree, es: li
            when: datetime) -> str:
     """The cover line: what, project, layer, codebook version, date, coders, filters (code
     paths, not ids)."""
-    paths = [(tree.info[c].path if c in tree.info else c) for c in filters.codes]
-    described = replace(filters, codes=paths).describe()
+    described = filters.describe(tree)
     coders = sorted({e.coder if e.layer != "consensus" else "consensus" for e in es}, key=str.casefold)
     parts = [TITLES[what], f"project {project.name}", f"layer {filters.layer}",
              f"codebook version {project.codebook_version}", f"exported {when:%Y-%m-%d}",
