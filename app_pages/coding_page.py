@@ -405,8 +405,9 @@ coders_here = sorted({v.coder for v in all_views})
 
 # The transcript and its picker first (they fill the window), the other tools below them.
 main_area = st.container(key="coding_main")
+# on_change="rerun": a tab knows whether it is open, so the codings table is built only when shown.
 tab_code, tab_list, tab_find, tab_more = st.tabs(["Clicked coding and more", "Codings here", "Search",
-                                                  "Find more"])
+                                                  "Find more"], key="coding_tabs", on_change="rerun")
 
 with tab_list:
     hidden = st.multiselect("Hide codes in the transcript", sorted({v.code_id for v in all_views},
@@ -568,7 +569,9 @@ with tools:
         st.caption(f"My progress: {current} (no open round assigns this document to you)")
 
 with tab_list:
-    if not views:
+    if tab_list.open is False:
+        pass   # not shown: a thousand-row table is not built on every coded passage
+    elif not views:
         st.caption("No codings to show in this document." if not all_views else "All codings are filtered out.")
     else:
         table = pd.DataFrame([{

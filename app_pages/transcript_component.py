@@ -438,7 +438,7 @@ function addPending(st, codeId, sel) {
 // The server answered (new data): keep what it stored, drop what it did not, say so.
 // A selection whose coding was stored is cleared here: clearing costs the server nothing.
 function reconcile(st, data) {
-  if (!st.pending.length) return;
+  if (!st.pending.length) return 0;
   const stored = new Set((data.highlights || []).map(h => `${h.start}:${h.end}:${h.code}`));
   const refused = st.pending.filter(p => !stored.has(`${p.start}:${p.end}:${p.code}`));
   const done = new Set(st.pending.filter(p => !refused.includes(p)).map(p => p.nonce));
@@ -453,6 +453,7 @@ function reconcile(st, data) {
   if (refused.length) status(st, "Not stored: the coding was refused (see the message on the page).", true);
   else status(st, "Saved.", false);
   if (st.sel && done.has(st.sel.nonce)) clearSel(st);
+  return refused.length;
 }
 
 // Choosing a code: ONE request (a trigger) that carries the selection and the codes; the
@@ -859,15 +860,16 @@ function render(st, d) {
     if (st.sel && (!d.consumed || used.has(st.sel.nonce))) clearSel(st);
     if (st.shared) { st.shared = null; st.api.setStateValue("selection", null); }
   }
+  let refusedNow = 0;
   if (d.rev !== st.rev) {
     st.rev = d.rev;
     const t0 = performance.now();
     build(st, d);
     root.setAttribute("data-build-ms", String(Math.round(performance.now() - t0)));  // for the bench
     restoreSelection(st);
-    reconcile(st, d);
+    refusedNow = reconcile(st, d);
   } else if (d.ack !== st.ack) {
-    reconcile(st, d);
+    refusedNow = reconcile(st, d);
   }
   if (d.ack !== st.ack) {
     st.awaiting = 0;
@@ -876,7 +878,8 @@ function render(st, d) {
   st.ack = d.ack;
   if (d.notice && d.notice.nonce !== st.noticeNonce) {
     st.noticeNonce = d.notice.nonce;
-    if (st.noticeNonce !== undefined) status(st, d.notice.text, !!d.notice.bad);
+    // a refusal keeps saying that nothing was stored, and why
+    status(st, (refusedNow && d.notice.bad ? "Not stored: " : "") + d.notice.text, !!d.notice.bad);
   }
   if (d.scroll_to && d.scroll_to.nonce !== st.scrollNonce) {
     st.scrollNonce = d.scroll_to.nonce;
