@@ -46,7 +46,7 @@ def _prepare(key: str, build: Callable[[], Data], fingerprint: str) -> None:
     try:
         data = build()
     except CodingError as exc:
-        S[f"{key}__error"] = str(exc)
+        S[f"{key}__error"] = (fingerprint, str(exc))
         S.pop(f"{key}__file", None)
         return
     S.pop(f"{key}__error", None)
@@ -90,7 +90,7 @@ def download_button(where: Any, label: str, data: Data | Callable[[], Data], *, 
             held = S.get(f"{key}__file")
         if held is None:
             where.button(label, key=f"{key}__refused", disabled=True, icon=icon)
-            where.caption(md_escape(f"Cannot build {file_name}: {S.get(f'{key}__error', '')}"))
+            where.caption(md_escape(f"Cannot build {file_name}: {S.get(f'{key}__error', ('', ''))[1]}"))
             return
         where.download_button(label, held[1], file_name=file_name, mime=mime, key=key, on_click="ignore",
                               icon=icon, help=help, disabled=disabled)
@@ -106,8 +106,9 @@ def download_button(where: Any, label: str, data: Data | Callable[[], Data], *, 
         return
     if held is not None and held[0] != fingerprint:
         S.pop(f"{key}__file", None)  # prepared for other choices: never offered
-    where.button(f"Prepare {label}", key=f"{key}__prepare", icon=":material/build:", disabled=disabled,
+    where.button(f"Prepare {label.removeprefix('Download ')}", key=f"{key}__prepare", icon=":material/build:", disabled=disabled,
                  help=(help + " " if help else "") + "Builds the file; then a download button takes its place.",
                  on_click=_prepare, args=(key, data, fingerprint))
-    if err := S.get(f"{key}__error"):
-        where.caption(md_escape(f"Cannot build {file_name}: {err}"))
+    err = S.get(f"{key}__error")
+    if err is not None and err[0] == fingerprint:  # a refusal for other choices is not shown
+        where.caption(md_escape(f"Cannot build {file_name}: {err[1]}"))

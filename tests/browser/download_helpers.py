@@ -8,7 +8,7 @@ from pathlib import Path
 
 def prepare(page, label: str, timeout: float = 60_000) -> None:
     """Press "Prepare <label>" if the page offers it, and wait for the download button."""
-    button = page.get_by_role("button", name=f"Prepare {label}")
+    button = page.get_by_role("button", name=f"Prepare {label.removeprefix('Download ')}")
     page.get_by_role("button", name=label).first.wait_for(timeout=timeout)
     if button.count():
         button.click()
