@@ -59,10 +59,10 @@ def test_exit_codes_and_one_line_errors(db_url, tmp_path):
 
 
 def test_demo_is_idempotent(db_url):
-    first = run(db_url, "demo")
+    first = run(db_url, "demo", "--no-process")
     assert first.returncode == 0, first.stderr
     assert "built project 'demo'" in first.stdout
-    second = run(db_url, "demo")
+    second = run(db_url, "demo", "--no-process")
     assert second.returncode == 0 and "already present" in second.stdout
 
 
@@ -104,7 +104,7 @@ def test_reliability_reproduces_krippendorffs_example(tmp_path, capsys):
 
 
 def test_agreement_on_the_demo(db_url, capsys):
-    assert main(["--db", db_url, "demo"]) == 0
+    assert main(["--db", db_url, "demo", "--no-process"]) == 0
     capsys.readouterr()
     assert main(["--db", db_url, "agreement", "demo", "--coders", "ana", "ben", "--json", "--no-ci"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -234,7 +234,7 @@ def test_the_demo_is_local_by_default_and_protected_on_request(db_url, monkeypat
     from coding.store.models import Project
 
     monkeypatch.setenv("CODING_NEW_PASSWORD", "demo study password")
-    r = run(db_url, "demo", "--protected")  # the environment reaches the child process
+    r = run(db_url, "demo", "--protected", "--no-process")  # the environment reaches the child process
     assert r.returncode == 0 and "(protected)" in r.stdout, r.stderr
     st = Store(db_url, run_migrations=False)
     try:
@@ -301,7 +301,7 @@ def test_codes_counts_follow_the_blind_rule_for_the_acting_member(db_url, monkey
 
     for var in ("CODING_PASSWORD", "CODING_AS", "CODING_TOKEN"):
         monkeypatch.delenv(var, raising=False)
-    assert main(["--db", db_url, "demo"]) == 0
+    assert main(["--db", db_url, "demo", "--no-process"]) == 0
     plan = "CIC Project/Collaboration between teachers/Joint planning"
 
     def counts(who: str) -> int:
