@@ -1,0 +1,146 @@
+"""Saturation (Guest, Namey & Chen 2020, PLoS ONE 15(5): e0232076) on plain data and on harbour."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from coding.codebook.tree import code_tree
+from coding.errors import CodingError, PermissionDeniedError
+from coding.report.saturation import guest_saturation, new_codes_per_document, prevalence, project_saturation
+from coding.store.models import Coding
+from coding.work.codings import apply_codes
+from coding.work.documents import get_document, import_attributes, import_uploads
+from coding.work.rounds import assign, open_round
+
+
+def test_published_example_base_37_first_run_7_new_is_19_percent():
+    """Guest, Namey & Chen (2020), the worked example of the method (their Fig 2 and text):
+    a base of 4 interviews holding 37 unique themes; the first run of 2 interviews
+    (interviews 5 and 6) adds 7 new themes, i.e. 7/37 = 19% new information, above the
+    <= 5% threshold, so saturation is not yet reached at that run. (Only these values of the
+    example could be retrieved here; how the 37 and the 7 split between interviews does not
+    change them, which the two splits below check.)"""
+    for counts in ([20, 9, 5, 3, 4, 3], [30, 4, 2, 1, 7, 0]):
+        sat = guest_saturation(counts, base_size=4, run_length=2, threshold=0.05)
+        assert sat.base_codes == 37
+        first = sat.runs[0]
+        assert (first.start, first.end, first.new) == (5, 6, 7)
+        assert round(first.share * 100) == 19
+        assert not sat.reached
+
+
+def test_point_is_the_documents_before_the_first_run_at_or_under_the_threshold():
+    # base 20 codes; runs (5,6)=2 -> 10%, (6,7)=1 -> 5%: reached at 5 documents, confirmed by 6 and 7
+    sat = guest_saturation([10, 5, 3, 2, 1, 1, 0, 0], base_size=4, run_length=2, threshold=0.05)
+    assert [(r.start, r.end, r.new) for r in sat.runs] == [(5, 6, 2), (6, 7, 1), (7, 8, 0)]
+    assert (sat.point, sat.confirmed_at) == (5, 7)
+    strict = guest_saturation([10, 5, 3, 2, 1, 1, 0, 0], base_size=4, run_length=2, threshold=0.0)
+    assert (strict.point, strict.confirmed_at) == (6, 8)
+    assert "reached at 5 documents" in sat.sentence()
+    short = guest_saturation([3, 2, 1], base_size=4, run_length=2)
+    assert not short.runs and "at least 6 coded documents" in short.sentence()
+    with pytest.raises(CodingError, match="run length"):
+        guest_saturation([1, 2], run_length=0)
+    with pytest.raises(CodingError, match="threshold"):
+        guest_saturation([1, 2], threshold=5)
+
+
+def test_new_codes_and_prevalence():
+    order = ["a", "b", "c"]
+    codes = {"a": {"x", "y"}, "b": {"y"}, "c": {"z", "x"}}
+    steps = new_codes_per_document(order, codes)
+    assert [(s.n_new, s.cumulative) for s in steps] == [(2, 2), (0, 2), (1, 3)]
+    rows = {(r["position"], r["code"]): r["documents"] for r in prevalence(order, codes)}
+    assert rows == {(1, "x"): 1, (1, "y"): 1, (2, "x"): 1, (2, "y"): 2, (3, "x"): 2, (3, "y"): 2, (3, "z"): 1}
+
+
+# --- on harbour ------------------------------------------------------------------------
+
+LEAVES = ["Work/Gang labour", "Work/Clerical work", "Change/Containerisation", "Change/Job loss", "Community"]
+# Which leaves each generated interview holds, in interview-date order: the base (4) holds 4 of
+# the 5 leaves; interviews 5-6 add the fifth (1/4 = 25%); 6-7 add none (0%): saturation at 5.
+PATTERN = [[0, 1], [1, 2], [2], [3, 0], [4], [0, 3], [1], [2, 4]]
+
+
+def _generated(s, team):
+    """Eight more harbour interviews with dates, coded by tom in PATTERN (listed out of date order)."""
+    p = team.project(s)
+    maria, tom = team.member(s, "maria"), team.member(s, "tom")
+    names = [f"Gen_{i:02d}" for i in range(len(PATTERN))]
+    import_uploads(s, p, [(f"{n}.txt", f"Interviewer: Tell me.\n\nDocker: Story {n} of the quay.\n".encode())
+                          for n in reversed(names)], actor=maria)
+    csv = "document,interview_date\n" + "".join(f"{n},2019-03-{i + 10:02d}\n" for i, n in enumerate(names))
+    import_attributes(s, p, "dates.csv", csv.encode(), actor=maria)
+    tree = code_tree(s, p)
+    for n, leaves in zip(reversed(names), reversed(PATTERN)):  # coded last-interview first
+        doc = get_document(s, p, n)
+        for k in leaves:
+            apply_codes(s, p, tom, doc, [tree.by_path[LEAVES[k]].id], 0, 11)
+    return p, names
+
+
+def test_generated_project_saturates_where_built(team):
+    with team.store.session() as s:
+        p, names = _generated(s, team)
+        lead = team.member(s, "maria")
+        res = project_saturation(s, p, lead, coder="tom", order_attribute="interview_date")
+        assert res.order == names
+        assert [st.n_new for st in res.steps] == [2, 1, 0, 1, 1, 0, 0, 0]
+        assert res.saturation.base_codes == 4
+        assert (res.saturation.point, res.saturation.confirmed_at) == (5, 7)
+        # families: the base holds Work and Change; interview 5 brings Community (1/2 = 50%)
+        fam = project_saturation(s, p, lead, coder="tom", level="family", order_attribute="interview_date")
+        assert [st.new for st in fam.steps][:5] == [("Work",), ("Change",), (), (), ("Community",)]
+        assert fam.saturation.base_codes == 2 and fam.saturation.runs[0].share == 0.5
+        assert (fam.saturation.point, fam.saturation.confirmed_at) == (5, 7)
+        # every row the engine read is a stored coding of tom's
+        stored = s.scalar(select(Coding.id).where(Coding.project_id == p.id).limit(1))
+        assert stored is not None
+        assert sum(len(v) for v in res.codes.values()) == sum(len(x) for x in PATTERN)
+        with pytest.raises(CodingError, match="no document .* attribute 'date'"):
+            project_saturation(s, p, lead, order_attribute="date")
+
+
+def test_default_order_is_when_documents_were_first_coded(team):
+    with team.store.session() as s:
+        p, tom = team.project(s), team.member(s, "tom")
+        tree = code_tree(s, p)
+        for name, path in (("Clerk_01", "Work/Clerical work"), ("Docker_02", "Change/Job loss"),
+                           ("Docker_01", "Work/Gang labour")):
+            apply_codes(s, p, tom, get_document(s, p, name), [tree.by_path[path].id], 0, 5)
+            s.commit()
+        res = project_saturation(s, p, tom, coder="tom")
+        assert res.order == ["Clerk_01", "Docker_02", "Docker_01"]
+
+
+def test_a_coder_in_an_open_blind_round_counts_only_their_own_codings(team):
+    with team.store.session() as s:
+        p = team.project(s)
+        maria, tom, li = (team.member(s, n) for n in ("maria", "tom", "li"))
+        tree = code_tree(s, p)
+        doc = get_document(s, p, "Docker_01")
+        rnd = open_round(s, p, maria, "R1", blind=True)
+        assign(s, p, maria, rnd, [doc], [_coder(s, tom), _coder(s, li)])
+        apply_codes(s, p, tom, doc, [tree.by_path["Work/Gang labour"].id], 0, 5)
+        apply_codes(s, p, li, doc, [tree.by_path["Community"].id], 0, 5)
+        assert project_saturation(s, p, tom).codes == {"Docker_01": {"Work/Gang labour"}}
+        assert project_saturation(s, p, maria).codes == {"Docker_01": {"Work/Gang labour", "Community"}}
+        assert project_saturation(s, p, li, coder="tom").codes == {}
+        with pytest.raises(CodingError, match="no member 'zoe'"):
+            project_saturation(s, p, maria, coder="zoe")
+
+
+def _coder(s, member):
+    from coding.store.models import Coder
+    return s.get(Coder, member.id)
+
+
+def test_a_removed_member_is_refused(team):
+    from coding.team.projects import remove_member
+    with team.store.session() as s:
+        p = team.project(s)
+        tom = team.member(s, "tom")
+        remove_member(s, p, team.member(s, "maria"), "tom")
+        with pytest.raises(PermissionDeniedError):
+            project_saturation(s, p, tom)
