@@ -89,6 +89,10 @@ if member.is_lead:
                     st.error(md_escape(str(exc)))
                 else:
                     st.session_state["exchange_done"] = (key, report)
+                    if not up.name.lower().endswith((".qdc", ".csv")):  # new documents: parse them for suggestions
+                        from coding.suggest.processing import start_background
+
+                        start_background(store(), project_name, member)
                     st.rerun()
 else:
     st.info("Only a lead imports projects and codebooks (they add members and codes).")

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 
 import pytest
 from sqlalchemy import func, select
 
 from coding.team.projects import get_project
-from coding.team.members import get_member
+from coding.suggest.processing import processing_status
+from coding.team.members import Member, get_member
 from coding.store.models import Coding, Document, Event
 
 from .coding_helpers import REPO, demo_app, open_page, settle, sign_in_local
@@ -66,6 +68,16 @@ def test_lead_imports_a_qdpx_and_downloads_an_export(browser, demo):
         assert json.loads(ev.payload)["codings"] == {"cp": 205}
         assert ev.actor_id == get_member(s, p, "lead").id
     assert _counts(store) == (before[0] + 2, before[1] + 205)
+    # The imported documents are parsed for suggestions in the background, as on the Project page.
+    deadline = time.monotonic() + 180
+    while True:
+        with store.session(write=False) as s:
+            p = get_project(s, "demo")
+            done, total = processing_status(s, p, Member.of(get_member(s, p, "lead")))
+        if done == total or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert (done, total) == (total, before[0] + 2)
 
     assert page.locator(".st-key-exchange_dl_qdpx").count() == 0  # not built until asked
     page.get_by_role("button", name="Prepare the export files").click()
