@@ -159,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parsers(sub)
     from coding.cli.refi import add_parsers as add_refi_parsers  # registers `refi` (issue 11)
     add_refi_parsers(sub)
+    from coding.cli.report import add_parser as add_report  # registers `report` (issue 20)
+    add_report(sub)
     return p
 
 
