@@ -102,7 +102,7 @@ def export_coded(s: Session, project: Project, member: Member, what: str, fmt: s
     # template, so a project whose documents lack the template's attributes exports too.
     es = excerpts(s, project, m, **(filters.kwargs() | {"template": ""}))
     columns = code_columns(tree, filters)
-    cases = _cases(s, project, filters)
+    cases = _cases(s, project, filters) if what != "segments" else []  # segments: the excerpts say it all
     cover = _cover(project, what, filters, tree, es, when)
     stem = f"{_slug(project.name)}-{what}"
     if what == "segments":
