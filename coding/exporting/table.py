@@ -32,6 +32,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from coding.exporting.xlsx import XML_ILLEGAL, SheetData, write_workbook
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 FORMATS = ("csv", "md", "xlsx")
 CELL_LIMIT = 32_767       # Excel's limit on the characters (UTF-16 units) of one cell
@@ -39,7 +41,6 @@ GUARD_COLUMN = "formula guard: ' added before"
 GUARD_NOTE = ("CSV: a cell that began with = + - @ (or tab, CR, NUL) starts with an added apostrophe ', so no "
               "spreadsheet runs it as a formula; the column 'formula guard' names those cells per row. Remove the "
               "apostrophe for the exact text, or use the XLSX export, which holds the exact text.")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~!$])")
 
 
@@ -49,7 +50,7 @@ def neutralise(value: str) -> str:
 
 
 def xml_safe(value: str) -> str:
-    return _XML_ILLEGAL.sub("\ufffd", value)
+    return XML_ILLEGAL.sub("\ufffd", value)
 
 
 def _utf16(value: str) -> int:
@@ -136,39 +137,23 @@ def _xlsx(sheets: Sequence[Sheet], cover: str | Sequence[Sequence] | None) -> by
     """Each sheet: header row in bold, frozen below it, an autofilter over the table;
     and an "About" sheet holding ``cover`` (one cell, or rows of cells) and the notes on
     what was split or replaced, when there is any."""
-    from coding.exporting.xlsx import NUMBER, TEXT, SheetData, write_workbook
-
     notes: set[str] = set()
-
-    def cell(value):
-        """(kind, value): numbers as numbers, everything else as a string cell holding the
-        exact text (never a formula); None for an empty cell."""
-        if type(value) is str:
-            if not value:
-                return None
-        elif _empty(value):
-            return None
-        elif _number(value) and (not isinstance(value, float) or math.isfinite(value)):
-            return NUMBER, value
-        else:
-            value = str(value)  # infinity too: a spreadsheet number cannot hold it
-        safe = xml_safe(value)
-        if safe != value:
-            notes.add(CONTROL_NOTE)
-        return TEXT, safe
-
     out = []
     for sheet in sheets:
         header, rows, bases = _split_long(list(sheet.header), [list(r) for r in sheet.rows], notes)
         wrapped = set(sheet.wrapped)
-        out.append(SheetData(sheet.title[:31], [[cell(h) for h in header], *([cell(v) for v in r] for r in rows)],
-                             widths=[sheet.widths.get(b, 14) for b in bases],
+        out.append(SheetData(sheet.title[:31], [header, *rows], widths=[sheet.widths.get(b, 14) for b in bases],
                              wrapped=[b in wrapped for b in bases]))
-    if cover is not None or notes:
-        lines = [] if cover is None else [[cover]] if isinstance(cover, str) else [list(x) for x in cover]
-        out.append(SheetData("About", [[cell(v) for v in line] for line in [*lines, *([n] for n in sorted(notes))]],
-                             table=False))
-    return write_workbook(out)
+    lines = [] if cover is None else [[cover]] if isinstance(cover, str) else [list(x) for x in cover]
+
+    def build(extra: list[str]) -> tuple[bytes, bool]:
+        about = lines + [[n] for n in sorted(notes | set(extra))]
+        return write_workbook([*out, SheetData("About", about, table=False)] if about else out)
+
+    data, replaced = build([])
+    if replaced:  # found while writing: written again with the About sheet saying so (rare)
+        data, _ = build([CONTROL_NOTE])
+    return data
 
 
 SPLIT_NOTE = ("Excel holds at most 32,767 characters in a cell: a longer text is split, in order, over the "

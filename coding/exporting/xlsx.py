@@ -4,33 +4,35 @@ openpyxl's per-cell machinery took most of the time of a 20,000-row export; tabl
 only what this writes (issue 16): inline string cells (never formulas, never shared
 strings), numbers (floats as their shortest round-trip text), a bold header row frozen
 below it with an autofilter, column widths, wrapped columns, and rows of an "About"
-sheet. Text is XML-escaped (a CR as ``&#13;``, so readers keep it); characters XML
-cannot hold are the caller's to replace (:func:`coding.exporting.table.xml_safe`).
+sheet. Cells are typed by their Python value: ``int``/``float`` (not ``bool``) a number, ``None``,
+NaN and "" empty, anything else a string cell holding the text exactly, XML-escaped (a CR
+as ``&#13;``, so readers keep it); characters XML cannot hold (control characters but tab
+and line breaks) become U+FFFD and :func:`write_workbook` reports that it replaced some.
 Pure: no store, no Streamlit.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
-NUMBER, TEXT = "n", "s"
 PLAIN, BOLD, WRAP = 0, 1, 2           # cell style indexes of styles.xml
-_ESCAPES = {"\r": "&#13;"}
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 @dataclass
 class SheetData:
-    """One sheet: ``rows`` of (kind, value) cells or None (empty), the first row the header
-    when ``table`` (bold, frozen, filtered); ``widths`` per column; ``wrapped`` columns."""
+    """One sheet: ``rows`` of cell values, the first row the header when ``table`` (bold,
+    frozen, filtered); ``widths`` per column; ``wrapped`` columns."""
 
     title: str
-    rows: list[list[tuple[str, object] | None]]
+    rows: list[list]
     widths: Sequence[float] = ()
     wrapped: Sequence[bool] = ()
     table: bool = True
@@ -59,10 +61,10 @@ def _text(value: str) -> str:
 
 
 def _attr(value: str) -> str:
-    return escape(value, {**_ESCAPES, '"': "&quot;"})
+    return _text(value).replace('"', "&quot;")
 
 
-def _sheet_xml(sheet: SheetData) -> str:
+def _sheet_xml(sheet: SheetData, replaced: list[bool]) -> str:
     n_cols = max((len(r) for r in sheet.rows), default=1) or 1
     letters = [column_letter(i) for i in range(1, n_cols + 1)]
     wrap = [bool(sheet.wrapped[i]) if i < len(sheet.wrapped) else False for i in range(n_cols)]
@@ -75,21 +77,29 @@ def _sheet_xml(sheet: SheetData) -> str:
         out.append("<cols>" + "".join(f'<col min="{i}" max="{i}" width="{w:g}" customWidth="1"/>'
                                       for i, w in enumerate(sheet.widths, start=1)) + "</cols>")
     out.append("<sheetData>")
+    body = [f' s="{WRAP}"' if w else "" for w in wrap]
+    bold = [f' s="{BOLD}"'] * n_cols
+    illegal = XML_ILLEGAL.search
     for n, row in enumerate(sheet.rows, start=1):
-        head = sheet.table and n == 1
+        styles = bold if sheet.table and n == 1 else body
         cells = []
-        for i, cell in enumerate(row):
-            if cell is None:
+        for i, v in enumerate(row):
+            kind = type(v)
+            if kind is not str:
+                if v is None or (kind is float and math.isnan(v)):
+                    continue
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    text = repr(float(v)) if isinstance(v, float) else str(int(v))  # numpy's too
+                    cells.append(f'<c r="{letters[i]}{n}"{styles[i]}><v>{text}</v></c>')
+                    continue
+                v = str(v)  # infinity too: a spreadsheet number cannot hold it
+            if not v:
                 continue
-            kind, value = cell
-            style = BOLD if head else WRAP if wrap[i] else PLAIN
-            s = f' s="{style}"' if style else ""
-            ref = f"{letters[i]}{n}"
-            if kind == NUMBER:
-                text = repr(float(value)) if isinstance(value, float) else str(int(value))  # numpy's too
-                cells.append(f'<c r="{ref}"{s}><v>{text}</v></c>')
-            else:
-                cells.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>')
+            if illegal(v):
+                v = XML_ILLEGAL.sub("\ufffd", v)
+                replaced[0] = True
+            cells.append(f'<c r="{letters[i]}{n}"{styles[i]} t="inlineStr"><is><t xml:space="preserve">{_text(v)}'
+                         "</t></is></c>")
         out.append(f'<row r="{n}">' + "".join(cells) + "</row>")
     out.append("</sheetData>")
     if sheet.table:
@@ -117,8 +127,10 @@ def _title(title: str, taken: set[str]) -> str:
     return name
 
 
-def write_workbook(sheets: Sequence[SheetData]) -> bytes:
-    """The workbook holding ``sheets`` in order, as XLSX bytes."""
+def write_workbook(sheets: Sequence[SheetData]) -> tuple[bytes, bool]:
+    """The workbook holding ``sheets`` in order, as XLSX bytes, and whether characters XML
+    cannot hold were replaced."""
+    replaced = [False]
     taken: set[str] = set()
     names = [_title(s.title, taken) for s in sheets]
     buf = io.BytesIO()
@@ -163,5 +175,5 @@ def write_workbook(sheets: Sequence[SheetData]) -> bytes:
             + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'))
         z.writestr("xl/styles.xml", _STYLES)
         for i, s in enumerate(sheets, start=1):
-            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(s))
-    return buf.getvalue()
+            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(s, replaced))
+    return buf.getvalue(), replaced[0]
