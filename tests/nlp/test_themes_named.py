@@ -74,3 +74,17 @@ def test_evaluation_warns_when_everything_is_coded_and_counts_scorable_codes():
     assert any("too little uncoded text" in w for w in e["warnings"])
     r = cross_validate(c, model="reference")
     assert r["test_units"] == 40 and set(r["ci"]) == {"p_at_1", "recall_at_5", "hit_at_5", "mrr"}
+
+
+def test_a_theme_that_restates_a_code_points_to_it():
+    from coding.suggest.themes import RESTATES, ThemeView
+
+    sense = [unit(f"d{i}", i, ["protocol", "observation", f"w{i}"], ["observation protocol"]) for i in range(5)]
+    filler = [unit(f"f{i % 4}", 100 + i, [f"a{i}", f"b{i}", f"c{i}"]) for i in range(40)]
+    profiles = {"obs": ["protocol", "observation", "observation protocol"] * 3, "other": ["a1", "b1"]}
+    t = next(t for t in find_themes(sense + filler, background=[["x", "y"]] * 5, code_profiles=profiles)
+             if t.name == "observation protocol")
+    assert t.nearest_code[0] == "obs" and t.nearest_code[1] >= RESTATES
+    view = ThemeView(1, tuple(t.label), 5, 5, 5, (), "Observation/Protocol", "obs", t.nearest_code[1], t.cohesion)
+    assert view.restates and "restates" in view.as_dict() and view.as_dict()["restates"] is True
+    assert not ThemeView(1, ("x",), 3, 1, 1, (), "Other", "other", 0.2, 0.1).restates
