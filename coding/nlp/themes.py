@@ -367,7 +367,8 @@ def find_themes(units: list[Unit], *, method: str = METHOD, k: int | None = None
         cohesion = float(sims.mean())
         rank = (len(groups) - g) if method == "anchors" else len(rows) * cohesion
         theme = Theme(label, [keep[r] for r in rows], [keep[r] for r in picked], score=float(rank),
-                      cohesion=cohesion, centroid=centre, anchor=anchor, why=list(why))
+                      cohesion=cohesion, centroid=centre, anchor=anchor,
+                      why=[w for w in why if not label or not (_words(w) <= _words(label[0]))])
         if P is not None:
             cs = np.asarray(P @ centre).ravel()
             best = int(cs.argmax())
