@@ -78,7 +78,7 @@ class Saturation:
         params = (f"base size {self.base_size}, run length {self.run_length}, new-information threshold "
                   f"<= {self.threshold:.0%}")
         if not self.runs:
-            return (f"Saturation could not be assessed ({params}): it needs at least "
+            return (f"Saturation could not be assessed ({params}; Guest, Namey & Chen, 2020): it needs at least "
                     f"{self.base_size + self.run_length} coded documents.")
         if not self.reached:
             last = self.runs[-1]

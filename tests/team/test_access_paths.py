@@ -180,6 +180,7 @@ def _args(fn: Callable, qualname: str, s, st, extra: dict, member, tmp_path) -> 
         "book": codebook.parse_codebook(TEAM_CODEBOOK.replace("Pensions", "X") + "  - name: Pensions\n", "b.yaml"),
         "uploads": [("Docker_09.txt", upload.read_bytes())], "paths": [str(upload)],
         "path": "attributes.csv", "filename": "harbour.qdc", "excerpt": _an_excerpt(s, p, d1),
+        "first": "R1", "second": "R1",  # coding.report.history.changes_between_rounds: round names
     }
     special = {
         "coding.interchange.importer.import_qdpx": {"data": extra["qdpx"], "filename": "harbour.qdpx"},
