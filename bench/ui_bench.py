@@ -16,8 +16,8 @@ performance.now() (event timestamps share its clock), to the next painted frame:
 - server RSS after the passages.
 
 Goals (issue 19, 2 cores): selection shown <= 16 ms median; drawn <= 16 ms; stored <= 115 ms
-median and <= 250 ms p95; at most 1 rerun per passage; server CPU per passage <= 100 ms at
-50,000 words.
+median and <= 250 ms p95; at most 1 rerun per passage; server CPU per passage <= 100 ms up to
+50,000 words, <= 200 ms above (300,000).
 
     .venv/bin/python bench/ui_bench.py [--runs 15] [--sizes 1000,50000[,300000]]
 """
@@ -214,7 +214,7 @@ def main() -> None:
         codings = 10 if n == 0 else 1_000
         url = f"sqlite:///{tmp / (project + '.db')}"   # one project per database: the app opens it
         build(url, project, words, codings, n + 1)
-        rows.append((f"{words:,} words, {codings:,} codings", browser_times(url, project, args.runs)))
+        rows.append((f"{words:,} words, {codings:,} codings", browser_times(url, project, args.runs), words))
     names = [("selection", "mouse-up to selection shown", "ms"), ("drawn", "click to highlight drawn", "ms"),
              ("confirmed", "click to stored and confirmed", "ms"), ("reruns", "reruns per coded passage", "n"),
              ("cpu", "server CPU per coded passage", "ms"), ("switch", "document switch", "ms"),
@@ -227,7 +227,7 @@ def main() -> None:
     print("-" * 120)
     base = rows[0][1]
     for key, title, unit in names:
-        for label, data in rows:
+        for label, data, words in rows:
             xs = data.get(key) or []
             if not xs:
                 continue
@@ -238,6 +238,8 @@ def main() -> None:
             goal = ""
             if key in goals:
                 gm, gp = goals[key]
+                if key == "cpu" and words > 50_000:
+                    gm = 200   # issue 19: <= 100 ms at 50,000 words, <= 200 ms at 300,000
                 ok = med <= gm and (gp is None or hi <= gp)
                 goal = f"median <= {gm}" + (f", p95 <= {gp}" if gp else "") + (": met" if ok else ": NOT met")
             print(f"{title:<32} | {label:<28} | {med:>8.1f} | {hi:>8.1f} | {unit:<4} | {ratio:>5.2f} | {goal}")
