@@ -187,3 +187,13 @@ def test_games_as_art_meets_the_issue_targets():
     assert e["mean_f1"] >= 0.40 and e["mean_f1"] >= 1.5 * e["random_f1"], e
     assert e["codes"] == 5 and e["codes_total"] == 31
     assert e["f1_ci"][0] <= e["mean_f1"] <= e["f1_ci"][1]
+
+
+def test_cli_evaluate_text_gives_intervals_reference_scorable_codes_and_warnings(tmp_path, capsys):
+    # every sentence carries a code: nothing uncoded to find a hidden one among, and the CLI says so
+    path = write_jsonl(tmp_path / "es.jsonl", spanish_rows())
+    assert main(["suggest", "evaluate", str(path), "--language", "es", "--folds", "3", "--part", "held-out"]) == 0
+    out = capsys.readouterr().out
+    assert "(held-out)" in out and "95% bootstrap intervals" in out and "TF-IDF + logistic" in out
+    assert "codes scorable" in out and "warning: too little uncoded text" in out
+    assert "P@1" in out and "[" in out.split("P@1", 1)[1].splitlines()[0]  # an interval on the line
