@@ -27,6 +27,7 @@ if __name__ == "__main__":
         st.Page("app_pages/suggestions_page.py", title="Suggestions", icon=":material/lightbulb:"),
         st.Page("app_pages/members_page.py", title="Members", icon=":material/group:"),
         st.Page("app_pages/interchange_page.py", title="Exchange", icon=":material/swap_horiz:"),
+        st.Page("app_pages/report_page.py", title="Report", icon=":material/description:"),
     ]
     from app_pages.common import store
     from app_pages.plain import md_escape

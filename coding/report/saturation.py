@@ -240,3 +240,10 @@ def _labeller(codes: Mapping[str, Code], level: str):
     if level == "family":
         return lambda cid: path(cid).split("/", 1)[0]
     return path
+
+
+def order_attributes(s: Session, project: Project, member: Member) -> list[str]:
+    """The attribute names documents can be ordered by (e.g. an interview date), sorted."""
+    require(s, member, Action.READ_PROJECT, project)
+    return sorted(s.scalars(select(Attribute.name).join(Document, Document.id == Attribute.document_id)
+                            .where(Document.project_id == project.id).distinct()))

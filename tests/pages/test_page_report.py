@@ -1,0 +1,57 @@
+"""The Report page (issue 20) on harbour (AppTest): the saturation sentence and table are the
+engine's for the chosen parameters, the downloads go through app_pages/downloads.py, and a
+coder in an open blind round sees only their own codings counted."""
+
+from __future__ import annotations
+
+from coding.codebook.tree import code_tree
+from coding.report.saturation import project_saturation
+from coding.store.models import Coder
+from coding.work.codings import apply_codes
+from coding.work.documents import get_document
+from coding.work.rounds import assign, open_round
+from tests.pages.test_page_team_project import team_app  # noqa: F401  (the fixture)
+
+PAGE = "app_pages/report_page.py"
+
+
+def _code(team):
+    with team.store.session() as s:
+        p = team.project(s)
+        tree = code_tree(s, p)
+        maria, tom, li = (team.member(s, n) for n in ("maria", "tom", "li"))
+        docs = [get_document(s, p, n) for n in ("Docker_01", "Docker_02", "Clerk_01")]
+        rnd = open_round(s, p, maria, "R1", blind=True)
+        assign(s, p, maria, rnd, docs[:1], [s.get(Coder, tom.id), s.get(Coder, li.id)])
+        for d, path in zip(docs, ("Work/Gang labour", "Change/Job loss", "Work/Clerical work")):
+            apply_codes(s, p, tom, d, [tree.by_path[path].id], 0, 10)
+            s.commit()
+        apply_codes(s, p, li, docs[0], [tree.by_path["Community"].id], 0, 10)
+
+
+def test_saturation_on_the_page_is_the_engines(team_app, team):
+    _code(team)
+    at = team_app(PAGE, "maria")
+    at.run()
+    assert not at.exception and not at.error
+    at.number_input(key="report_base").set_value(1).run()
+    at.number_input(key="report_run").set_value(1).run()
+    assert not at.exception and not at.error
+    frame = next(d.value for d in at.dataframe)
+    with team.store.session() as s:
+        res = project_saturation(s, team.project(s), team.member(s, "maria"), base_size=1, run_length=1)
+    assert list(frame["new_codes"]) == [st.n_new for st in res.steps] == [2, 1, 1]
+    assert any(res.saturation.sentence()[:40] in m.value.replace("\\", "") for m in at.markdown)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Saturation table (CSV)" in labels and "Saturation table (XLSX)" in labels
+
+
+def test_a_coder_in_an_open_blind_round_sees_their_own_codings_counted(team_app, team):
+    _code(team)
+    at = team_app(PAGE, "li")
+    at.run()
+    assert not at.exception and not at.error
+    frame = next(d.value for d in at.dataframe)
+    # Docker_01 comes last: li sees only her own coding of it (made last), not tom's (made first)
+    assert list(frame["document"]) == ["Docker_02", "Clerk_01", "Docker_01"]
+    assert list(frame["new_codes"]) == [1, 1, 1]  # Docker_01: li's Community only, not tom's Gang labour
