@@ -104,8 +104,12 @@ def cmd_suggest(store, args) -> int:
             print("no themes: too little uncoded text with recurring words")
         for t in themes:
             near = f"; nearest code {t.nearest_code} ({t.nearest_score:.2f})" if t.nearest_code else ""
-            print(f"{t.rank}. {t.title}  [{t.units} units, {t.documents} documents, "
-                  f"{t.participants} participants{near}]")
+            print(f"{t.rank}. {t.title}{' (restates ' + t.nearest_code + ')' if t.restates else ''}  "
+                  f"[{t.units} units, {t.documents} documents, {t.participants} participants{near}]")
+            if t.why:
+                print(f"   why: its quotes also speak of {', '.join(t.why)}")
+            if t.nearest_note:
+                print(f"   ({t.nearest_note})")
             for q in t.quotes:
                 print(f"   - {q.text!r} {q.attribution} [{q.document} {q.start}-{q.end}]")
         return 0

@@ -132,8 +132,8 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
     for lang, idx in sorted(free.items()):
         here = coded_text.get(lang, {})
         profiles = {cid: here.get(cid, []) + words for cid, words in names.items()}
-        note = "" if here else (f"nothing is coded in this language ({lang}) yet: the nearest code is judged "
-                                "by code names only")
+        note = "" if here else (f"nothing is coded in this language ({lang}) in this layer yet: "
+                                "the nearest code is judged by code names only")
         found = find_themes([units[i][0] for i in idx], method=method or METHOD, code_profiles=profiles,
                             background=background.get(lang), limit=max(limit * 2, limit + 10),
                             general=general_terms(every[lang]))
@@ -153,7 +153,8 @@ def emergent_themes(s: Session, project: Project, member: Member, *, unit: str =
                        for q in (units[idx[i]][1] for i in t.quotes))
         near_id, near_score = t.nearest_code if t.nearest_code and t.nearest_code[1] > 0 else (None, 0.0)
         if near_id is None and note:
-            note = f"nothing is coded in this language ({lang}) yet and no code name matches: no nearest code"
+            note = (f"nothing is coded in this language ({lang}) in this layer yet and no code name matches: "
+                    "no nearest code")
         out.append(ThemeView(len(out) + 1, tuple(t.label), len(t.members), len({x.document_id for x in infos}),
                              len(parts) or len({x.document_id for x in infos}), quotes,
                              tree.info[near_id].path if near_id in tree.info else None,

@@ -70,7 +70,7 @@ def test_themes_are_named_by_phrases_with_why_and_spanish_says_how_the_nearest_c
     t = next(t for t in themes if t.language == "en" and " " in t.name)  # a verb-object pair or noun chunk
     assert t.why and 3 <= len(t.quotes) <= 6 and t.documents >= 2
     es = [t for t in themes if t.language == "es"]
-    assert es and all("nothing is coded in this language (es)" in t.nearest_note for t in es)
+    assert es and all("nothing is coded in this language (es) in this layer" in t.nearest_note for t in es)
     assert not any("transcription" in q.text or "transcripción" in q.text for t in themes for q in t.quotes)
 
 
