@@ -18,7 +18,7 @@ from coding.errors import CodingError
 from coding.team.access import Action, require
 from coding.team.members import Member
 from coding.store.models import Adjudication, Assignment, Attribute, Coder, Coding, Document, Project, Round
-from coding.report.methods_appendix import codebook_appendix
+from coding.report.methods_appendix import codebook_appendix, round_changes_appendix
 from coding.report.saturation import project_saturation
 from coding.report.sections import MethodsReport, Section
 
@@ -70,6 +70,9 @@ def methods_report(s: Session, project: Project, member: Member, *, names: bool 
             _saturation(s, project, m, alias, notes, nums, base_size, run_length, threshold, order_attribute),
             _suggestions(s, project, vis, notes, nums)]
     secs.append(codebook_appendix(s, project, m))
+    changes = round_changes_appendix(s, project, m)
+    if changes is not None:
+        secs.append(changes)
     return MethodsReport(project.name, secs, notes.notes, nums)
 
 
@@ -249,6 +252,19 @@ def _saturation(s, project, m, alias, notes, nums, base_size, run_length, thresh
                           f"{'consensus layer' if layer == 'consensus' else 'coders together'}. {sat.sentence()}{mark}")
     sec.paragraphs.append("At the level of code families (top-level codes): " + fam.saturation.sentence()
                           + notes.cite("report saturation NAME" + opts + " --level family"))
+    per_coder = []
+    for name, shown in alias.items():
+        one = project_saturation(s, project, m, coder=name, base_size=base_size, run_length=run_length,
+                                 threshold=threshold, order_attribute=order_attribute)
+        if not one.order:
+            continue  # none of their codings visible to this reader
+        nums["saturation"].setdefault("per_coder", {})[shown] = one.saturation.point
+        per_coder.append(f"{shown}: " + (f"saturation at {one.saturation.point} of {len(one.order)} documents"
+                                         if one.saturation.reached else f"not reached in {len(one.order)} documents")
+                         + notes.cite("report saturation NAME" + opts.replace(f" --layer {layer}", " --layer coder")
+                                      + f" --coder {_quote(name) if shown == name else '<' + shown + '>'}"))
+    if per_coder:
+        sec.paragraphs.append("Per coder (same parameters): " + "; ".join(per_coder) + ".")
     sec.tables.append(("New codes per document", ["#", "Document", "New codes", "Cumulative codes",
                                                   "New information of the run ending here"],
                        [[str(r["position"]), r["document"], str(r["new_codes"]), str(r["cumulative_codes"]),

@@ -79,6 +79,14 @@ def test_report_numbers_are_the_engines(team):
         assert n["saturation"]["point"] == sat.saturation.point
         assert n["attributes"] == {"cohort=1970s": 2, "cohort=1980s": 1, "site=North Quay": 2, "site=South Basin": 1}
         assert n["suggested_codings"] == 0 and n["final_codings"] == 8
+        for coder, alias in (("tom", "Coder A"), ("li", "Coder B")):
+            assert n["saturation"]["per_coder"][alias] == project_saturation(s, p, maria, coder=coder).saturation.point
+        changes = next(sec for sec in rep.sections if sec.title == "Appendix: codebook changes between rounds")
+        (caption, header, rows), = changes.tables
+        assert caption == "Codebook changes between R1 and R2"
+        community = next(r for r in rows if r[0] == "Community")
+        assert community[1:4] == ["definition changed", "Family, neighbourhood and the union.",
+                                  "Family, neighbourhood, the pub and the union."]
         md = to_markdown(rep)
         assert "Round R1: " in md and "Krippendorff" in md and "[^1]: `python -m coding --as maria documents harbour --json`" in md
         assert "tom" not in md.split("## Notes")[0] and "Coder A" in md  # roles, not names, unless --names
