@@ -77,8 +77,14 @@ if rows:
         rule = alt.Chart(pd.DataFrame({"x": [res.saturation.point]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
         chart = chart + rule
     st.altair_chart(chart, width="stretch")
-    st.dataframe(df[["position", "document", "new_codes", "cumulative_codes", "new_in_run", "new_information"]],
-                 hide_index=True, width="stretch")
+    num = st.column_config.NumberColumn
+    st.dataframe(df[["position", "document", "new_codes", "cumulative_codes", "new_in_run", "new_information",
+                     "codes_first_seen"]], hide_index=True, width="stretch", column_config={
+        "position": num("#"), "document": st.column_config.TextColumn("Document"),
+        "new_codes": num("New codes"), "cumulative_codes": num("Cumulative codes"),
+        "new_in_run": num("New in the run ending here"),
+        "new_information": num("New information (share of the base)", format="percent"),
+        "codes_first_seen": st.column_config.TextColumn("Codes first seen")})
     header = list(rows[0])
     body = [[r[k] for k in header] for r in rows]
     d1, d2, d3 = st.columns(3)
