@@ -352,10 +352,9 @@ if not docs:
 names = {d.id: d.name for d in docs}
 if S.get("coding_doc") not in names:
     S["coding_doc"] = docs[0].id
-top_l, top_r = st.columns([3, 2], vertical_alignment="center")
+top_l, top_r = st.columns([3, 2], vertical_alignment="bottom")
 # Options are ids and the label is the (unique, stable) name: nothing that changes.
-doc_id = top_l.selectbox("Document", list(names), format_func=names.get, key="coding_doc",
-                         label_visibility="collapsed", placeholder="Document")
+doc_id = top_l.selectbox("Document", list(names), format_func=names.get, key="coding_doc")
 mine = status.get(doc_id, "not started")
 others = [f"{r['coder']}: {r['status']}" for r in team if r["document"] == names[doc_id]]
 top_r.text(f"My progress: {mine}" + (f"\nCoders: {', '.join(others)}" if others else ""))
