@@ -165,3 +165,18 @@ def test_demo_report_reads_like_a_methods_section(demo_store):
         assert "## Saturation" in md and "Guest, Namey &amp; Chen, 2020" in md
         for name, a in n["agreement"].items():
             assert f"Krippendorff's alpha {a['alpha']:.2f}" in md
+
+
+def test_cli_history_lists_edits_with_roles_and_round_versions(team, monkeypatch, capsys):
+    import json
+
+    from coding.cli.main import main
+    with team.store.session() as s:
+        _study(s, team)
+    url = str(team.store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CODING_PASSWORD", team.passwords["tom"])
+    assert main(["--db", url, "--as", "tom", "report", "history", "harbour", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(e["kind"], e["code"], e["role"]) for e in out["edits"] if e["action"] == "code.edit"] == [
+        ("definition changed", "Community", "lead"), ("criteria changed (exclusion)", "Change/Job loss", "lead")]
+    assert [r["round"] for r in out["rounds"]] == ["R1", "R2"]

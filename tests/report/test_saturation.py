@@ -144,3 +144,17 @@ def test_a_removed_member_is_refused(team):
         remove_member(s, p, team.member(s, "maria"), "tom")
         with pytest.raises(PermissionDeniedError):
             project_saturation(s, p, tom)
+
+
+def test_consensus_layer_counts_only_consensus_codings(team):
+    with team.store.session() as s:
+        p = team.project(s)
+        maria, tom = team.member(s, "maria"), team.member(s, "tom")
+        tree = code_tree(s, p)
+        doc = get_document(s, p, "Docker_02")
+        apply_codes(s, p, tom, doc, [tree.by_path["Change/Job loss"].id], 0, 10)
+        apply_codes(s, p, maria, doc, [tree.by_path["Community"].id], 0, 10, layer="consensus")
+        assert project_saturation(s, p, maria, layer="consensus").codes == {"Docker_02": {"Community"}}
+        assert project_saturation(s, p, maria).codes == {"Docker_02": {"Change/Job loss"}}
+        with pytest.raises(CodingError, match="layer 'final' is unknown"):
+            project_saturation(s, p, maria, layer="final")
