@@ -38,7 +38,7 @@ from coding.work.codings import (
 )
 from coding.work.undo import last_redoable_here, last_undoable_here, redo_here, undo_here
 from coding.errors import CodingError
-from coding.text.offsets import Utf16Map
+from coding.text.offsets import Utf16Map, utf16_map
 from coding.team.projects import get_project
 from coding.codebook.proposals import create_code_while_coding
 from coding.work.rounds import STATUSES, member_progress, open_assignments, progress, set_status
@@ -73,7 +73,7 @@ def doc_view(doc_id: str, sha256: str, _project_name: str, _member: Member) -> D
         speech = {t.position: t.speech_start for t in doc.turns}
         bl = [(bid, spk, a, b, speech.get(int(bid[1:]), a) if bid.startswith("t") else a)
               for bid, spk, a, b in blocks(doc)]
-        return DocView(doc.id, doc.name, doc.sha256, doc.text, Utf16Map(doc.text), bl,
+        return DocView(doc.id, doc.name, doc.sha256, doc.text, utf16_map(doc.sha256, doc.text), bl,
                        {b[0]: int(b[0][1:]) for b in bl if b[0].startswith("t")})
 
 
