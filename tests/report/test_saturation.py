@@ -15,12 +15,12 @@ from coding.work.rounds import assign, open_round
 
 
 def test_published_example_base_37_first_run_7_new_is_19_percent():
-    """Guest, Namey & Chen (2020), the worked example of the method (their Fig 2 and text):
-    a base of 4 interviews holding 37 unique themes; the first run of 2 interviews
-    (interviews 5 and 6) adds 7 new themes, i.e. 7/37 = 19% new information, above the
-    <= 5% threshold, so saturation is not yet reached at that run. (Only these values of the
-    example could be retrieved here; how the 37 and the 7 split between interviews does not
-    change them, which the two splits below check.)"""
+    """Guest, Namey & Chen (2020), PLoS ONE 15(5): e0232076, doi:10.1371/journal.pone.0232076: the
+    paper's hypothetical worked example of the method: a base of 4 interviews holding 37 unique
+    themes; the first run of 2 interviews (interviews 5 and 6) adds 7 new themes, i.e. 7/37 = 19%
+    new information, above the <= 5% threshold, so saturation is not reached at that run.
+    Only these values of the example were at hand (from a summary of the paper, not its figure);
+    how the 37 and the 7 split between interviews does not change them, which the two splits below check."""
     for counts in ([20, 9, 5, 3, 4, 3], [30, 4, 2, 1, 7, 0]):
         sat = guest_saturation(counts, base_size=4, run_length=2, threshold=0.05)
         assert sat.base_codes == 37
