@@ -156,8 +156,10 @@ def _procedure(s, project, vis, alias, notes, nums) -> Section:
         f"consensus layer{mark}.")
     rows = []
     for r in rounds:
-        pairs = s.execute(select(Assignment.document_id, Coder.name).select_from(Assignment).join(Coder, Coder.id == Assignment.coder_id)
-                          .where(Assignment.round_id == r.id)).all()
+        # the blind rule as rounds.progress applies it: another coder's assignment in an open blind round is hidden
+        pairs = [(d, c) for d, c, cid in s.execute(
+            select(Assignment.document_id, Coder.name, Coder.id).select_from(Assignment)
+            .join(Coder, Coder.id == Assignment.coder_id).where(Assignment.round_id == r.id)) if vis.sees(d, cid)]
         rows.append([r.name, "blind" if r.blind else "open", r.status, str(len({d for d, _ in pairs})),
                      ", ".join(sorted({alias.get(c, c) for _, c in pairs})), str(r.codebook_version)])
     if rounds:

@@ -126,6 +126,8 @@ def test_a_coders_report_in_an_open_blind_round_holds_only_their_own_work(team):
         rep = methods_report(s, p, tom, n_boot=50)
         # 8 codings in all; li's one on Clerk_01 (open blind round R2) is hidden from tom
         assert rep.numbers["codings_coder"] == 7
+        rounds = next(t for sec in rep.sections for t in sec.tables if t[0] == "Rounds")[2]
+        assert [r[4] for r in rounds] == ["Coder A, Coder B", "Coder A"]  # li's R2 assignment is hidden from tom
         assert "R2" not in rep.numbers["agreement"]
         sat = project_saturation(s, p, tom)
         assert sat.codes["Clerk_01"] == {"Change/Job loss"}
