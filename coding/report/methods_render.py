@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from coding.exporting.docx_tables import add_table
-from coding.exporting.table import md_text
+from coding.exporting.table import md_text, write_table
 from coding.exporting.writers import _docx, _heading, _para, xml_safe
 from coding.report.sections import MethodsReport
 
@@ -28,10 +28,7 @@ def to_markdown(report: MethodsReport) -> str:
         for p in sec.paragraphs:
             out += [_md_line(p), ""]
         for caption, header, rows in sec.tables:
-            out += [f"*{md_text(caption)}*", "", "| " + " | ".join(md_text(h) for h in header) + " |",
-                    "|" + "---|" * len(header)]
-            out += ["| " + " | ".join(md_text(c) for c in r) + " |" for r in rows]
-            out.append("")
+            out += [f"*{md_text(caption)}*", "", write_table("md", header, rows)]
     out += ["## Notes: the commands that reproduce the numbers", ""]
     out += [f"[^{i}]: `{n}`" for i, n in enumerate(report.notes, start=1)]
     return "\n".join(out) + "\n"
