@@ -26,7 +26,7 @@ from coding.work.adjudication import (
 )
 from coding.agreement.coders import comparable_coders
 from coding.agreement.project import RELIABLE, SUGGESTIONS, TENTATIVE, UNITS, Report, compute_agreement
-from coding.agreement.tables import partial_note, report_csv, report_markdown, suggestions_note
+from coding.agreement.tables import partial_note, report_csv, suggestions_note
 from coding.codebook.tree import code_tree
 from coding.errors import CodingError
 from coding.exporting.agreement_export import agreement_file
@@ -238,8 +238,10 @@ d1, d2, d3, d4, _ = st.columns([1, 1, 1, 1, 1])
 # per-document tables and an About sheet; Word: the method sentence and the table.
 download_button(d1, "Download CSV", report_csv(rep), file_name=f"agreement-{unit}.csv", mime="text/csv",
                 key="agreement_csv")
-download_button(d2, "Download Markdown", report_markdown(rep), file_name=f"agreement-{unit}.md",
-                mime="text/markdown", key="agreement_md")
+# Markdown: the file `export agreement --format md` writes (overall, per-code, per-document tables).
+download_button(d2, "Download Markdown", lambda: agreement_file(rep, project_name, "md"),
+                file_name=f"agreement-{unit}.md", mime="text/markdown", key="agreement_md", basis=cache_key,
+                prepare=False)
 download_button(d4, "Download Excel (all tables)", lambda: agreement_file(rep, project_name, "xlsx"),
                 file_name=f"agreement-{unit}.xlsx", key="agreement_xlsx", basis=cache_key, prepare=False,
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

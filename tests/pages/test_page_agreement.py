@@ -380,3 +380,71 @@ def test_the_recommender_as_a_third_coder_on_click(app_for, demo_store):
     assert list(df["compared with"]) == ["ana", "ben", "ben", "ana", "ana vs ben"]
     assert list(df["alpha"]) == [t["alpha"] for t in rep.table()]
     assert any("4 folds by document" in c.value.replace("\\", "") for c in at.caption)
+
+
+# --- harbour: the page's Markdown is the file `export agreement --format md` writes -----------
+
+
+def test_the_markdown_download_is_the_cli_file_with_all_three_tables(team, monkeypatch, loopback_server, tmp_path):
+    """The page's Markdown file, read from its download button, is byte for byte the engine's
+    and the CLI's for the same choice (coders, unit turn, no CIs): overall, per code, per document."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+    from streamlit.testing.v1 import AppTest
+
+    from coding.cli.main import main as cli
+    from coding.exporting.agreement_export import export_agreement
+    from coding.team.sessions import open_session
+    from tests.conftest import TEAM_PASSWORDS
+    from tests.exporting.test_coded_exports import CODINGS, _code
+
+    url = team.store.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("CODING_DB_URL", url)
+    with team.store.session() as s:
+        for c in CODINGS:
+            _code(s, team.project(s), *c)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=120)
+    at.session_state["project"] = team.name
+    with team.store.session() as s:
+        at.session_state["auth_session"] = open_session(s, team.member(s, "maria")).id
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    coders = at.multiselect(key="agreement_coders").value
+    assert sorted(coders) == ["li", "tom"]
+    at.selectbox(key="agreement_unit").set_value("turn").run()
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
+    at.checkbox(key="agreement_ci").uncheck().run()
+    after = datetime.now(UTC)
+    assert not at.exception
+    button = next(b for b in at.get("download_button") if b.key == "agreement_md")
+    # The button carries its bytes under an id hashed from them: find the engine's file (stamped
+    # with the minute the page built it) whose id it is.
+    files = {}
+    with team.store.session() as s:
+        when = before
+        while when <= after:
+            data = export_agreement(s, team.project(s), team.member(s, "maria"), "md", coders=coders,
+                                    unit="turn", ci=False, when=when).data
+            files[_calculate_file_id(data, "text/markdown", "agreement-turn.md")] = (when, data)
+            when += timedelta(minutes=1)
+    carried = [v for k, v in files.items() if k in button.proto.url]
+    assert len(carried) == 1, button.proto.url  # before the fix: report_markdown's per-code table only
+    when, data = carried[0]
+    text = data.decode()
+    for heading in ("## Overall", "## Per code", "## Per document"):
+        assert heading in text
+    monkeypatch.setenv("CODING_PASSWORD", TEAM_PASSWORDS["maria"])
+    out = tmp_path / "a.md"
+    assert cli(["--db", url, "--as", "maria", "export", "agreement", team.name, "--coders", *coders,
+                "--unit", "turn", "--no-ci", "--format", "md", "--out", str(out)]) == 0
+    stamp = f"**Computed:** {when:%Y-%m-%d %H:%M} UTC"
+    lines = out.read_bytes().decode().split("\n")
+    assert sum(line.startswith("**Computed:**") for line in lines) == 1
+    assert "\n".join(stamp + "  " if line.startswith("**Computed:**") else line for line in lines) == text
+    # every row of the page's table is in the file, with its unit count
+    df = _table(at)
+    for code, n in zip(df["code"], df["n"]):
+        assert f"| {code} | turn | {n} |" in text
