@@ -1,5 +1,6 @@
 """Report (issue 20): thematic saturation (Guest, Namey & Chen 2020) as a chart with its
-parameters, the table as CSV/XLSX, and the methods report as DOCX or Markdown.
+parameters (the engine's chart, its images as PNG/SVG), the table as CSV/XLSX, and the methods
+report as DOCX (with the chart) or Markdown.
 
 Figures come from coding.report.saturation and coding.report.methods, built for the signed-in
 member under the blind rule (a coder in an open blind round sees their own work only).
@@ -21,6 +22,7 @@ from coding.exporting.table import write_table
 from coding.report.methods import methods_report
 from coding.report.methods_render import to_docx, to_markdown
 from coding.report.saturation import order_attributes, project_saturation
+from coding.report.saturation_chart import chart_spec, render, saturation_chart
 from coding.team.projects import get_project
 from coding.work.lookups import codings_fingerprint
 
@@ -66,17 +68,7 @@ st.markdown(md_escape(res.saturation.sentence()))
 rows = res.table()
 if rows:
     df = pd.DataFrame(rows)
-    long = df.melt(id_vars=["position", "document"], value_vars=["new_codes", "cumulative_codes"],
-                   var_name="measure", value_name="codes")
-    long["measure"] = long["measure"].map({"new_codes": "New codes", "cumulative_codes": "Cumulative codes"})
-    chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("position:Q", title="Documents", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("codes:Q", title="Codes"), color=alt.Color("measure:N", title=None),
-        tooltip=["position", "document", "measure", "codes"])
-    if res.saturation.point is not None:
-        rule = alt.Chart(pd.DataFrame({"x": [res.saturation.point]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-        chart = chart + rule
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(saturation_chart(res, title=f"Saturation: {project_name}"), width="stretch")
     num = st.column_config.NumberColumn
     st.dataframe(df[["position", "document", "new_codes", "cumulative_codes", "new_in_run", "new_information",
                      "codes_first_seen"]], hide_index=True, width="stretch", column_config={
@@ -93,6 +85,15 @@ if rows:
     download_button(d2, "Saturation table (XLSX)", lambda: write_table("xlsx", header, body, title="Saturation"),
                     file_name=f"{project_name}-saturation.xlsx", key="report_xlsx",
                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    # the images of the chart on the page (vl-convert, offline), built once per choice of parameters
+    chart_basis = (project_name, member.id, fingerprint, int(base), int(run), float(threshold), order_by, layer,
+                   who, level)
+    g1, g2, _ = st.columns(3)
+    for where, fmt, mime in ((g1, "png", "image/png"), (g2, "svg", "image/svg+xml")):
+        download_button(where, f"Saturation chart ({fmt.upper()})",
+                        lambda fmt=fmt: render(chart_spec(res, title=f"Saturation: {project_name}"), fmt),
+                        file_name=f"{project_name}-saturation.{fmt}", key=f"report_{fmt}", mime=mime,
+                        basis=chart_basis, prepare=False)
     prev = res.prevalence()
     download_button(d3, "Prevalence curves (CSV)",
                     lambda: write_table("csv", ["position", "document", "code", "documents"],

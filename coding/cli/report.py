@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     sp.add_argument("--coder", metavar="NAME", help="saturation: one coder's codings (default: all coders)")
     sp.add_argument("--level", choices=["code", "family"], default="code",
                     help="saturation: leaf codes, or code families (top-level codes)")
+    sp.add_argument("--png", metavar="FILE", help="saturation: also write the chart as a PNG image")
+    sp.add_argument("--svg", metavar="FILE", help="saturation: also write the chart as an SVG image")
     sp.add_argument("--n-boot", type=int, default=1000, metavar="N",
                     help="methods: bootstrap resamples for the agreement intervals (default 1000)")
     sp.add_argument("--json", action="store_true", help="stable JSON output")
@@ -56,14 +58,7 @@ def cmd_report(store, args: argparse.Namespace) -> int:
             path = Path(args.out)
             if path.suffix.lower() not in (".docx", ".md"):
                 raise CodingError(f"--out {args.out}: give a file ending in .docx or .md")
-            try:
-                if path.suffix.lower() == ".docx":
-                    path.write_bytes(to_docx(rep))
-                else:
-                    path.write_text(to_markdown(rep), encoding="utf-8")
-            except OSError as exc:
-                raise CodingError(f"{args.out}: cannot write ({exc.strerror}); check the folder") from None
-            print(f"wrote {path}")
+            _write(args.out, to_docx(rep) if path.suffix.lower() == ".docx" else to_markdown(rep).encode("utf-8"))
         else:
             sys.stdout.write(to_markdown(rep))
     elif args.action == "saturation":
@@ -74,6 +69,11 @@ def cmd_report(store, args: argparse.Namespace) -> int:
             order_attribute=args.order_by, base_size=args.base, run_length=args.run, threshold=args.threshold),
             write=False)
         sat = res.saturation
+        for fmt, out in (("png", args.png), ("svg", args.svg)):
+            if out:
+                from coding.report.saturation_chart import chart_spec, render
+
+                _write(out, render(chart_spec(res, title=f"Saturation: {args.name}"), fmt))
         if args.json:
             print_json({"options": res.options, "base_size": sat.base_size, "run_length": sat.run_length,
                         "threshold": sat.threshold, "base_codes": sat.base_codes, "total_codes": sat.total_codes,
@@ -97,3 +97,12 @@ def cmd_report(store, args: argparse.Namespace) -> int:
                 snaps = "; ".join(f"{x['label']} (v{x['codebook_version']})" for x in r["snapshots"]) or "no snapshot"
                 print(f"round {r['round']}: opened with codebook v{r['codebook_version']}; {snaps}")
     return 0
+
+
+def _write(out: str, data: bytes) -> None:
+    """Write ``data`` to the file ``out``, or say why not."""
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        raise CodingError(f"{out}: cannot write ({exc.strerror}); check the folder") from None
+    print(f"wrote {out}", file=sys.stderr)  # stdout may carry the table or the JSON

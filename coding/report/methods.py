@@ -20,6 +20,7 @@ from coding.team.members import Member
 from coding.store.models import Adjudication, Assignment, Attribute, Coder, Coding, Document, Project, Round
 from coding.report.methods_appendix import codebook_appendix, round_changes_appendix
 from coding.report.saturation import project_saturation
+from coding.report.saturation_chart import chart_spec
 from coding.report.sections import MethodsReport, Section
 
 
@@ -267,6 +268,10 @@ def _saturation(s, project, m, alias, notes, nums, base_size, run_length, thresh
                                       + f" --coder {_quote(name) if shown == name else '<' + shown + '>'}"))
     if per_coder:
         sec.paragraphs.append("Per coder (same parameters): " + "; ".join(per_coder) + ".")
+    if res.steps:
+        sec.charts.append(("Cumulative codes and new codes per document; the dashed line marks the saturation point"
+                           + notes.cite("report saturation NAME" + opts + " --png FILE.png"),
+                           chart_spec(res, title=f"Saturation: {project.name}")))
     sec.tables.append(("New codes per document", ["#", "Document", "New codes", "Cumulative codes",
                                                   "New information of the run ending here"],
                        [[str(r["position"]), r["document"], str(r["new_codes"]), str(r["cumulative_codes"]),

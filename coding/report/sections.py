@@ -11,6 +11,7 @@ class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)  # caption, header, rows
+    charts: list[tuple[str, dict]] = field(default_factory=list)  # caption, Vega-Lite spec (an image in the DOCX)
 
 
 @dataclass

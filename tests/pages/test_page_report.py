@@ -55,3 +55,36 @@ def test_a_coder_in_an_open_blind_round_sees_their_own_codings_counted(team_app,
     # Docker_01 comes last: li sees only her own coding of it (made last), not tom's (made first)
     assert list(frame["document"]) == ["Docker_02", "Clerk_01", "Docker_01"]
     assert list(frame["new_codes"]) == [1, 1, 1]  # Docker_01: li's Community only, not tom's Gang labour
+
+
+def test_generated_projects_saturation_point_and_its_chart_downloads(team_app, team):
+    """A project built to saturate at 5 interviews (tests/report/test_saturation.py): the page
+    states the engine's point, and its PNG and SVG downloads carry the engine's chart."""
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    from coding.report.saturation_chart import chart_spec, render
+    from tests.report.test_saturation import _generated, _png_size, _svg_texts
+
+    with team.store.session() as s:
+        _generated(s, team)
+    at = team_app(PAGE, "maria")
+    at.run()
+    at.selectbox(key="report_order").set_value("interview_date").run()
+    at.selectbox(key="report_coder").set_value("tom").run()
+    assert not at.exception and not at.error
+    with team.store.session() as s:
+        res = project_saturation(s, team.project(s), team.member(s, "maria"), coder="tom",
+                                 order_attribute="interview_date")
+    assert (res.saturation.point, res.saturation.confirmed_at) == (5, 7)
+    assert any("Saturation was reached at 5 documents" in m.value for m in at.markdown)
+    buttons = {b.key: b for b in at.get("download_button")}
+    svg = at.session_state["report_svg__file"][1]
+    png = at.session_state["report_png__file"][1]
+    assert svg == render(chart_spec(res, title=f"Saturation: {team.name}"), "svg")
+    assert "saturation: 5 documents (+2 to confirm)" in _svg_texts(svg)
+    assert _png_size(png)[0] > 1000
+    for key, data, mime, name in (("report_svg", svg, "image/svg+xml", "svg"), ("report_png", png, "image/png", "png")):
+        b = buttons[key]
+        assert b.proto.label == f"Saturation chart ({name.upper()})" and b.proto.ignore_rerun
+        # the button carries exactly these bytes (Streamlit names a media file by the hash of its content)
+        assert _calculate_file_id(data, mime, f"{team.name}-saturation.{name}") in b.proto.url

@@ -158,3 +158,134 @@ def test_consensus_layer_counts_only_consensus_codings(team):
         assert project_saturation(s, p, maria).codes == {"Docker_02": {"Change/Job loss"}}
         with pytest.raises(CodingError, match="layer 'final' is unknown"):
             project_saturation(s, p, maria, layer="final")
+
+
+# --- the chart (cumulative and new codes per document, the saturation point marked) as PNG/SVG ---
+
+def _chart_rows(spec: dict) -> tuple[list[dict], list[dict]]:
+    """The chart's line data and its saturation-point data, from a Vega-Lite spec (Altair
+    keeps the data of every layer in the spec's ``datasets``)."""
+    sets = list(spec["datasets"].values())
+    lines = next(d for d in sets if d and "measure" in d[0])
+    marks = [d for d in sets if d and "label" in d[0]]
+    return lines, (marks[0] if marks else [])
+
+
+def _svg_texts(svg: bytes) -> list[str]:
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(svg)  # well-formed: every label escaped
+    return [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    import struct
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])
+
+
+def test_chart_of_a_generated_project_marks_its_saturation_point(team):
+    from coding.report.saturation_chart import chart_spec, render
+
+    with team.store.session() as s:
+        p, names = _generated(s, team)
+        res = project_saturation(s, p, team.member(s, "maria"), coder="tom", order_attribute="interview_date")
+    spec = chart_spec(res, title="Saturation: harbour <&> \"quay\"")
+    lines, mark = _chart_rows(spec)
+    assert [r["codes"] for r in lines if r["measure"] == "New codes"] == [2, 1, 0, 1, 1, 0, 0, 0]
+    assert [r["codes"] for r in lines if r["measure"] == "Cumulative codes"] == [2, 3, 3, 4, 5, 5, 5, 5]
+    assert [r["document"] for r in lines if r["measure"] == "New codes"] == names
+    assert mark == [{"position": 5, "label": "saturation: 5 documents (+2 to confirm)"}]
+    texts = _svg_texts(render(spec, "svg"))
+    assert "Saturation: harbour <&> \"quay\"" in texts and "saturation: 5 documents (+2 to confirm)" in texts
+    assert {"Documents", "Codes", "New codes", "Cumulative codes"} <= set(texts)
+    width, height = _png_size(render(spec, "png"))
+    assert width > 1000 and height > 500  # drawn at twice its size, for print
+    with pytest.raises(CodingError, match="use png or svg"):
+        render(spec, "pdf")
+
+
+def test_chart_without_a_saturation_point_has_no_mark(team):
+    from coding.report.saturation_chart import chart_spec, render
+
+    with team.store.session() as s:
+        p, _ = _generated(s, team)
+        res = project_saturation(s, p, team.member(s, "maria"), coder="tom", order_attribute="interview_date",
+                                 base_size=4, run_length=4)
+    assert not res.saturation.reached  # the one run, documents 5-8, adds 1 code: 25% of the base's 4
+    lines, mark = _chart_rows(chart_spec(res))
+    assert mark == [] and len(lines) == 16
+    assert not any(t and t.startswith("saturation:") for t in _svg_texts(render(chart_spec(res), "svg")))
+
+
+def test_chart_renders_without_a_network(tmp_path):
+    """vl-convert draws in-process with its own fonts: the same chart in a process without a
+    network (a new network namespace) is drawn all the same."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rn", "true"]).returncode != 0:
+        pytest.skip("no unshare here to take the network away")
+    code = ("import sys; from coding.report.saturation import *; from coding.report.saturation_chart import *\n"
+            "o=['a','b','c','d','e','f']; c={d: {d} for d in o[:4]}\n"
+            "st=new_codes_per_document(o, c); sat=guest_saturation([x.n_new for x in st])\n"
+            "res=ProjectSaturation(o, c, st, sat); sys.stdout.buffer.write(render(chart_spec(res), 'svg'))")
+    out = subprocess.run(["unshare", "-rn", sys.executable, "-c", code], capture_output=True, timeout=120,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    assert "saturation: 4 documents (+2 to confirm)" in _svg_texts(out.stdout)
+
+
+def test_cli_writes_the_chart_as_png_and_svg(team, tmp_path, monkeypatch, capsys):
+    import json
+
+    from coding.cli.main import main
+    from coding.report.saturation_chart import chart_spec, render
+
+    with team.store.session() as s:
+        p, _ = _generated(s, team)
+        res = project_saturation(s, p, team.member(s, "maria"), coder="tom", order_attribute="interview_date")
+    url = str(team.store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CODING_PASSWORD", team.passwords["maria"])
+    png, svg = tmp_path / "sat.png", tmp_path / "sat.svg"
+    assert main(["--db", url, "--as", "maria", "report", "saturation", "harbour", "--coder", "tom",
+                 "--order-by", "interview_date", "--png", str(png), "--svg", str(svg), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["point"] == 5  # stdout stays JSON; "wrote" goes to stderr
+    assert f"wrote {png}" in out.err and f"wrote {svg}" in out.err
+    assert svg.read_bytes() == render(chart_spec(res, title="Saturation: harbour"), "svg")
+    assert _png_size(png.read_bytes())[0] > 1000
+    assert main(["--db", url, "--as", "maria", "report", "saturation", "harbour",
+                 "--png", str(tmp_path / "no" / "such" / "dir.png")]) == 1
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_methods_docx_holds_the_chart(team):
+    import io
+
+    from docx import Document as Docx
+
+    from coding.report.methods import methods_report
+    from coding.report.methods_render import to_docx, to_markdown
+    from coding.report.saturation_chart import render
+
+    with team.store.session() as s:
+        p, _ = _generated(s, team)
+        maria = team.member(s, "maria")
+        rep = methods_report(s, p, maria, n_boot=20, order_attribute="interview_date")
+        res = project_saturation(s, p, maria, order_attribute="interview_date")
+    sec = next(x for x in rep.sections if x.title == "Saturation")
+    (caption, spec), = sec.charts
+    lines, mark = _chart_rows(spec)
+    assert [r["codes"] for r in lines if r["measure"] == "New codes"] == [st.n_new for st in res.steps]
+    assert mark[0]["position"] == res.saturation.point == rep.numbers["saturation"]["point"]
+    d = Docx(io.BytesIO(to_docx(rep)))
+    pic, = d.inline_shapes
+    blob = d.part.related_parts[pic._inline.graphic.graphicData.pic.blipFill.blip.embed].blob
+    assert blob == render(spec, "png")
+    assert abs(pic.width.inches - 6) < 0.01
+    assert any(x.text.startswith("Figure: Cumulative codes and new codes per document") for x in d.paragraphs)
+    md = to_markdown(rep)
+    assert "*Figure: Cumulative codes and new codes per document" in md and "--png FILE.png`" in md
