@@ -42,7 +42,7 @@ from coding.text.offsets import Utf16Map, utf16_map
 from coding.team.projects import get_project
 from coding.codebook.proposals import create_code_while_coding
 from coding.work.rounds import STATUSES, member_progress, open_assignments, progress, set_status
-from coding.work.lookups import document_by_id, document_entries
+from coding.work.lookups import document_by_id, document_entries, document_head
 from coding.work.segmentation import blocks
 from coding.team.members import Member
 
@@ -180,8 +180,9 @@ def on_apply() -> None:
         flash("error", str(exc))
         return
     names = ", ".join(tree.info[c].name for c in ids)
-    _run(lambda s, p: apply_to_selection(s, p, member, sel, ids, document_id=dv.id),
-         _braces(f"Applied {names} to {_quote(sel.text)}."))
+    if _run(lambda s, p: apply_to_selection(s, p, member, sel, ids, document_id=dv.id),
+            _braces(f"Applied {names} to {_quote(sel.text)}.")):
+        _needs_page_after_change()
 
 
 # --- suggestions (coding/suggest/suggestions.py): codes for the selection, find more like a code ---
@@ -335,6 +336,7 @@ def on_clicked() -> None:
     value = S.get(VIEW) or {}
     clicked = value.get("clicked") if isinstance(value, dict) else None
     S["coding_focus"] = list((clicked or {}).get("ids") or [])
+    S["coding_full_run"] = True   # the clicked coding's tools are below the fragment
 
 
 with store().session(write=False) as s:
@@ -344,7 +346,6 @@ with store().session(write=False) as s:
     assigned = open_assignments(s, project, member)
     team = [r for r in progress(s, project, member) if r["open"]] if member.is_lead else []
     tree = code_tree(s, project)
-    recent = recent_code_ids(s, project, member)
 if not docs:
     st.info("No documents yet: import transcripts on the Project page.")
     st.stop()
@@ -361,7 +362,6 @@ top_r.text(f"My progress: {mine}" + (f"\nCoders: {', '.join(others)}" if others 
 sha = next(d.sha256 for d in docs if d.id == doc_id)
 dv = doc_view(doc_id, sha, project_name, member)
 codable = [i for i in tree.infos if i.codable and i.visible_to(member.id, member.is_lead)]
-recent = [c for c in recent if c in tree.info and tree.info[c].codable] or [i.id for i in codable[:9]]
 
 
 def on_shortcut() -> None:
@@ -379,53 +379,68 @@ def on_shortcut() -> None:
             sel = BrowserSelection.from_component(sc["sel"]) if sc.get("sel") else None
         except CodingError:
             sel = None
-        code_this_turn(dv, S.get("coding_multi") or recent[:1], sc.get("block"), sel)
+        code_this_turn(dv, S.get("coding_multi") or shared.get("recent", [])[:1], sc.get("block"), sel)
     elif key == "u":
         do_undo(sc.get("target"))
     elif key == "r":
         do_redo(sc.get("target"))
+    _needs_page_after_change()
 
 
-# Always the same number of elements above the transcript, so a message appearing or
-# going away never makes Streamlit mount the transcript view afresh.
-kind_msg = S.pop("coding_flash", None)
-with st.container(key="coding_flash_box"):
-    # Successes show in the transcript's status line (the notice): nothing moves the text
-    # under the user's mouse. A refusal is also said here, where it stays until the next step.
-    if kind_msg and kind_msg[0] not in ("success", "info"):
-        getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
+# The transcript and its picker are a fragment: choosing a code, a key, a click on a
+# highlight or a change of page reruns only this function (it stores the coding and sends
+# the new highlights), not the tabs below. `shared` carries what the fragment read to the
+# rest of a full run; on a fragment-only run the tabs keep what they showed, and the
+# fragment asks for a full run when they would mislead (see _needs_full_run).
+shared: dict = {"full": False}
 
-with store().session(write=False) as s:
-    p = get_project(s, project_name)
-    all_views = coding_views(s, p, member, document_by_id(s, p, member, doc_id))
-    # Undo and Redo act on this document only, and name the step (code, quoted text).
-    undo_step, redo_step = last_undoable_here(s, p, member, doc_id), last_redoable_here(s, p, member, doc_id)
-coders_here = sorted({v.coder for v in all_views})
 
-# The transcript and its picker first (they fill the window), the other tools below them.
-main_area = st.container(key="coding_main")
-# on_change="rerun": a tab knows whether it is open, so the codings table is built only when shown.
-tab_code, tab_list, tab_find, tab_more = st.tabs(["Clicked coding and more", "Codings here", "Search",
-                                                  "Find more"], key="coding_tabs", on_change="rerun")
+def _needs_page_after_change() -> None:
+    """After a coding changed in a fragment run: rerun the whole page when something shown
+    outside the transcript depends on it (the open codings list, the first coding moving
+    the document's progress on)."""
+    if S.get("coding_tabs") == "Codings here" or status.get(doc_id, "not started") == "not started":
+        S["coding_full_run"] = True
 
-with tab_list:
-    hidden = st.multiselect("Hide codes in the transcript", sorted({v.code_id for v in all_views},
-                            key=lambda c: tree.info[c].path if c in tree.info else c),
-                            key=f"coding_hide_{doc_id}",
-                            format_func=lambda c: tree.info[c].path if c in tree.info else "?")
-    who = st.multiselect("Coders", coders_here, key=f"coding_who_{doc_id}",
-                         help="Show only these coders' codings (empty: all you may see)")
-views = [v for v in all_views if v.code_id not in hidden and (not who or v.coder in who)]
 
-blocks_all = dv.blocks
-pages = 1 if len(dv.text) <= WHOLE_DOCUMENT_LIMIT else max(1, -(-len(blocks_all) // BLOCKS_PER_PAGE))
-page_key = f"coding_page_{doc_id}"
-focus_now = next((v for v in all_views if v.id in (S.get("coding_focus") or [])), None)
-if pages > 1 and focus_now is not None and S.get("coding_focus_paged") != focus_now.id:
-    # a coding chosen elsewhere (codings list, Retrieve) opens the part of the transcript holding it
-    S["coding_focus_paged"] = focus_now.id
-    S[page_key] = next((i // BLOCKS_PER_PAGE + 1 for i, b in enumerate(blocks_all) if b[3] > focus_now.start), 1)
-with main_area:
+@st.fragment
+def transcript_area() -> None:
+    full = shared["full"]
+    if not full and S.pop("coding_full_run", False):
+        st.rerun(scope="app")
+    S.pop("coding_full_run", None)
+    # Always the same number of elements above the transcript, so a message appearing or
+    # going away never makes Streamlit mount the transcript view afresh.
+    kind_msg = S.pop("coding_flash", None)
+    with st.container(key="coding_flash_box"):
+        # Successes show in the transcript's status line (the notice): nothing moves the text
+        # under the user's mouse. A refusal is also said here, where it stays until the next step.
+        if kind_msg and kind_msg[0] not in ("success", "info"):
+            getattr(st, kind_msg[0])(md_escape(kind_msg[1]))
+
+    with store().session(write=False) as s:
+        p = get_project(s, project_name)
+        # The document row without its text: the page has the text cached in DocView.
+        all_views = coding_views(s, p, member, document_head(s, p, member, doc_id))
+        # Undo and Redo act on this document only, and name the step (code, quoted text).
+        undo_step, redo_step = last_undoable_here(s, p, member, doc_id), last_redoable_here(s, p, member, doc_id)
+        recent_ids = recent_code_ids(s, p, member)
+    recent_now = [c for c in recent_ids if c in tree.info and tree.info[c].codable] or [i.id for i in codable[:9]]
+    shared["recent"] = recent_now
+    focus = S.get("coding_focus") or []
+    if not full and focus and not all(any(v.id == f for v in all_views) for f in focus):
+        st.rerun(scope="app")   # the clicked coding shown below is gone (undone): redraw it
+    hidden = S.get(f"coding_hide_{doc_id}") or []
+    who = S.get(f"coding_who_{doc_id}") or []
+    views = [v for v in all_views if v.code_id not in hidden and (not who or v.coder in who)]
+    shared.update(all_views=all_views, views=views)
+
+    focus_now = next((v for v in all_views if v.id in focus), None)
+    if pages > 1 and focus_now is not None and S.get("coding_focus_paged") != focus_now.id:
+        # a coding chosen elsewhere (codings list, Retrieve) opens the part of the transcript holding it
+        S["coding_focus_paged"] = focus_now.id
+        S[page_key] = next((i // BLOCKS_PER_PAGE + 1 for i, b in enumerate(blocks_all) if b[3] > focus_now.start),
+                           1)
     page = 1
     if pages > 1:
         page = st.number_input(f"Part of the transcript (1–{pages}; {BLOCKS_PER_PAGE} turns each, cut at "
@@ -452,10 +467,8 @@ with main_area:
         sha=dv.sha256,
         marks=[{"start": dv.map.to_utf16(a), "end": dv.map.to_utf16(b)} for a, b in hits if lo <= a and b <= hi],
         focus=(S.get("coding_focus") or [None])[0],
-        shortcuts=recent,
-        picker=[{"id": i.id, "name": i.name, "path": i.path, "colour": i.colour, "definition": i.definition,
-                 "depth": i.depth, "codable": i.codable, "proposed": i.status == "proposed"}
-                for i in tree.infos if i.visible_to(member.id, member.is_lead)],
+        shortcuts=recent_now,
+        picker=picker,
         undo={"id": undo_step.event_id, "label": undo_step.label} if undo_step else None,
         redo={"id": redo_step.event_id, "label": redo_step.label} if redo_step else None,
         ack=S.get("coding_ack", 0),
@@ -468,10 +481,37 @@ with main_area:
         on_clicked=on_clicked,
         on_shortcut=on_shortcut,
     )
+
+
+blocks_all = dv.blocks
+pages = 1 if len(dv.text) <= WHOLE_DOCUMENT_LIMIT else max(1, -(-len(blocks_all) // BLOCKS_PER_PAGE))
+page_key = f"coding_page_{doc_id}"
+picker = [{"id": i.id, "name": i.name, "path": i.path, "colour": i.colour, "definition": i.definition,
+           "depth": i.depth, "codable": i.codable, "proposed": i.status == "proposed"}
+          for i in tree.infos if i.visible_to(member.id, member.is_lead)]
+shared["full"] = True
+with st.container(key="coding_main"):   # the transcript and its picker first: they fill the window
+    transcript_area()
+shared["full"] = False
 st.caption("Select text with the mouse, then click a code, press 1–9 for a recent code or / to type a code's "
            "name. t codes the whole turn; Ctrl+Z or u undoes your last step on this document, Ctrl+Shift+Z or r "
            "redoes. Click a highlight or a margin label to see its codes here below.")
 
+all_views, views = shared["all_views"], shared["views"]
+coders_here = sorted({v.coder for v in all_views})
+# on_change="rerun": a tab knows whether it is open, so the codings table is built only when shown.
+tab_code, tab_list, tab_find, tab_more = st.tabs(["Clicked coding and more", "Codings here", "Search",
+                                                  "Find more"], key="coding_tabs", on_change="rerun")
+
+with tab_list:
+    # Options keep the codes/coders hidden before, so a filter never points outside its list.
+    st.multiselect("Hide codes in the transcript",
+                   sorted({v.code_id for v in all_views} | set(S.get(f"coding_hide_{doc_id}") or []),
+                          key=lambda c: tree.info[c].path if c in tree.info else c),
+                   key=f"coding_hide_{doc_id}",
+                   format_func=lambda c: tree.info[c].path if c in tree.info else "?")
+    st.multiselect("Coders", sorted(set(coders_here) | set(S.get(f"coding_who_{doc_id}") or [])),
+                   key=f"coding_who_{doc_id}", help="Show only these coders' codings (empty: all you may see)")
 with tab_code:
     clicked_col, tools = st.columns([3, 2], gap="medium")
     sel_now = _selection(dv)

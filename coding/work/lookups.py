@@ -1,4 +1,4 @@
-"""Small reads the pages make between engine calls: a document by id, the project's
+"""Small reads the pages make between engine calls: a document by id (with or without its text), the project's
 documents by name, the participant attribute values, and a fingerprint of the codings.
 
 Each starts with :func:`coding.team.access.require` and scopes ids to the member's
@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from coding.store.models import Attribute, Coding, Document, Project
-from coding.team.access import Action, load, require
+from coding.errors import NotFoundError
+from coding.team.access import Action, check_scope, load, require
 from coding.team.members import Member
 from coding.team.visibility import visibility
 
@@ -32,6 +33,17 @@ def document_by_id(s: Session, project: Project, member: Member, document_id: st
     """The document ``document_id`` of the member's project; another project's is refused."""
     m = require(s, member, Action.READ_PROJECT, project)
     return load(s, m, Document, document_id, "document")
+
+
+def document_head(s: Session, project: Project, member: Member, document_id: str) -> Document:
+    """The document ``document_id`` without its text (loaded only if read): for callers that
+    need its id and scope, such as the coding page reading the codings on every rerun."""
+    m = require(s, member, Action.READ_PROJECT, project)
+    doc = s.get(Document, document_id, options=[defer(Document.text)]) if document_id else None
+    if doc is None:
+        raise NotFoundError(f"no document {document_id!r} in this project; it may have been removed: reload the page")
+    check_scope(m, doc)
+    return doc
 
 
 def document_entries(s: Session, project: Project, member: Member,
