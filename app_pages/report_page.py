@@ -68,7 +68,7 @@ st.markdown(md_escape(res.saturation.sentence()))
 rows = res.table()
 if rows:
     df = pd.DataFrame(rows)
-    st.altair_chart(saturation_chart(res, title=f"Saturation: {project_name}"), width="stretch")
+    st.altair_chart(saturation_chart(res, title=f"Saturation: {project_name}"), width="stretch", height=380)
     num = st.column_config.NumberColumn
     st.dataframe(df[["position", "document", "new_codes", "cumulative_codes", "new_in_run", "new_information",
                      "codes_first_seen"]], hide_index=True, width="stretch", column_config={
