@@ -18,14 +18,9 @@ from app_pages.common import (
     begin_session, current_session_id, open_tab_session, project_picker, server_is_loopback, sign_in_box, store,
 )
 from app_pages.plain import md_escape
-from coding.codebook.tree import visible_code_tree
-from coding.work.counts import visible_coding_counts
-from coding.demo import build_demo, process_demo_in_background
-from coding.work.documents import document_summary, get_document, import_uploads_committing, list_documents
 from coding.errors import CodingError
 from coding.team.projects import add_member, create_project, create_project_as, get_project
 from coding.team.members import Member, get_member, members
-from coding.work.rounds import assign, list_rounds, open_round, progress, reveal, round_by_id
 
 st.title("Project")
 
@@ -96,6 +91,8 @@ if name is None:
         "inquiry project (two in Spanish), the CIC codebook and a double-coded sample by two coders."
     )
     if st.button("Build the demo study", type="primary", key="project_build_demo"):
+        from coding.demo import build_demo, process_demo_in_background
+
         store().run(build_demo)
         process_demo_in_background(store())  # parsed for suggestions meanwhile (Suggestions page: progress)
         st.session_state["project"] = "demo"
@@ -111,9 +108,15 @@ if member is None:
             "Sign in from the sidebar to see this project's documents, codebook and rounds.")
     st.stop()
 
-# Only a signed-in member's page has tables: pandas (0.35 s of CPU to import) is not
-# loaded for the sign-in page every cold start first shows.
+# What only a signed-in member's page uses is imported here, not for the sign-in page
+# every cold start first shows: pandas for the tables (0.35 s of CPU), the documents,
+# codebook and rounds modules (0.09 s). tests/pages/test_first_page_imports.py
 import pandas as pd
+
+from coding.codebook.tree import visible_code_tree
+from coding.work.counts import visible_coding_counts
+from coding.work.documents import document_summary, get_document, import_uploads_committing, list_documents
+from coding.work.rounds import assign, list_rounds, open_round, progress, reveal, round_by_id
 
 with store().session(write=False) as s:
     project = get_project(s, name)
