@@ -4,7 +4,9 @@
 ``--as`` member (``agreement``'s options; ``--table`` picks the CSV's table) and writes it;
 ``export segments`` (a 0/1 column per code, for SPSS/R), ``export framework`` (case x code,
 the coded text in each cell) and ``export document`` (each coded document as DOCX, codes
-as comments in the margin) take the filters of every export.
+as comments in the margin) take the filters of every export. ``export segments --names spss``
+names columns for SPSS/Stata/R; its key (name -> code path, definition) is the XLSX's
+"Variables" sheet, and beside a CSV ``OUT_variables.csv`` (or ``--codebook-out FILE``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ def add_kind_arguments(sp: argparse.ArgumentParser) -> None:
                    help="codings made from accepted suggestions: count (default), leave out, or count only them")
     g.add_argument("--table", default="codes", choices=["codes", "documents", "overall"],
                    help="CSV: which table (default: per code, the overall row last)")
+    g = sp.add_argument_group("segments", "export segments: the column names and their key")
+    g.add_argument("--names", default="paths", choices=["paths", "spss"],
+                   help="column names: code paths and attribute names as the project has them (default; Excel, "
+                        "R's readr, pandas), or spss: variable names SPSS, Stata and base R accept unchanged "
+                        "(letters, digits, _, a letter first, <= 32 characters, unique ignoring case)")
+    g.add_argument("--codebook-out", metavar="FILE",
+                   help="write the variables table (name, kind, code path or attribute, definition) as CSV here; "
+                        "with --names spss and CSV it is written anyway, as OUT_variables.csv")
 
 
 def run_kind(store, args, filters) -> int:
@@ -44,7 +54,10 @@ def run_kind(store, args, filters) -> int:
 
     _, member = signed_in(store, args)  # a write (the sign-in is recorded); the export only reads
     if args.what == "agreement":
-        from coding.exporting.agreement_export import AGREEMENT_FORMATS, export_agreement
+        from coding.exporting.agreement_export import (
+            AGREEMENT_FORMATS,
+            export_agreement,
+        )
 
         if not args.coders:
             raise CodingError("export agreement needs the coders to compare: --coders NAME NAME")
@@ -56,15 +69,28 @@ def run_kind(store, args, filters) -> int:
             rollup=args.rollup, ci=not args.no_ci, n_boot=args.n_boot, suggestions=args.suggestions,
             table=args.table), write=args.unit == "sentence")
     else:
-        from coding.exporting.coded_exports import CODED_FORMATS, export_coded
+        from coding.exporting.coded_exports import (
+            CODED_FORMATS,
+            export_coded,
+            export_segments,
+        )
 
         fmt = args.format or CODED_FORMATS[args.what][0]
         with store.session(write=False) as s:
-            out = export_coded(s, get_project(s, args.name), member, args.what, fmt, filters)
+            if args.what == "segments":
+                out, variables = export_segments(s, get_project(s, args.name), member, fmt, filters, names=args.names)
+            else:
+                out = export_coded(s, get_project(s, args.name), member, args.what, fmt, filters)
     target = Path(args.out) if args.out else Path(out.filename)
-    try:
-        target.write_bytes(out.data)
-    except OSError as exc:
-        raise CodingError(f"{target}: cannot write the export ({exc.strerror}); choose another --out") from None
-    print(f"wrote {target} ({len(out.data):,} bytes) as {member.name!r}", file=sys.stderr)
+    files = [(target, out.data)]
+    if args.what == "segments" and (args.codebook_out or (args.names == "spss" and fmt == "csv")):
+        # The key to the variable names: beside a CSV, which has no second sheet.
+        files.append((Path(args.codebook_out) if args.codebook_out
+                      else target.with_name(f"{target.stem}_variables.csv"), variables.data))
+    for path, data in files:
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise CodingError(f"{path}: cannot write the export ({exc.strerror}); choose another path") from None
+        print(f"wrote {path} ({len(data):,} bytes) as {member.name!r}", file=sys.stderr)
     return 0

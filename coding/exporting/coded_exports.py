@@ -22,8 +22,9 @@ from coding.exporting.document_docx import CodedDocument, coded_documents_docx
 from coding.exporting.excerpts import Excerpt, excerpts
 from coding.exporting.exports import MIME, Export, Filters, _slug
 from coding.exporting.framework import Case, framework_docx, framework_table
-from coding.exporting.segment_table import segment_table
-from coding.exporting.table import write_table
+from coding.exporting.segment_table import NAMINGS, segment_table, variables_table
+from coding.exporting.segment_table import columns as segment_columns
+from coding.exporting.table import Sheet, write_sheets, write_table
 from coding.store.models import Attribute, Document, Project
 from coding.team.access import Action, require
 from coding.team.members import Member
@@ -86,15 +87,32 @@ def _cover(project: Project, what: str, filters: Filters, tree: CodeTree, es: li
 
 
 def export_coded(s: Session, project: Project, member: Member, what: str, fmt: str,
-                 filters: Filters | None = None, *, when: datetime | None = None) -> Export:
+                 filters: Filters | None = None, *, when: datetime | None = None, names: str = "paths") -> Export:
     """One file of ``what`` (segments, framework, document) as ``fmt`` (see
     :data:`CODED_FORMATS`), made as ``member`` sees the project. ``document``: every
-    document with a coding in view, or the documents the filters name (coded or not)."""
+    document with a coding in view, or the documents the filters name (coded or not).
+    ``names``: the segment table's column names (paths or spss, see segment_table)."""
     m = require(s, member, Action.READ_CODINGS, project)
+    return _export(s, project, m, what, fmt, filters, when, names)[0]
+
+
+def export_segments(s: Session, project: Project, member: Member, fmt: str, filters: Filters | None = None, *,
+                    when: datetime | None = None, names: str = "paths") -> tuple[Export, Export]:
+    """The segment table as ``fmt`` (its XLSX has a "Variables" sheet) and the variables
+    table as CSV: each column's name, kind, source (code path, attribute, fixed field) and
+    definition, the key to ``names="spss"``'s variable names."""
+    m = require(s, member, Action.READ_CODINGS, project)
+    return _export(s, project, m, "segments", fmt, filters, when, names)
+
+
+def _export(s: Session, project: Project, m: Member, what: str, fmt: str, filters: Filters | None,
+            when: datetime | None, names: str) -> tuple[Export, Export | None]:
     if what not in CODED_FORMATS:
         raise CodingError(f"cannot export {what!r} here: choose one of {', '.join(CODED_FORMATS)}")
     if fmt not in CODED_FORMATS[what]:
         raise CodingError(f"{what} exports as {', '.join(CODED_FORMATS[what])}, not {fmt!r}")
+    if what == "segments" and names not in NAMINGS:  # before the query, which can take a while
+        raise CodingError(f"column names are {' or '.join(NAMINGS)}, not {names!r}")
     filters = filters or Filters()
     when = when or datetime.now(UTC)
     tree = visible_code_tree(s, project, m)
@@ -106,8 +124,15 @@ def export_coded(s: Session, project: Project, member: Member, what: str, fmt: s
     cover = _cover(project, what, filters, tree, es, when)
     stem = f"{_slug(project.name)}-{what}"
     if what == "segments":
-        header, rows = segment_table(es, columns)
-        data = _table(fmt, header, rows, "Segments", cover, {"text": 60, "document": 24}, {"text"})
+        cols = segment_columns(es, columns, names)
+        header, rows = segment_table(es, columns, names, cols)
+        vheader, vrows = variables_table(cols, {i.id: i.definition for i in tree.infos})
+        table_sheet = Sheet("Segments", header, rows, {"text": 60, "document": 24}, {"text"})
+        data = (write_table("csv", header, rows).encode("utf-8-sig") if fmt == "csv" else write_sheets(
+            [table_sheet, Sheet("Variables", vheader, vrows, {"source": 40, "definition": 60}, {"definition"})],
+            cover=cover))
+        variables = Export(write_table("csv", vheader, vrows).encode("utf-8-sig"), f"{stem}_variables.csv", MIME["csv"])
+        return Export(data, f"{stem}.{fmt}", MIME[fmt]), variables
     elif what == "framework":
         listed = [Case(d.id, d.name, a) for d, a in cases]
         if fmt == "docx":
@@ -124,7 +149,7 @@ def export_coded(s: Session, project: Project, member: Member, what: str, fmt: s
         data = coded_documents_docx([CodedDocument(d.id, d.name, d.text, a) for d, a in chosen], es, cover, when)
         if len(chosen) == 1:
             stem = f"{_slug(project.name)}-{_slug(chosen[0][0].name)}"
-    return Export(data, f"{stem}.{fmt}", MIME[fmt])
+    return Export(data, f"{stem}.{fmt}", MIME[fmt]), None
 
 
 def _table(fmt: str, header, rows, title: str, cover: str, widths: dict, wrapped: set) -> bytes:

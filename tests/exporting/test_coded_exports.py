@@ -23,7 +23,7 @@ from coding.cli.main import main as cli
 from coding.codebook import tree as codebook
 from coding.codebook.tree import code_tree
 from coding.errors import CodingError, PermissionDeniedError
-from coding.exporting.coded_exports import export_coded
+from coding.exporting.coded_exports import export_coded, export_segments
 from coding.exporting.exports import Filters
 from coding.store.models import Coder, Coding, Document
 from coding.team.members import Member, get_member
@@ -319,3 +319,98 @@ def test_unknown_documents_and_removed_members_are_refused(coded):
         remove_member(s, p, coded.member(s, "maria"), "tom")
     with coded.store.session(write=False) as s, pytest.raises(PermissionDeniedError):
         export_coded(s, get_project(s, TEAM), tom, "segments", "csv")
+
+
+# --- SPSS-safe variable names ---------------------------------------------------------------
+
+SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+# (parent, name, definition): digits first, non-ASCII, reserved words, a fixed column's name in
+# other case, a name past 64 bytes, one that collapses onto Change/Job loss, one with no ASCII
+HOSTILE = [(None, "1970s memories", "Recollections of the 1970s."),
+           (None, "Überstunden & pay", "Overtime and wages."),
+           (None, "AND", "A code named like SPSS's AND."),
+           (None, "with", ""),
+           (None, "Text", "Collides with the fixed column text, ignoring case."),
+           (None, "港口", "The port, in Chinese."),
+           (None, "A very long code name that goes past sixty four bytes in SPSS, surely", "Long."),
+           ("Change", "Job-loss", "Collapses onto Change/Job loss.")]
+
+
+def _spss_valid(name: str) -> bool:
+    import re
+
+    return (len(name.encode()) <= 64 and re.fullmatch(r"[A-Za-z][A-Za-z0-9_.@#$]*", name) is not None
+            and name.upper() not in SPSS_RESERVED and not name.endswith("."))
+
+
+@pytest.fixture
+def hostile(coded):
+    """coded, plus codes with hostile names, each applied by tom and one by li."""
+    from coding.codebook.edits import add_code
+
+    with coded.store.session() as s:
+        p, maria = coded.project(s), coded.member(s, "maria")
+        tree = code_tree(s, p)
+        for parent, name, definition in HOSTILE:
+            add_code(s, p, maria, tree.resolve(parent).id if parent else None, name, definition=definition)
+    with coded.store.session() as s:
+        p = coded.project(s)
+        paths = [f"{parent}/{name}" if parent else name for parent, name, _ in HOSTILE]
+        _code(s, p, "tom", "Docker_02", "Wives kept the houses going.", paths)
+        _code(s, p, "li", "Clerk_01", "Paper, pencil, carbon copies.", ["Change/Job-loss", "港口", "AND"])
+    return coded
+
+
+def test_spss_names_are_valid_unique_and_map_exactly_to_code_paths(hostile, tmp_path, monkeypatch):
+    with hostile.store.session(write=False) as s:
+        p = hostile.project(s)
+        stored = _stored(s, p)
+        tree = code_tree(s, p)
+        codable = [i for i in tree.infos if i.codable]
+        definitions = {i.path: i.definition for i in codable}
+        table, key = export_segments(s, p, hostile.member(s, "maria"), "xlsx", names="spss", when=WHEN)
+        csv_table, csv_key = export_segments(s, p, hostile.member(s, "maria"), "csv", names="spss", when=WHEN)
+    segments = _sheet(table.data, "Segments")
+    header = list(segments[0])
+    variables = _sheet(table.data, "Variables")
+    assert variables[0] == ("variable", "kind", "source", "values", "definition")
+    # every column has a valid name for SPSS (and Stata: <= 32 characters), unique ignoring case
+    assert all(_spss_valid(h) and len(h) <= 32 for h in header), header
+    assert len({h.casefold() for h in header}) == len(header)
+    # the Variables sheet lists every column, in order, with its exact source
+    assert [v[0] for v in variables[1:]] == header
+    kinds = {v[0]: (v[1], v[2], v[4]) for v in variables[1:]}
+    code_names = {src: name for name, (kind, src, _) in kinds.items() if kind == "code"}
+    assert set(code_names) == {i.path for i in codable}  # every codable code, by its exact path
+    assert [kinds[h][1] for h in header[:11]] == ["segment", "document", "cohort", "site", "coder", "layer", "start",
+                                                  "end", "speakers", "timestamp", "text"]
+    col = {h: i for i, h in enumerate(header)}
+    for path, name in code_names.items():
+        assert (kinds[name][2] or "") == definitions[path]
+        assert sum(r[col[name]] for r in segments[1:]) == stored[path], path  # the column is that code's codings
+    assert stored["港口"] == 2 and stored["Change/Job-loss"] == 2 and stored["Change/Job loss"] == 3
+    # what the names became: readable where they can be, told apart where they collapse
+    assert code_names["Change/Job loss"] == "Change_Job_loss" and code_names["Change/Job-loss"] == "Change_Job_loss_2"
+    assert code_names["1970s memories"] == "c_1970s_memories" and code_names["Überstunden & pay"] == "Uberstunden_pay"
+    assert code_names["AND"] == "c_AND" and code_names["with"] == "c_with" and code_names["Text"] == "Text_2"
+    assert code_names["港口"] == "c"
+    # the CSV: the same table, and the key as a CSV of its own
+    rows = _csv_rows(csv_table.data)
+    assert list(rows[0]) == header and len(rows) == len(segments) - 1
+    assert [tuple(r.values()) for r in _csv_rows(csv_key.data)] == [
+        tuple("" if c is None else str(c) for c in v) for v in variables[1:]]
+    assert csv_key.data == key.data
+    # the CLI writes the key beside a CSV, or where --codebook-out says; the default stays paths
+    url = hostile.store.url
+    monkeypatch.setenv("CODING_PASSWORD", TEAM_PASSWORDS["maria"])
+    out = tmp_path / "seg.csv"
+    assert cli(["--db", url, "--as", "maria", "export", "segments", TEAM, "--names", "spss", "--format", "csv",
+                "--out", str(out)]) == 0
+    assert list(_csv_rows(out.read_bytes())[0]) == header
+    assert (tmp_path / "seg_variables.csv").read_bytes() == csv_key.data
+    assert cli(["--db", url, "--as", "maria", "export", "segments", TEAM, "--format", "csv", "--out",
+                str(tmp_path / "paths.csv"), "--codebook-out", str(tmp_path / "key.csv")]) == 0
+    by_path = list(_csv_rows((tmp_path / "paths.csv").read_bytes())[0])
+    assert "Change/Job-loss" in by_path and "港口" in by_path and "text" in by_path and "Text" in by_path
+    assert [r["variable"] for r in _csv_rows((tmp_path / "key.csv").read_bytes())] == by_path
+    assert not (tmp_path / "paths_variables.csv").exists()
