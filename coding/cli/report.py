@@ -1,6 +1,6 @@
 """``report methods|saturation|history NAME``: the methods report (DOCX or Markdown), the
-saturation table (Guest, Namey & Chen 2020) and the codebook's history, as the ``--as`` member
-may see them (the blind rule)."""
+saturation table (Guest, Namey & Chen 2020) with its chart as PNG/SVG, and the codebook's history,
+as the ``--as`` member may see them (the blind rule)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     sp = sub.add_parser("report", help="the methods report, saturation and the codebook's history (issue 20)",
                         description="methods: a DOCX or Markdown methods section (--out FILE.docx|.md), every "
                                     "number with the command that reproduces it. saturation: new codes per "
-                                    "document and the Guest, Namey & Chen (2020) saturation point. history: "
+                                    "document and the Guest, Namey & Chen (2020) saturation point (--png/--svg FILE: "
+                                    "the chart). history: "
                                     "every codebook edit with the editor's role, and the rounds' codebook versions.")
     sp.add_argument("action", choices=["methods", "saturation", "history"])
     sp.add_argument("name", help="project name")
@@ -45,6 +46,8 @@ def cmd_report(store, args: argparse.Namespace) -> int:
     from coding.team.projects import get_project
 
     _, member = signed_in(store, args)
+    if (args.png or args.svg) and args.action != "saturation":
+        raise CodingError("--png/--svg draw the saturation chart: use them with report saturation")
     if args.action == "methods":
         from coding.report.methods import methods_report
         from coding.report.methods_render import to_docx, to_markdown

@@ -260,6 +260,8 @@ def test_cli_writes_the_chart_as_png_and_svg(team, tmp_path, monkeypatch, capsys
     assert main(["--db", url, "--as", "maria", "report", "saturation", "harbour",
                  "--png", str(tmp_path / "no" / "such" / "dir.png")]) == 1
     assert "cannot write" in capsys.readouterr().err
+    assert main(["--db", url, "--as", "maria", "report", "history", "harbour", "--png", str(png)]) == 1
+    assert "use them with report saturation" in capsys.readouterr().err
 
 
 def test_methods_docx_holds_the_chart(team):
