@@ -10,7 +10,8 @@ three runs, as the lead:
   every step below starts with;
 * ``baseline: csv module, all rows``: the excerpt rows (read before the clock starts)
   written with the csv module, no neutralisation;
-* ``segments CSV|XLSX``, ``framework XLSX|DOCX|CSV``, ``coded documents DOCX (all 200)``:
+* ``segments CSV|XLSX`` (and XLSX with ``names="spss"``), ``framework XLSX|DOCX|CSV``,
+  ``coded documents DOCX (all 200)``:
   :func:`coding.exporting.coded_exports.export_coded` (query, then the writer);
 * ``baseline: compute_agreement`` (ana and ben over all 200 documents, character unit, no
   intervals) and
@@ -42,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from export_bench import GOAL_MB, N_CODINGS, REPEATS, _csv_rows, _maxrss_mb, _session, build  # noqa: E402
 
-GOALS = {"segments CSV": 5.0, "segments XLSX": 5.0, "framework XLSX": 5.0, "framework CSV": 5.0,
+GOALS = {"segments CSV": 5.0, "segments XLSX": 5.0, "segments XLSX, SPSS names": 5.0, "framework XLSX": 5.0,
+         "framework CSV": 5.0,
          "framework DOCX": 10.0, "coded documents DOCX (all 200)": 10.0}
 AGREEMENT_OVER = 1.0  # seconds an agreement file may add to the computation
 
@@ -56,11 +58,11 @@ def step_query(db: str) -> tuple[int, int]:
     return len(es), sum(len(e.text) for e in es)
 
 
-def _coded(db: str, what: str, fmt: str) -> tuple[int, int]:
+def _coded(db: str, what: str, fmt: str, names: str = "paths") -> tuple[int, int]:
     from coding.exporting.coded_exports import export_coded
 
     store, s, p, lead = _session(db)
-    out = export_coded(s, p, lead, what, fmt)
+    out = export_coded(s, p, lead, what, fmt, names=names)
     store.dispose()
     return N_CODINGS, len(out.data)
 
@@ -96,6 +98,7 @@ STEPS = {
     "baseline: csv module, all rows": (None, "csv"),
     "segments CSV": (lambda db: _coded(db, "segments", "csv"), "csv"),
     "segments XLSX": (lambda db: _coded(db, "segments", "xlsx"), "csv"),
+    "segments XLSX, SPSS names": (lambda db: _coded(db, "segments", "xlsx", "spss"), "csv"),
     "framework XLSX": (lambda db: _coded(db, "framework", "xlsx"), "csv"),
     "framework DOCX": (lambda db: _coded(db, "framework", "docx"), "csv"),
     "framework CSV": (lambda db: _coded(db, "framework", "csv"), "csv"),
