@@ -332,6 +332,12 @@ def do_redo(event_id: str | None) -> None:
         flash("success" if box["r"].done else "warning", box["r"].message + ".")
 
 
+def on_selection() -> None:
+    """The browser shares the selection only when something below the transcript needs it
+    (suggestions, new boundaries, several codes, a new code): run the page whole."""
+    S["coding_full_run"] = True
+
+
 def on_clicked() -> None:
     value = S.get(VIEW) or {}
     clicked = value.get("clicked") if isinstance(value, dict) else None
@@ -478,6 +484,7 @@ def transcript_area() -> None:
         consumed=S.get("coding_used_recent", []),
         height="fit",
         on_apply=on_apply,
+        on_selection=on_selection,
         on_clicked=on_clicked,
         on_shortcut=on_shortcut,
     )
