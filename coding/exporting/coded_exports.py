@@ -98,7 +98,7 @@ def export_coded(s: Session, project: Project, member: Member, what: str, fmt: s
 
 def export_segments(s: Session, project: Project, member: Member, fmt: str, filters: Filters | None = None, *,
                     when: datetime | None = None, names: str = "paths") -> tuple[Export, Export]:
-    """The segment table as ``fmt`` (its XLSX has a "Variables" sheet) and the variables
+    """The segment table as ``fmt`` (with ``names="spss"`` its XLSX has a "Variables" sheet) and the variables
     table as CSV: each column's name, kind, source (code path, attribute, fixed field) and
     definition, the key to ``names="spss"``'s variable names."""
     m = require(s, member, Action.READ_CODINGS, project)
@@ -127,10 +127,11 @@ def _export(s: Session, project: Project, m: Member, what: str, fmt: str, filter
         cols = segment_columns(es, columns, names)
         header, rows = segment_table(es, columns, names, cols)
         vheader, vrows = variables_table(cols, {i.id: i.definition for i in tree.infos})
-        table_sheet = Sheet("Segments", header, rows, {"text": 60, "document": 24}, {"text"})
-        data = (write_table("csv", header, rows).encode("utf-8-sig") if fmt == "csv" else write_sheets(
-            [table_sheet, Sheet("Variables", vheader, vrows, {"source": 40, "definition": 60}, {"definition"})],
-            cover=cover))
+        sheets = [Sheet("Segments", header, rows, {"text": 60, "document": 24}, {"text"})]
+        if names == "spss":  # the key to the names; by paths the columns say it themselves
+            sheets.append(Sheet("Variables", vheader, vrows, {"source": 40, "definition": 60}, {"definition"}))
+        data = (write_table("csv", header, rows).encode("utf-8-sig") if fmt == "csv"
+                else write_sheets(sheets, cover=cover))
         variables = Export(write_table("csv", vheader, vrows).encode("utf-8-sig"), f"{stem}_variables.csv", MIME["csv"])
         return Export(data, f"{stem}.{fmt}", MIME[fmt]), variables
     elif what == "framework":

@@ -414,3 +414,6 @@ def test_spss_names_are_valid_unique_and_map_exactly_to_code_paths(hostile, tmp_
     assert "Change/Job-loss" in by_path and "港口" in by_path and "text" in by_path and "Text" in by_path
     assert [r["variable"] for r in _csv_rows((tmp_path / "key.csv").read_bytes())] == by_path
     assert not (tmp_path / "paths_variables.csv").exists()
+    assert cli(["--db", url, "--as", "maria", "export", "segments", TEAM, "--format", "xlsx", "--out",
+                str(tmp_path / "paths.xlsx")]) == 0
+    assert openpyxl.load_workbook(tmp_path / "paths.xlsx").sheetnames == ["Segments", "About"]
