@@ -79,10 +79,10 @@ m2.metric("Documents coded", len({e.document_id for e in found}))
 m3.metric("Coders", len({e.coder for e in found}))
 
 
-def _file(what: str, fmt: str, filters: Filters) -> bytes:
+def _file(what: str, fmt: str, filters: Filters, names: str = "paths") -> bytes:
     """Built on click, on another thread: everything it needs comes as arguments."""
     with store().session(write=False) as s:
-        return export_coded(s, get_project(s, project_name), member, what, fmt, filters).data
+        return export_coded(s, get_project(s, project_name), member, what, fmt, filters, names=names).data
 
 
 SECTIONS = {
@@ -98,11 +98,17 @@ SECTIONS = {
 for what, (heading, text) in SECTIONS.items():
     st.subheader(heading)
     st.caption(text)
+    names = "paths"
+    if what == "segments" and st.checkbox(
+            "Column names SPSS, Stata and R accept (the XLSX gets a Variables sheet mapping each to its code path)",
+            key="exports_spss_names"):
+        names = "spss"
     cols = st.columns(4)
     for i, fmt in enumerate(CODED_FORMATS[what]):
         download_button(  # prepared on request, kept while the filters stay (app_pages/downloads.py)
-            cols[i], f"{heading} ({fmt.upper()})", lambda what=what, fmt=fmt, f=filters: _file(what, fmt, f),
+            cols[i], f"{heading} ({fmt.upper()})",
+            lambda what=what, fmt=fmt, f=filters, n=names: _file(what, fmt, f, n),
             file_name=f"{project_name}-{what if what != 'document' else 'documents'}.{fmt}",
-            key=f"exports_dl_{what}_{fmt}", basis=(project_name, member.id, filters), disabled=not found)
+            key=f"exports_dl_{what}_{fmt}", basis=(project_name, member.id, filters, names), disabled=not found)
 if not found:
     st.info("No coding matches these filters: widen them to export.")

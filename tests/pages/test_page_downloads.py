@@ -104,3 +104,30 @@ def test_every_page_downloads_through_the_helper():
               for n, line in enumerate(path.read_text().splitlines(), 1) if ".download_button(" in line]
     assert direct == []
     assert (REPO / "app.py").read_text().count(".download_button(") == 0
+
+
+def test_the_exports_page_offers_spss_names_for_the_segment_table(team, harbour):
+    """Ticking the SPSS names box, the prepared segment table is the engine's ``names="spss"``
+    file (with its Variables sheet), not the one named by code paths."""
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    from coding.exporting.coded_exports import export_coded
+    from coding.exporting.exports import Filters
+
+    def engine(names: str) -> bytes:
+        with team.store.session() as s:
+            return export_coded(s, team.project(s), team.member(s, "maria"), "segments", "xlsx", Filters(),
+                                names=names).data
+
+    at = harbour("app_pages/exports_page.py")
+    at.run()
+    at.checkbox(key="exports_spss_names").check().run()
+    at.button(key="exports_dl_segments_xlsx__prepare").click().run()
+    assert not at.exception
+    url = _carried(at)["exports_dl_segments_xlsx"]
+    spss, paths = engine("spss"), engine("paths")
+    assert spss != paths and b"Variables" in __import__("zipfile").ZipFile(io.BytesIO(spss)).read("xl/workbook.xml")
+    name = f"{team.name}-segments.xlsx"
+    ids = {m: _calculate_file_id(data, "application/octet-stream", name) for m, data in (("spss", spss),
+                                                                                          ("paths", paths))}
+    assert ids["spss"] in url and ids["paths"] not in url, url
