@@ -11,6 +11,8 @@ performance.now() (event timestamps share its clock), to the next painted frame:
 - click to stored: mouse-down to the server's answer reconciled (stored and confirmed);
 - reruns per passage: rerun requests the browser sent (WebSocket frames carrying widget
   states) from the start of the drag until the coding is confirmed and the page is idle;
+- whole-page runs per passage: runs the server reported ended as a full page run
+  (``script_finished`` FINISHED_SUCCESSFULLY), not a run of the transcript fragment only;
 - server CPU per passage: user+system time of the server process over all passages;
 - document switch: option click to the new transcript painted;
 - server RSS after the passages.
@@ -92,6 +94,18 @@ def _server_pid(port: str) -> int:
     raise RuntimeError(f"no streamlit process on port {port}")
 
 
+def _full_run(payload) -> int:
+    """1 if this server message ends a whole-page run (not a fragment-only run)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    if not isinstance(payload, bytes):
+        return 0
+    try:
+        msg = ForwardMsg.FromString(payload)
+    except Exception:   # not a ForwardMsg: not a run's end
+        return 0
+    return int(msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY)
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -148,8 +162,8 @@ def browser_times(url: str, project: str, runs: int) -> dict[str, list[float]]:
         code = code_tree(s, p).resolve(CODE).id
         doc = next(d for d in list_documents(s, p) if d.name == project)
     store.dispose()
-    out: dict[str, list[float]] = {k: [] for k in ("selection", "drawn", "confirmed", "reruns", "cpu", "switch",
-                                                     "rss", "build")}
+    out: dict[str, list[float]] = {k: [] for k in ("selection", "drawn", "confirmed", "reruns", "full", "cpu",
+                                                     "switch", "rss", "build")}
     with run_streamlit(REPO / "app.py", env={"CODING_DB_URL": url}) as app_url, sync_playwright() as pw:
         pid = _server_pid(app_url.rsplit(":", 1)[1])
         browser = pw.chromium.launch(executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
@@ -158,6 +172,8 @@ def browser_times(url: str, project: str, runs: int) -> dict[str, list[float]]:
         frames: list[int] = []
         page.on("websocket", lambda ws: ws.on("framesent", lambda p: frames.append(
             1 if b"$$ID-" in (p if isinstance(p, bytes) else p.encode()) else 0)))
+        full_runs: list[int] = []   # whole-page runs (not fragment-only), from the server's messages
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda p: full_runs.append(_full_run(p))))
         sign_in(page, app_url, "ana")
         choose(page, "coding_doc", project)
         page.wait_for_selector(f".cwtv-root[data-doc='{doc.id}'] [data-s]", timeout=120_000)
@@ -168,7 +184,7 @@ def browser_times(url: str, project: str, runs: int) -> dict[str, list[float]]:
                 cpu0 = _cpu_seconds(pid)   # the first passage warms caches: not counted
             block, phrase = page.evaluate(_PHRASE_JS, 17 * i + 3)
             page.evaluate(_PROBE_JS)
-            sent = sum(frames)
+            sent, full0 = sum(frames), sum(full_runs)
             drag(page, block, phrase, block, phrase)
             page.locator(".cwtv-sel-text", has_text=phrase[:30]).wait_for(timeout=30_000)
             page.wait_for_function("() => window.__bench.shown > 0", timeout=30_000)
@@ -181,6 +197,7 @@ def browser_times(url: str, project: str, runs: int) -> dict[str, list[float]]:
                 out["drawn"].append((t["pending"] - t["down"]) / 1000)
                 out["confirmed"].append((t["confirmed"] - t["down"]) / 1000)
                 out["reruns"].append(float(sum(frames) - sent))
+                out["full"].append(float(sum(full_runs) - full0))
                 out["build"].append(float(page.evaluate(
                     "() => document.querySelector('.cwtv-root').getAttribute('data-build-ms')")) / 1000)
         out["cpu"].append((_cpu_seconds(pid) - cpu0) / runs)
@@ -217,6 +234,7 @@ def main() -> None:
         rows.append((f"{words:,} words, {codings:,} codings", browser_times(url, project, args.runs), words))
     names = [("selection", "mouse-up to selection shown", "ms"), ("drawn", "click to highlight drawn", "ms"),
              ("confirmed", "click to stored and confirmed", "ms"), ("reruns", "reruns per coded passage", "n"),
+             ("full", "whole-page runs per passage", "n"),
              ("cpu", "server CPU per coded passage", "ms"), ("switch", "document switch", "ms"),
              ("build", "transcript redraw (JS)", "ms"), ("rss", "server RSS after the passages", "MB")]
     goals = {"selection": (16, None), "drawn": (16, None), "confirmed": (115, 250), "reruns": (1, None),
@@ -234,7 +252,7 @@ def main() -> None:
             scale = 1000 if unit == "ms" else 1
             med, hi = statistics.median(xs) * scale, p95(xs) * scale
             b = statistics.median(base[key]) * scale if base.get(key) else 0
-            ratio = med / b if b else float("nan")
+            ratio = f"{med / b:5.2f}" if b else "    -"   # nothing to compare with a zero baseline
             goal = ""
             if key in goals:
                 gm, gp = goals[key]
@@ -242,7 +260,7 @@ def main() -> None:
                     gm = 200   # issue 19: <= 100 ms at 50,000 words, <= 200 ms at 300,000
                 ok = med <= gm and (gp is None or hi <= gp)
                 goal = f"median <= {gm}" + (f", p95 <= {gp}" if gp else "") + (": met" if ok else ": NOT met")
-            print(f"{title:<32} | {label:<28} | {med:>8.1f} | {hi:>8.1f} | {unit:<4} | {ratio:>5.2f} | {goal}")
+            print(f"{title:<32} | {label:<28} | {med:>8.1f} | {hi:>8.1f} | {unit:<4} | {ratio:>5} | {goal}")
 
 
 if __name__ == "__main__":
