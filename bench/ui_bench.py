@@ -96,12 +96,13 @@ def _server_pid(port: str) -> int:
 
 def _full_run(payload) -> int:
     """1 if this server message ends a whole-page run (not a fragment-only run)."""
+    from google.protobuf.message import DecodeError
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     if not isinstance(payload, bytes):
         return 0
     try:
         msg = ForwardMsg.FromString(payload)
-    except Exception:   # not a ForwardMsg: not a run's end
+    except DecodeError:   # not a ForwardMsg: not a run's end
         return 0
     return int(msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY)
 

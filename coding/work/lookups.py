@@ -14,8 +14,8 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from coding.store.models import Attribute, Coding, Document, Project
 from coding.errors import NotFoundError
+from coding.store.models import Attribute, Coding, Document, Project
 from coding.team.access import Action, check_scope, load, require
 from coding.team.members import Member
 from coding.team.visibility import visibility

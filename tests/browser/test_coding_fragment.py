@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from google.protobuf.message import DecodeError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from coding.store import Store
@@ -16,7 +17,14 @@ from tests.conftest import TEAM_TEXTS, copy_database, drop_database
 
 from .coding_helpers import block_of, code_in_picker, drag, settle, wait_selection
 from .conftest import run_streamlit
-from .test_coding_picker import code_id, doc_id, open_doc, sign_in_tom, toms_codings, wait_db
+from .test_coding_picker import (
+    code_id,
+    doc_id,
+    open_doc,
+    sign_in_tom,
+    toms_codings,
+    wait_db,
+)
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +55,7 @@ class Runs:
             return
         try:
             msg = ForwardMsg.FromString(payload)
-        except Exception:   # not a ForwardMsg (never expected): ignore it
+        except DecodeError:   # not a ForwardMsg (never expected): ignore it
             return
         if msg.WhichOneof("type") == "script_finished":
             self.ends.append(msg.script_finished)
