@@ -81,10 +81,8 @@ ctx = require_member()
 if ctx is None:
     st.stop()
 project_name, member = ctx
-# Room for the transcript on a laptop screen: less blank space above the title.
-st.html("<style>.stMainBlockContainer { padding-top: 3.6rem; } "
-        ".stMainBlockContainer h1 { font-size: 1.7rem; padding: 0 0 0.1rem 0; } "
-        ".st-key-coding_focus_area, .st-key-coding_suggestions { scroll-margin-top: 4.5rem; }</style>")
+# Room for the transcript on a laptop screen (less blank space above the title): that CSS is the
+# transcript component's (app_pages/transcript_component.py), the page renders no raw HTML.
 st.title("Code transcripts")
 S = st.session_state
 

@@ -82,6 +82,11 @@ _HTML = ('<div class="cwtv-root" tabindex="0" role="document" aria-label="Transc
          '<aside class="cwtv-side" aria-label="Code picker"></aside></div>')
 
 _CSS = """
+/* The coding page's own layout (the component is mounted without style isolation, so these
+   reach the page): room for the transcript on a laptop screen, less blank space above the title. */
+.stMainBlockContainer { padding-top: 3.6rem; }
+.stMainBlockContainer h1 { font-size: 1.7rem; padding: 0 0 0.1rem 0; }
+.st-key-coding_focus_area, .st-key-coding_suggestions { scroll-margin-top: 4.5rem; }
 /* Transcript (left) and code picker (right) side by side, both scrolling inside the
    component, whose height fits the window: the page need not scroll to reach either. */
 .cwtv-root {

@@ -71,7 +71,7 @@ PHRASE = "It was teachers working on their own lessons, with their own students"
 def test_panel_is_silent_until_enough_data_and_says_how_much(processed, app_for):
     at = app_for(CODING, "lead")  # the lead coded nothing of their own
     doc = open_doc(at, processed)
-    assert any("Select text to see which of your codes fit it" in c for c in captions(at))
+    assert any("Select text in the transcript, then press “Suggest codes for it”" in c for c in captions(at))
     select_text(at, doc, PHRASE)
     assert not at.exception
     assert any("0 coded units so far; suggestions start at 30" in c for c in captions(at))
