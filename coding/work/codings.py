@@ -435,6 +435,11 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
         # The page showed an older state: never undo something other than what the user saw last.
         return UndoResult(False, ev.action, "Nothing undone: you did something since this page was drawn "
                                             "(another tab, or keys faster than the page); press Undo again")
+    return _revert_step(s, project, member, ev, what)
+
+
+def _revert_step(s: Session, project: Project, member: Member, ev: Event, what: str) -> UndoResult:
+    """Revert the checked step ``ev`` of ``member`` (reloaded by the caller) and log it."""
     why = _revert(s, project, ev.action, ev.object_id, json.loads(ev.payload))
     if why:
         skip = log_event(s, project.id, member, "undo.refused", ev.object_type, ev.object_id,
@@ -443,8 +448,7 @@ def undo(s: Session, project: Project, member: Member, event_id: str) -> UndoRes
         return UndoResult(False, ev.action, f"Cannot undo {what}: {why}. Nothing was changed; "
                                             "that step is skipped, so the next Undo goes further back")
     s.flush()
-    done = log_event(s, project.id, member, "undo", ev.object_type, ev.object_id,
-                     undid=ev.id, undid_action=ev.action)
+    done = log_event(s, project.id, member, "undo", ev.object_type, ev.object_id, undid=ev.id, undid_action=ev.action)
     ev.undone_by = done.id
     return UndoResult(True, ev.action, f"Undid {what}")
 

@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from coding.errors import NotFoundError
 from coding.store.models import Code, Coding, Document, Event, Project
 from coding.team.access import Action, require
-from coding.team.events import log_event
 from coding.team.members import Member
-from coding.work.codings import ACTION_LABELS, UNDOABLE, UndoResult, _revert, redo
+from coding.work.codings import ACTION_LABELS, UNDOABLE, UndoResult, _revert_step, redo
 
 SCAN = 300       # events looked at, newest first, to find the last step on a document
 QUOTE = 60       # characters of the coded text quoted in a description
@@ -152,18 +151,7 @@ def undo_here(s: Session, project: Project, member: Member, document_id: str, ev
         return UndoResult(False, ev.action, "Nothing undone: you did something on this document since the "
                                             "page was drawn (another tab, or keys faster than the page); "
                                             "press Undo again")
-    why = _revert(s, project, ev.action, ev.object_id, json.loads(ev.payload))
-    if why:
-        skip = log_event(s, project.id, member, "undo.refused", ev.object_type, ev.object_id,
-                         refused=ev.id, refused_action=ev.action, reason=why)
-        ev.undone_by = skip.id
-        return UndoResult(False, ev.action, f"Cannot undo {what}: {why}. Nothing was changed; "
-                                            "that step is skipped, so the next Undo goes further back")
-    s.flush()
-    done = log_event(s, project.id, member, "undo", ev.object_type, ev.object_id,
-                     undid=ev.id, undid_action=ev.action)
-    ev.undone_by = done.id
-    return UndoResult(True, ev.action, f"Undid {what}")
+    return _revert_step(s, project, member, ev, what)
 
 
 def redo_here(s: Session, project: Project, member: Member, document_id: str, undo_event_id: str) -> UndoResult:
