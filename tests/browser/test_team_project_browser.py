@@ -12,6 +12,7 @@ the project and the sign-in stay. The database is read after each step."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -334,7 +335,12 @@ def _story(browser, server, tmp_path, pages: dict) -> None:
     coders = maria.locator(".st-key-agreement_coders").inner_text()
     assert "tom" in coders and "maria" in coders, coders
     maria.get_by_text(re.compile(r"tom and maria")).first.wait_for(timeout=60_000)
-    main = maria.locator("[data-testid='stMain']").inner_text()
+    deadline = time.monotonic() + 60  # the per-code table may still be drawing after the heading
+    while True:
+        main = maria.locator("[data-testid='stMain']").inner_text()
+        if "Learning the craft" in main or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert "needs two members" not in main and "Learning the craft" in main
     with store.session(write=False) as s:
         p = get_project(s, STUDY)
