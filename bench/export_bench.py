@@ -232,7 +232,12 @@ def _csv_rows(db: str) -> list[list]:
 
 def _run(name: str, db: str) -> dict:
     """In a fresh spawned process: the best of REPEATS runs of one step."""
-    fn, _ = STEPS[name]
+    return {"name": name, **time_step(STEPS[name][0], db)}
+
+
+def time_step(fn, db: str) -> dict:
+    """REPEATS runs of ``fn(db)`` (None: the csv module writing every excerpt row, the
+    baseline) in this process: best and every time, its (rows, size), RSS before and peak."""
     rows = _csv_rows(db) if fn is None else None
     rss_before = _maxrss_mb()
     times, result = [], None
@@ -245,7 +250,7 @@ def _run(name: str, db: str) -> dict:
         else:
             result = fn(db)
         times.append(time.perf_counter() - t0)
-    return {"name": name, "seconds": min(times), "all": times, "n": result[0], "size": result[1],
+    return {"seconds": min(times), "all": times, "n": result[0], "size": result[1],
             "rss_before": rss_before, "rss_peak": _maxrss_mb()}
 
 

@@ -29,8 +29,6 @@ table; it is not a timed test (DESIGN.md, How we know it works).
 
 from __future__ import annotations
 
-import csv
-import io
 import multiprocessing as mp
 import os
 import sys
@@ -41,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from export_bench import GOAL_MB, N_CODINGS, REPEATS, _csv_rows, _maxrss_mb, _session, build  # noqa: E402
+from export_bench import GOAL_MB, N_CODINGS, REPEATS, _session, build, time_step  # noqa: E402
 
 GOALS = {"segments CSV": 5.0, "segments XLSX": 5.0, "segments XLSX, SPSS names": 5.0, "framework XLSX": 5.0,
          "framework CSV": 5.0,
@@ -110,22 +108,8 @@ STEPS = {
 
 
 def _run(name: str, db: str) -> dict:
-    """In a fresh spawned process: the best of REPEATS runs of one step."""
-    fn, _ = STEPS[name]
-    rows = _csv_rows(db) if fn is None else None
-    rss_before = _maxrss_mb()
-    times, result = [], None
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        if fn is None:
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\r\n").writerows(rows)
-            result = (len(rows) - 1, len(buf.getvalue().encode("utf-8")))
-        else:
-            result = fn(db)
-        times.append(time.perf_counter() - t0)
-    return {"name": name, "seconds": min(times), "n": result[0], "size": result[1], "rss_before": rss_before,
-            "rss_peak": _maxrss_mb()}
+    """In a fresh spawned process: the best of REPEATS runs of one step (export_bench's timer)."""
+    return {"name": name, **time_step(STEPS[name][0], db)}
 
 
 def main() -> None:
